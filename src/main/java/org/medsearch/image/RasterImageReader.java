@@ -1,0 +1,148 @@
+package org.medsearch.image;
+
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
+import javax.imageio.stream.ImageInputStream;
+
+/**
+ * PNG, JPEG, BMP, GIF and TIFF through Java ImageIO (with the TwelveMonkeys JPEG and TIFF plug-ins,
+ * which read CMYK, 12-bit and damaged-but-legal files the JDK rejects).
+ *
+ * <p>Colour images become grayscale with ITU-R 601 luma, the same integer formula as PIL's
+ * {@code convert("L")}. Gray images keep their full bit depth: a 16-bit PNG maps 0..65535 to [0, 1].
+ * The first image of a multi-image GIF or TIFF is read. A decoder warning (typically "premature end
+ * of data") is treated as an error, so a truncated file is rejected rather than returned half grey.
+ */
+public final class RasterImageReader implements ImageReader {
+
+    @Override
+    public String name() {
+        return "raster";
+    }
+
+    @Override
+    public boolean canRead(byte[] h) {
+        return format(h) != null;
+    }
+
+    /** The format the leading bytes announce, or null. */
+    static String format(byte[] h) {
+        if (h.length >= 8 && (h[0] & 0xff) == 0x89 && h[1] == 'P' && h[2] == 'N' && h[3] == 'G'
+                && h[4] == 0x0d && h[5] == 0x0a && h[6] == 0x1a && h[7] == 0x0a) {
+            return "png";
+        }
+        if (h.length >= 3 && (h[0] & 0xff) == 0xff && (h[1] & 0xff) == 0xd8 && (h[2] & 0xff) == 0xff) {
+            return "jpeg";
+        }
+        if (h.length >= 6 && h[0] == 'G' && h[1] == 'I' && h[2] == 'F' && h[3] == '8'
+                && (h[4] == '7' || h[4] == '9') && h[5] == 'a') {
+            return "gif";
+        }
+        if (h.length >= 4 && ((h[0] == 'I' && h[1] == 'I' && h[2] == 42 && h[3] == 0)
+                || (h[0] == 'M' && h[1] == 'M' && h[2] == 0 && h[3] == 42))) {
+            return "tiff";
+        }
+        if (h.length >= 18 && h[0] == 'B' && h[1] == 'M') {
+            int dib = (h[14] & 0xff) | (h[15] & 0xff) << 8 | (h[16] & 0xff) << 16 | (h[17] & 0xff) << 24;
+            if (dib == 12 || dib == 16 || dib == 40 || dib == 52 || dib == 56 || dib == 64 || dib == 108 || dib == 124) {
+                return "bmp";
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public MedicalImage read(byte[] bytes, ReadLimits limits) throws ImageFormatException {
+        String fmt = format(bytes);
+        if (fmt == null) {
+            throw new ImageFormatException("not a PNG, JPEG, BMP, GIF or TIFF image");
+        }
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+            Iterator<javax.imageio.ImageReader> it = ImageIO.getImageReadersByFormatName(fmt);
+            if (!it.hasNext()) {
+                throw new ImageFormatException("no decoder for " + fmt);
+            }
+            javax.imageio.ImageReader reader = it.next();
+            List<String> warnings = new ArrayList<>();
+            try {
+                reader.setInput(in, true, true);
+                reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+                int w = reader.getWidth(0);
+                int h = reader.getHeight(0);
+                limits.checkPixels(w, h, 1);
+                ImageReadParam param = reader.getDefaultReadParam();
+                BufferedImage img = reader.read(0, param);
+                if (!warnings.isEmpty()) {
+                    throw new ImageFormatException(
+                            "corrupt or truncated " + fmt.toUpperCase() + " (" + warnings.get(0) + ")");
+                }
+                Map<String, String> meta = new LinkedHashMap<>();
+                meta.put("format", fmt);
+                meta.put("bitsPerSample", Integer.toString(img.getColorModel().getComponentSize(0)));
+                return new MedicalImage(img.getWidth(), img.getHeight(), toGray(img), meta);
+            } finally {
+                reader.dispose();
+            }
+        } catch (ImageFormatException e) {
+            throw e;
+        } catch (IOException | RuntimeException | OutOfMemoryError e) {
+            // ImageIO signals damage with IIOException, EOFException, and sometimes with unchecked
+            // exceptions from deep inside a codec; all of them mean "this file is broken"
+            String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            throw new ImageFormatException("corrupt or truncated " + fmt.toUpperCase() + " (" + oneLine(why) + ")", e);
+        }
+    }
+
+    private static String oneLine(String s) {
+        String t = s.replaceAll("\\s+", " ").trim();
+        return t.length() > 160 ? t.substring(0, 160) + "..." : t;
+    }
+
+    /** Grayscale intensities in [0, 1]. */
+    static float[] toGray(BufferedImage img) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        float[] out = new float[w * h];
+        ColorModel cm = img.getColorModel();
+        Raster r = img.getRaster();
+        int bands = r.getNumBands();
+        boolean gray = cm.getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY
+                && !(cm instanceof IndexColorModel) && bands <= 2;
+        if (gray) {
+            int bits = r.getSampleModel().getSampleSize(0);
+            double max = bits >= 32 ? 1.0 : (1L << bits) - 1;
+            boolean floating = r.getDataBuffer().getDataType() == java.awt.image.DataBuffer.TYPE_FLOAT
+                    || r.getDataBuffer().getDataType() == java.awt.image.DataBuffer.TYPE_DOUBLE;
+            float[] row = new float[w];
+            for (int y = 0; y < h; y++) {
+                r.getSamples(0, y, w, 1, 0, row);
+                for (int x = 0; x < w; x++) {
+                    float v = floating ? row[x] : (float) (row[x] / max);
+                    out[y * w + x] = Math.min(1f, Math.max(0f, v));
+                }
+            }
+            return out;
+        }
+        int[] argb = new int[w];
+        for (int y = 0; y < h; y++) {
+            img.getRGB(0, y, w, 1, argb, 0, w);
+            for (int x = 0; x < w; x++) {
+                int p = argb[x];
+                int l = (((p >> 16) & 0xff) * 19595 + ((p >> 8) & 0xff) * 38470 + (p & 0xff) * 7471 + 0x8000) >> 16;
+                out[y * w + x] = l / 255f;
+            }
+        }
+        return out;
+    }
+}
