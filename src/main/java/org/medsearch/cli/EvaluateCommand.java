@@ -1,0 +1,83 @@
+package org.medsearch.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.medsearch.dataset.Dataset;
+import org.medsearch.dataset.DatasetScanner;
+import org.medsearch.dataset.Split;
+import org.medsearch.eval.Evaluation;
+import org.medsearch.eval.EvaluationReport;
+import org.medsearch.eval.ReportWriter;
+import org.medsearch.image.ImageReaders;
+import org.medsearch.index.LuceneIndex;
+import org.medsearch.model.Embedder;
+import org.medsearch.model.ModelBundle;
+import org.medsearch.search.Retriever;
+import org.medsearch.util.Progress;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code medsearch evaluate}: accuracy and retrieval metrics on the model's test split. */
+@Command(name = "evaluate", mixinStandardHelpOptions = true,
+        description = {"Evaluate a model and an index on the test split of the model's split file.",
+            "Writes evaluation.json and evaluation.html (confusion matrix, per-class bars, precision-at-k curves)."})
+final class EvaluateCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "The model to evaluate.")
+    Path model;
+
+    @Option(names = "--index", required = true, paramLabel = "INDEX", description = "An index built with that model.")
+    Path index;
+
+    @Option(names = "--data", required = true, paramLabel = "DIR|CSV", description = "The model's training data set.")
+    Path data;
+
+    @Option(names = "--report", defaultValue = "evaluation", paramLabel = "DIR",
+            description = "Where to write the reports (default: ./${DEFAULT-VALUE}).")
+    Path report;
+
+    @Option(names = "--k", defaultValue = "10", description = "Cut-off of P@k, R@k and mAP@k (default ${DEFAULT-VALUE}).")
+    int k;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of the paper protocol's queries (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = {"-q", "--quiet"}, description = "No progress bars.")
+    boolean quiet;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = Output.out(spec);
+        Progress progress = Output.progress(quiet);
+        try (ModelBundle bundle = ModelBundle.load(model); LuceneIndex idx = LuceneIndex.open(index, false)) {
+            Retriever retriever = new Retriever(new Embedder(bundle), idx);
+            Dataset ds = new DatasetScanner(ImageReaders.standard()).optDecode(false).optProgress(progress).scan(data);
+            Split split = IndexCommand.readSplit(bundle, ds, true);
+            Evaluation.Options d = Evaluation.Options.defaults();
+            Evaluation.Options opts = new Evaluation.Options(k, Math.max(k, d.curveLength()), d.paperQueriesPerClass(),
+                    seed, d.threads());
+            EvaluationReport r = new Evaluation(retriever, ImageReaders.standard(), progress).run(ds, split, opts);
+            Path html = ReportWriter.write(r, report);
+            print(out, r);
+            out.println("Report: " + html.toAbsolutePath() + " (and evaluation.json)");
+        }
+        return 0;
+    }
+
+    static void print(PrintWriter out, EvaluationReport r) {
+        out.printf("Test images: %d evaluated of %d; index: %d images (%s)%n", r.data().evaluated(),
+                r.data().testImages(), r.index().images(), r.index().note());
+        out.printf("Accuracy: %.4f%n", r.classification().accuracy());
+        out.printf("  %-10s %-10s %8s %8s %8s %8s%n", "protocol", "scope", "queries", "mAP@k", "P@k", "R@k");
+        for (EvaluationReport.Protocol p : r.retrieval().values()) {
+            out.printf("  %-10s %-10s %8d %8.4f %8.4f %8.4f%n", p.protocol(), p.scope(), p.queries(),
+                    p.meanAveragePrecision(), p.meanPrecision(), p.meanRecall());
+        }
+    }
+}

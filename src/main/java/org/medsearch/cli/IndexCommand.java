@@ -1,0 +1,128 @@
+package org.medsearch.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.medsearch.dataset.Dataset;
+import org.medsearch.dataset.DatasetScanner;
+import org.medsearch.dataset.Split;
+import org.medsearch.image.ImageReaders;
+import org.medsearch.index.IndexInfo;
+import org.medsearch.index.Indexer;
+import org.medsearch.index.LuceneIndex;
+import org.medsearch.model.Embedder;
+import org.medsearch.model.ModelBundle;
+import org.medsearch.model.ResNet18;
+import org.medsearch.util.MedsearchException;
+import org.medsearch.util.Progress;
+import org.medsearch.util.Version;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code medsearch index}: embed a folder of images into a persistent index. */
+@Command(name = "index", mixinStandardHelpOptions = true,
+        description = {"Embed every image of a data set with a model and store the vectors in an index.",
+            "Re-running on an indexed folder adds new files, re-embeds changed ones and skips the rest."})
+final class IndexCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "A model bundle from 'train'.")
+    Path model;
+
+    @Option(names = "--data", required = true, paramLabel = "DIR|CSV", description = "Images to index.")
+    Path data;
+
+    @Option(names = "--index", required = true, paramLabel = "INDEX", description = "Index directory (created if absent).")
+    Path index;
+
+    @Option(names = "--split", defaultValue = "all", paramLabel = "PARTS",
+            description = "Index only these parts of the model's split, e.g. 'train' or 'train+val' (default: ${DEFAULT-VALUE}). "
+                    + "Needs the model's training data as --data.")
+    String parts;
+
+    @Option(names = "--prune", description = "Remove indexed images whose files are gone.")
+    boolean prune;
+
+    @Option(names = "--batch", defaultValue = "64", description = "Images per forward pass (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--workers", description = "Image decoding threads (default: one per core).")
+    Integer workers;
+
+    @Option(names = {"-q", "--quiet"}, description = "No progress bars.")
+    boolean quiet;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = Output.out(spec);
+        Progress progress = Output.progress(quiet);
+        try (ModelBundle bundle = ModelBundle.load(model)) {
+            Dataset ds = new DatasetScanner(ImageReaders.standard()).optDecode(false).optProgress(progress).scan(data);
+            Indexer.Options opts = new Indexer.Options(null, null, prune, batch, Indexer.Options.defaults().commitEvery());
+            Split split = readSplit(bundle, ds, !parts.equals("all"));
+            if (split != null) {
+                opts = opts.withSplit(split, parts.equals("all") ? null : parseParts(parts));
+            }
+            IndexInfo info = new IndexInfo(LuceneIndex.FORMAT, bundle.fingerprint(), bundle.classes(),
+                    ResNet18.FEATURE_DIM, Version.current());
+            try (LuceneIndex idx = LuceneIndex.openOrCreate(index, info)) {
+                Indexer indexer = new Indexer(new Embedder(bundle), ImageReaders.standard(), progress, out::println);
+                if (workers != null) {
+                    indexer.optWorkers(workers);
+                }
+                Indexer.Report r = indexer.index(ds, idx, opts);
+                out.printf("Indexed %s: %d added, %d updated, %d unchanged%s, %d skipped; %d images in the index"
+                                + " (%.1f s, %.0f img/s)%n", index, r.added(), r.updated(), r.unchanged(),
+                        prune ? ", " + r.pruned() + " removed" : "", r.skipped().size(), idx.size(), r.seconds(),
+                        r.imagesPerSecond());
+                r.skipped().stream().limit(10).forEach(s -> out.println("  skipped " + s.relativePath() + ": " + s.reason()));
+                if (r.skipped().size() > 10) {
+                    out.println("  ... and " + (r.skipped().size() - 10) + " more");
+                }
+            }
+        }
+        return 0;
+    }
+
+    /** The model's split, matched against this data set; null when it does not apply and is not required. */
+    static Split readSplit(ModelBundle bundle, Dataset ds, boolean required) throws java.io.IOException {
+        Path f = bundle.directory().resolve(ModelBundle.SPLIT);
+        if (!Files.isRegularFile(f)) {
+            if (required) {
+                throw new MedsearchException(bundle.directory() + " has no " + ModelBundle.SPLIT);
+            }
+            return null;
+        }
+        var si = bundle.manifest().provenance() == null ? null : bundle.manifest().provenance().split();
+        Split split = Split.read(f, si == null ? 0 : si.seed(),
+                si == null ? org.medsearch.dataset.SplitRatios.DEFAULT : org.medsearch.dataset.SplitRatios.parse(si.ratios()));
+        long known = ds.samples().stream().filter(s -> split.partOf(s.relativePath()) != null).count();
+        if (known == 0) {
+            if (required) {
+                throw new MedsearchException("--split needs the model's training data as --data: none of its "
+                        + ds.size() + " images appear in " + f);
+            }
+            return null;
+        }
+        return split;
+    }
+
+    static Set<Split.Part> parseParts(String s) {
+        Set<Split.Part> p = EnumSet.noneOf(Split.Part.class);
+        for (String t : s.split("\\+")) {
+            try {
+                p.add(Split.Part.parse(t));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--split: expected train, val, test or a sum like train+val, got " + s);
+            }
+        }
+        return p;
+    }
+}

@@ -1,0 +1,100 @@
+package org.medsearch.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import org.medsearch.util.Version;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code medsearch} command line: train, index, search, evaluate, demo, bench.
+ *
+ * <p>Exit codes: 0 success; 2 a problem the user can fix (bad option, missing model or index, a file
+ * that is not an image), reported in one line without a stack trace; 1 an internal error (a bug),
+ * with its stack trace only under {@code --debug}.
+ *
+ * <pre>{@code
+ * ./medsearch train --data MedNIST --out models/mednist --image-size 64 --epochs 3
+ * ./medsearch search --model models/mednist --index index/mednist query.jpeg
+ * }</pre>
+ */
+@Command(
+        name = "medsearch",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.VersionProvider.class,
+        description = "Content-based medical image retrieval with ResNet-18 features.",
+        subcommands = {
+            TrainCommand.class,
+            IndexCommand.class,
+            SearchCommand.class,
+            EvaluateCommand.class,
+            DemoCommand.class,
+            BenchCommand.class,
+            CommandLine.HelpCommand.class
+        })
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    static boolean debug = Boolean.getBoolean("medsearch.debug") || System.getenv("MEDSEARCH_DEBUG") != null;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (used by tests, which must not exit). */
+    public static int run(String... args) {
+        for (String a : args) {
+            if (a.equals("--debug")) {
+                debug = true;
+            }
+        }
+        CommandLine cl = commandLine();
+        return cl.execute(java.util.Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new));
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler(Main::handle);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        return cl;
+    }
+
+    private static int handle(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
+        PrintWriter err = cl.getErr();
+        if (e instanceof IOException || e instanceof IllegalArgumentException) {
+            // user-fixable: a one-line message
+            err.println("medsearch: " + oneLine(e.getMessage() == null ? e.toString() : e.getMessage()));
+            if (debug) {
+                e.printStackTrace(err);
+            }
+            err.flush();
+            return 2;
+        }
+        err.println("medsearch: internal error: " + oneLine(String.valueOf(e))
+                + (debug ? "" : " (run with --debug for details)"));
+        if (debug) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return 1;
+    }
+
+    static String oneLine(String s) {
+        return s.replaceAll("\\s*\\R\\s*", " ").trim();
+    }
+
+    /** Version string with the engine versions. */
+    static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"medsearch " + Version.current(), "Java " + System.getProperty("java.version")};
+        }
+    }
+}

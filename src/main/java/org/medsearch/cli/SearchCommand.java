@@ -1,0 +1,122 @@
+package org.medsearch.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.medsearch.image.ImageFormatException;
+import org.medsearch.image.ImageReaders;
+import org.medsearch.image.MedicalImage;
+import org.medsearch.index.Hit;
+import org.medsearch.index.LuceneIndex;
+import org.medsearch.index.SearchFilter;
+import org.medsearch.model.Embedder;
+import org.medsearch.model.ModelBundle;
+import org.medsearch.search.ContactSheet;
+import org.medsearch.search.Retriever;
+import org.medsearch.search.Scope;
+import org.medsearch.search.SearchRequest;
+import org.medsearch.search.SearchResult;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code medsearch search}: the k most similar indexed images for each query image. */
+@Command(name = "search", mixinStandardHelpOptions = true,
+        description = {"Classify each query image and list the k most similar indexed images.",
+            "Distances are mean squared errors between 512-d feature vectors; ties are broken by id."})
+final class SearchCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "The model the index was built with.")
+    Path model;
+
+    @Option(names = "--index", required = true, paramLabel = "INDEX", description = "An index from 'medsearch index'.")
+    Path index;
+
+    @Option(names = "--k", defaultValue = "10", description = "Results per query (default ${DEFAULT-VALUE}).")
+    int k;
+
+    @Option(names = "--scope", defaultValue = "predicted", paramLabel = "predicted|all",
+            description = "Compare with the predicted class's images (the paper) or with all (default ${DEFAULT-VALUE}).")
+    Scope scope;
+
+    @Option(names = "--filter", paramLabel = "KEY=VALUE", description = "Extra condition: modality=CT, split=train.")
+    Map<String, String> filters;
+
+    @Option(names = "--sheet", paramLabel = "PNG", description = "Also write a contact sheet of queries and results.")
+    Path sheet;
+
+    @Parameters(arity = "1..*", paramLabel = "QUERY_IMAGE", description = "Query images.")
+    List<Path> queries;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = Output.out(spec);
+        PrintWriter err = Output.err(spec);
+        SearchRequest request = new SearchRequest(k, scope, filter());
+        ImageReaders readers = ImageReaders.standard();
+        int status = 0;
+        try (ModelBundle bundle = ModelBundle.load(model); LuceneIndex idx = LuceneIndex.open(index, false)) {
+            Retriever retriever = new Retriever(new Embedder(bundle), idx);
+            List<ContactSheet.Row> rows = new ArrayList<>();
+            for (Path q : queries) {
+                MedicalImage img;
+                try {
+                    img = readers.read(q);
+                } catch (ImageFormatException e) {
+                    err.println("medsearch: " + q + ": " + e.getMessage());
+                    err.flush();
+                    status = 2;
+                    continue;
+                }
+                SearchResult r = retriever.search(img, request);
+                print(out, q, r);
+                rows.add(new ContactSheet.Row(q.getFileName().toString(), img, r));
+            }
+            if (sheet != null && !rows.isEmpty()) {
+                ContactSheet.write(sheet, rows, readers);
+                out.println("Contact sheet: " + sheet);
+            }
+        }
+        out.flush();
+        return status;
+    }
+
+    private SearchFilter filter() {
+        SearchFilter f = SearchFilter.ALL;
+        if (filters == null) {
+            return f;
+        }
+        for (Map.Entry<String, String> e : filters.entrySet()) {
+            switch (e.getKey()) {
+                case "modality" -> f = f.withModality(e.getValue());
+                case "split" -> f = f.withSplits(java.util.Set.of(e.getValue()));
+                case "class" -> f = f.withClasses(java.util.Set.of(e.getValue()));
+                default -> throw new IllegalArgumentException("--filter: unknown key '" + e.getKey()
+                        + "' (known: modality, split, class)");
+            }
+        }
+        return f;
+    }
+
+    static void print(PrintWriter out, Path q, SearchResult r) {
+        out.printf("%s%n  predicted: %s (p = %.4f)   model %.1f ms, search %.1f ms%n", q, r.predictedClass(),
+                r.confidence(), r.modelNanos() / 1e6, r.searchNanos() / 1e6);
+        out.printf("  %4s  %-12s %8s  %-14s %s%n", "rank", "MSE", "id", "class", "path");
+        int rank = 1;
+        for (Hit h : r.hits()) {
+            out.printf("  %4d  %-12.6g %8d  %-14s %s%n", rank++, h.meanSquaredError(), h.id(), h.image().searchClass(),
+                    h.image().path());
+        }
+        if (r.hits().isEmpty()) {
+            out.println("  (no indexed image matches)");
+        }
+    }
+}

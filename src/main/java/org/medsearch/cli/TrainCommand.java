@@ -1,0 +1,141 @@
+package org.medsearch.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.medsearch.dataset.Dataset;
+import org.medsearch.dataset.DatasetScanner;
+import org.medsearch.dataset.Split;
+import org.medsearch.dataset.SplitRatios;
+import org.medsearch.image.ImageReaders;
+import org.medsearch.model.ModelManifest;
+import org.medsearch.model.SafeTensors;
+import org.medsearch.model.Tensor;
+import org.medsearch.model.Trainer;
+import org.medsearch.model.TrainingRecipe;
+import org.medsearch.util.Hashing;
+import org.medsearch.util.MedsearchException;
+import org.medsearch.util.Progress;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code medsearch train}: scan, split, fine-tune a ResNet-18, write a model bundle. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = {"Train a ResNet-18 classifier on a labelled data set and write a model bundle.",
+            "DATA is a folder with one sub-folder per class, or a CSV manifest path,label[,patient_id,modality].",
+            "Defaults follow the paper: 256x256, 25 epochs, SGD lr 0.001 decayed x0.1 every 3 epochs, batch 32."})
+final class TrainCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data", required = true, paramLabel = "DIR|CSV", description = "Labelled images.")
+    Path data;
+
+    @Option(names = "--out", required = true, paramLabel = "MODEL", description = "Directory for the model bundle.")
+    Path out;
+
+    @Option(names = "--image-size", defaultValue = "256", description = "Input side in pixels (default ${DEFAULT-VALUE}).")
+    int imageSize;
+
+    @Option(names = "--epochs", defaultValue = "25", description = "Epochs (default ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--lr", defaultValue = "0.001", description = "Initial learning rate (default ${DEFAULT-VALUE}).")
+    double lr;
+
+    @Option(names = "--lr-step", defaultValue = "3", description = "Epochs between decays (default ${DEFAULT-VALUE}).")
+    int lrStep;
+
+    @Option(names = "--lr-gamma", defaultValue = "0.1", description = "Decay factor (default ${DEFAULT-VALUE}).")
+    double lrGamma;
+
+    @Option(names = "--batch", defaultValue = "32", description = "Batch size (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--momentum", defaultValue = "0.9", description = "SGD momentum (default ${DEFAULT-VALUE}).")
+    double momentum;
+
+    @Option(names = "--weight-decay", defaultValue = "0", description = "L2 penalty (default ${DEFAULT-VALUE}).")
+    double weightDecay;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of split, init and shuffling (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--split", defaultValue = "70/15/15", paramLabel = "T/V/T",
+            description = "Train/validation/test percentages (default ${DEFAULT-VALUE}).")
+    String splitRatios;
+
+    @Option(names = "--init", defaultValue = "scratch", paramLabel = "scratch|FILE",
+            description = "Start from torchvision's random init, or a torchvision state dict (.safetensors).")
+    String init;
+
+    @Option(names = "--resume", description = "Continue an interrupted run in MODEL.")
+    boolean resume;
+
+    @Option(names = "--workers", description = "Image decoding threads (default: one per core).")
+    Integer workers;
+
+    @Option(names = {"-q", "--quiet"}, description = "No progress bars.")
+    boolean quiet;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = Output.out(spec);
+        TrainingRecipe recipe = new TrainingRecipe(imageSize, epochs, lr, lrStep, lrGamma, batch, momentum,
+                weightDecay, seed);
+        Map<String, Tensor> initWeights = null;
+        String initName = "scratch";
+        if (!init.equals("scratch")) {
+            Path f = Path.of(init);
+            if (!java.nio.file.Files.isRegularFile(f)) {
+                throw new MedsearchException("--init: no such file " + f + " (use 'scratch' or a .safetensors file)");
+            }
+            initWeights = SafeTensors.read(f);
+            initName = f.getFileName() + " sha256:" + Hashing.sha256Hex(java.nio.file.Files.readAllBytes(f));
+        }
+        Progress progress = Output.progress(quiet);
+        Dataset ds = scan(data, progress, out);
+        Split split = split(ds, SplitRatios.parse(splitRatios), seed, out);
+        Trainer trainer = new Trainer(ImageReaders.standard(), progress, line -> {
+            out.println(line);
+            out.flush();
+        });
+        if (workers != null) {
+            trainer.optWorkers(workers);
+        }
+        ModelManifest m = trainer.train(ds, split, recipe, initWeights, initName, out(), resume);
+        ModelManifest.EpochMetrics best = m.provenance().epochs().get(m.provenance().bestEpoch() - 1);
+        out.printf("Model written to %s (best epoch %d: val accuracy %.4f; fingerprint %s; %.0f s)%n", out(),
+                best.epoch(), best.valAccuracy(), m.fingerprint(), m.provenance().trainingSeconds());
+        return 0;
+    }
+
+    private Path out() {
+        return out;
+    }
+
+    static Dataset scan(Path data, Progress progress, PrintWriter out) throws java.io.IOException {
+        Dataset ds = new DatasetScanner(ImageReaders.standard()).optProgress(progress).scan(data);
+        out.println("Data: " + ds.report().summary(10));
+        out.flush();
+        return ds;
+    }
+
+    static Split split(Dataset ds, SplitRatios ratios, long seed, PrintWriter out) {
+        Split split = Split.stratified(ds, ratios, seed);
+        Map<Split.Part, Integer> c = split.counts();
+        out.printf("Split %s (seed %d): train %d, val %d, test %d; %d groups of byte-identical images (%d images)"
+                + " kept within one part%s%n", ratios, seed, c.get(Split.Part.TRAIN), c.get(Split.Part.VAL),
+                c.get(Split.Part.TEST), split.duplicateGroups(), split.duplicateImages(),
+                split.patientGroups() > 0 ? "; " + split.patientGroups() + " patients kept within one part" : "");
+        if (split.labelConflicts() > 0) {
+            out.printf("Warning: %d groups hold identical images under different labels%n", split.labelConflicts());
+        }
+        out.flush();
+        return split;
+    }
+}

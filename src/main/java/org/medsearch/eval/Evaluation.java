@@ -1,0 +1,235 @@
+package org.medsearch.eval;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.medsearch.dataset.Dataset;
+import org.medsearch.dataset.Sample;
+import org.medsearch.dataset.Split;
+import org.medsearch.image.BatchLoader;
+import org.medsearch.image.ImageReaders;
+import org.medsearch.index.Hit;
+import org.medsearch.index.SearchFilter;
+import org.medsearch.model.Embedding;
+import org.medsearch.model.ModelBundle;
+import org.medsearch.model.ModelManifest;
+import org.medsearch.search.Retriever;
+import org.medsearch.search.Scope;
+import org.medsearch.search.SearchRequest;
+import org.medsearch.util.MedsearchException;
+import org.medsearch.util.Progress;
+
+/**
+ * Evaluates a model and an index on the test split: classification of every test image, and
+ * retrieval under two protocols (the paper's five seeded random queries per class, and every test
+ * image), each with the predicted-class scope and with the whole index.
+ *
+ * <p>Relevance is "same class": a result is relevant when its class (label, else prediction) equals
+ * the query's label. A query never retrieves itself: indexed images with the query's exact bytes
+ * are excluded, so an index that also holds the test images is evaluated leave-one-out.
+ *
+ * <pre>{@code
+ * EvaluationReport r = new Evaluation(retriever, ImageReaders.standard(), progress)
+ *         .run(dataset, split, Evaluation.Options.defaults());
+ * }</pre>
+ */
+public final class Evaluation {
+
+    /**
+     * Settings.
+     *
+     * @param k the cut-off of P@k, R@k and AP@k (10, as the paper)
+     * @param curveLength the length of the precision-at-k curve
+     * @param paperQueriesPerClass queries per class in the paper's protocol (5)
+     * @param seed picks the paper's queries
+     * @param threads parallel searches
+     */
+    public record Options(int k, int curveLength, int paperQueriesPerClass, long seed, int threads) {
+        public static Options defaults() {
+            return new Options(10, 50, 5, 1, Runtime.getRuntime().availableProcessors());
+        }
+    }
+
+    private final Retriever retriever;
+    private final ImageReaders readers;
+    private final Progress progress;
+
+    public Evaluation(Retriever retriever, ImageReaders readers, Progress progress) {
+        this.retriever = retriever;
+        this.readers = readers;
+        this.progress = progress;
+    }
+
+    public EvaluationReport run(Dataset ds, Split split, Options opts) throws IOException {
+        long t0 = System.nanoTime();
+        ModelBundle bundle = retriever.embedder().bundle();
+        List<String> classes = bundle.classes();
+        List<Sample> test = split.samples(ds, Split.Part.TEST).stream()
+                .filter(s -> s.label() != null && classes.contains(s.label())).toList();
+        if (test.isEmpty()) {
+            throw new MedsearchException("no labelled test image of the model's classes in " + ds.root()
+                    + " (the model's split names " + split.counts().get(Split.Part.TEST) + " test images)");
+        }
+        // 1. embed every test image once
+        Embedding[] emb = new Embedding[test.size()];
+        List<String> skipped = new ArrayList<>();
+        try (BatchLoader loader = BatchLoader.forFiles(readers, retriever.embedder().preprocessing(),
+                        test.stream().map(Sample::path).toList(), 64, opts.threads());
+                Progress.Task task = progress.start("Classifying", test.size(), "img")) {
+            for (BatchLoader.Batch b : loader) {
+                b.failures().forEach(f -> skipped.add(test.get(f.index()).relativePath() + ": " + f.reason()));
+                List<Embedding> es = retriever.embedder().embed(b.data(), b.size());
+                for (int i = 0; i < b.size(); i++) {
+                    emb[b.indices()[i]] = es.get(i);
+                }
+                task.step(b.size() + b.failures().size());
+            }
+        }
+        List<Integer> ok = new ArrayList<>();
+        long[][] confusion = new long[classes.size()][classes.size()];
+        for (int i = 0; i < test.size(); i++) {
+            if (emb[i] != null) {
+                ok.add(i);
+                confusion[classes.indexOf(test.get(i).label())][emb[i].predictedClass()]++;
+            }
+        }
+        ClassificationMetrics cm = new ClassificationMetrics(classes, confusion);
+
+        // 2. the paper's queries: per class, a seeded sample of the test images
+        List<Integer> paper = new ArrayList<>();
+        List<String> paperIds = new ArrayList<>();
+        Random rnd = new Random(opts.seed());
+        for (String c : classes) {
+            List<Integer> of = new ArrayList<>(ok.stream().filter(i -> test.get(i).label().equals(c)).toList());
+            Collections.shuffle(of, rnd);
+            for (int i : of.subList(0, Math.min(opts.paperQueriesPerClass(), of.size()))) {
+                paper.add(i);
+                paperIds.add(test.get(i).relativePath());
+            }
+        }
+
+        // 3. search every test image under both scopes
+        int depth = Math.max(opts.k(), opts.curveLength());
+        Map<String, Integer> perClass = retriever.index().countsPerClass();
+        Map<String, Integer> copiesInIndex = new HashMap<>();
+        retriever.index().contentHashesByPath().values().forEach(h -> copiesInIndex.merge(h, 1, Integer::sum));
+        Map<Scope, boolean[][]> relevance = new LinkedHashMap<>();
+        for (Scope scope : Scope.values()) {
+            relevance.put(scope, search(test, emb, ok, scope, depth, opts.threads()));
+        }
+        Map<String, EvaluationReport.Protocol> retrieval = new LinkedHashMap<>();
+        for (Scope scope : Scope.values()) {
+            String s = scope.name().toLowerCase(java.util.Locale.ROOT);
+            retrieval.put("paper/" + s, protocol("paper", s, paper, paperIds, test, relevance.get(scope), perClass,
+                    copiesInIndex, opts));
+        }
+        for (Scope scope : Scope.values()) {
+            String s = scope.name().toLowerCase(java.util.Locale.ROOT);
+            retrieval.put("all-test/" + s, protocol("all-test", s, ok, null, test, relevance.get(scope), perClass,
+                    copiesInIndex, opts));
+        }
+
+        ModelManifest m = bundle.manifest();
+        ModelManifest.Provenance p = m.provenance();
+        EvaluationReport.ModelFacts mf = new EvaluationReport.ModelFacts(bundle.directory().toString(), m.fingerprint(),
+                classes, m.preprocessing().imageSize(), p == null ? null : p.init(), p == null ? null : p.bestEpoch(),
+                p == null || p.recipe() == null ? 0 : p.recipe().epochs(), p == null ? null : p.data().sha256(),
+                p == null ? null : p.split().sha256(), p == null ? 0 : p.split().seed(),
+                p == null ? null : p.split().ratios(), p == null ? Map.of() : p.versions());
+        Map<String, Integer> perSplit = retriever.index().countsPerSplit();
+        int testInIndex = perSplit.getOrDefault("test", 0);
+        String note = testInIndex > 0
+                ? "the index holds " + testInIndex + " test images; queries never retrieve their own bytes (leave-one-out)"
+                : "the index holds no test image";
+        EvaluationReport.IndexFacts ix = new EvaluationReport.IndexFacts(retriever.index().directory().toString(),
+                retriever.index().size(), perClass, perSplit, note);
+        return new EvaluationReport(EvaluationReport.FORMAT, Instant.now().toString(), mf, ix,
+                new EvaluationReport.DataFacts(ds.root().toString(), test.size(), ok.size(), skipped),
+                new EvaluationReport.Classification(cm.accuracy(), cm.perClass(), classes, confusion),
+                retrieval, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** relevance[i][r]: whether result r of test image i is of its class (null rows for failed images). */
+    private boolean[][] search(List<Sample> test, Embedding[] emb, List<Integer> ok, Scope scope, int depth,
+            int threads) throws IOException {
+        boolean[][] rel = new boolean[test.size()][];
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
+        try (Progress.Task task = progress.start("Searching (" + scope.name().toLowerCase(java.util.Locale.ROOT)
+                + ")", ok.size(), "q")) {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int i : ok) {
+                fs.add(pool.submit(() -> {
+                    Sample q = test.get(i);
+                    SearchRequest req = new SearchRequest(depth, scope,
+                            SearchFilter.ALL.excludingContent(q.contentHash()));
+                    List<Hit> hits = retriever.search(emb[i], req, 0).hits();
+                    boolean[] r = new boolean[hits.size()];
+                    for (int j = 0; j < r.length; j++) {
+                        r[j] = q.label().equals(hits.get(j).image().searchClass());
+                    }
+                    rel[i] = r;
+                    task.step(1);
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("evaluation interrupted");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+        return rel;
+    }
+
+    private static EvaluationReport.Protocol protocol(String name, String scope, List<Integer> queries,
+            List<String> queryIds, List<Sample> test, boolean[][] rel, Map<String, Integer> perClass,
+            Map<String, Integer> copiesInIndex, Options opts) {
+        int k = opts.k();
+        double ap = 0;
+        double pk = 0;
+        double rk = 0;
+        double[] curve = new double[opts.curveLength()];
+        Map<String, double[]> byClass = new TreeMap<>();
+        for (int i : queries) {
+            Sample q = test.get(i);
+            int relevantInIndex = perClass.getOrDefault(q.label(), 0) - copiesInIndex.getOrDefault(q.contentHash(), 0);
+            double a = RetrievalMetrics.averagePrecision(rel[i], k);
+            ap += a;
+            pk += RetrievalMetrics.precisionAt(rel[i], k);
+            rk += RetrievalMetrics.recallAt(rel[i], k, Math.max(0, relevantInIndex));
+            for (int c = 0; c < curve.length; c++) {
+                curve[c] += RetrievalMetrics.precisionAt(rel[i], c + 1);
+            }
+            double[] acc = byClass.computeIfAbsent(q.label(), x -> new double[2]);
+            acc[0] += a;
+            acc[1]++;
+        }
+        int n = Math.max(1, queries.size());
+        for (int c = 0; c < curve.length; c++) {
+            curve[c] /= n;
+        }
+        Map<String, Double> apPerClass = new TreeMap<>();
+        byClass.forEach((c, v) -> apPerClass.put(c, v[0] / v[1]));
+        return new EvaluationReport.Protocol(name, scope, queries.size(), k, ap / n, pk / n, rk / n, curve,
+                apPerClass, queryIds);
+    }
+}

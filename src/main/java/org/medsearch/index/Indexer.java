@@ -1,0 +1,163 @@
+package org.medsearch.index;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.medsearch.dataset.Dataset;
+import org.medsearch.dataset.Sample;
+import org.medsearch.dataset.ScanReport;
+import org.medsearch.dataset.Split;
+import org.medsearch.image.BatchLoader;
+import org.medsearch.image.ImageReaders;
+import org.medsearch.model.Embedder;
+import org.medsearch.model.Embedding;
+import org.medsearch.util.Progress;
+
+/**
+ * Embeds a data set's images and writes them into a {@link LuceneIndex}, incrementally: a file
+ * already indexed with the same bytes is left alone, a changed file is re-embedded and replaced,
+ * and with {@code prune} a file that vanished is removed.
+ *
+ * <p>Contract: work is committed every {@code commitEvery} images and at the end, so an interrupted
+ * run loses at most one batch of work and the next run continues where it stopped (the committed
+ * images are "unchanged"). Files that fail to decode are skipped and reported; they never stop the run.
+ *
+ * <pre>{@code
+ * Indexer.Report r = new Indexer(embedder, ImageReaders.standard(), progress, System.out::println)
+ *         .index(dataset, index, Indexer.Options.defaults());
+ * }</pre>
+ */
+public final class Indexer {
+
+    /**
+     * What to index.
+     *
+     * @param split the model's split, to record each image's part, or null
+     * @param parts only these parts of {@code split} (null: every image)
+     * @param prune remove indexed images whose files are no longer in the data set
+     * @param batchSize images per forward pass
+     * @param commitEvery images between commits
+     */
+    public record Options(Split split, Set<Split.Part> parts, boolean prune, int batchSize, int commitEvery) {
+        public static Options defaults() {
+            return new Options(null, null, false, 64, 10_000);
+        }
+
+        public Options withSplit(Split s, Set<Split.Part> p) {
+            return new Options(s, p, prune, batchSize, commitEvery);
+        }
+
+        public Options withPrune(boolean p) {
+            return new Options(split, parts, p, batchSize, commitEvery);
+        }
+
+        public Options withCommitEvery(int n) {
+            return new Options(split, parts, prune, batchSize, n);
+        }
+    }
+
+    /** What a run did. */
+    public record Report(int added, int updated, int unchanged, int pruned, List<ScanReport.Skipped> skipped,
+            double seconds, double imagesPerSecond) {}
+
+    private final Embedder embedder;
+    private final ImageReaders readers;
+    private final Progress progress;
+    private final Consumer<String> log;
+    private int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
+
+    public Indexer(Embedder embedder, ImageReaders readers, Progress progress, Consumer<String> log) {
+        this.embedder = embedder;
+        this.readers = readers;
+        this.progress = progress;
+        this.log = log;
+    }
+
+    public Indexer optWorkers(int n) {
+        this.workers = Math.max(1, n);
+        return this;
+    }
+
+    public Report index(Dataset ds, LuceneIndex index, Options opts) throws IOException {
+        long t0 = System.nanoTime();
+        Map<String, String> existing = index.contentHashesByPath();
+        List<Sample> todo = new ArrayList<>();
+        Set<String> present = new HashSet<>();
+        int unchanged = 0;
+        int updated = 0;
+        for (Sample s : ds.samples()) {
+            Split.Part part = opts.split() == null ? null : opts.split().partOf(s.relativePath());
+            if (opts.parts() != null && (part == null || !opts.parts().contains(part))) {
+                continue;
+            }
+            String key = key(s);
+            present.add(key);
+            String old = existing.get(key);
+            if (s.contentHash().equals(old)) {
+                unchanged++;
+            } else {
+                if (old != null) {
+                    updated++;
+                }
+                todo.add(s);
+            }
+        }
+        int pruned = 0;
+        if (opts.prune()) {
+            for (String path : existing.keySet()) {
+                if (!present.contains(path)) {
+                    index.deleteByPath(path);
+                    pruned++;
+                }
+            }
+        }
+        List<ScanReport.Skipped> skipped = new ArrayList<>(ds.report().skipped());
+        List<String> classes = embedder.bundle().classes();
+        int done = 0;
+        int sinceCommit = 0;
+        try (BatchLoader loader = BatchLoader.forFiles(readers, embedder.preprocessing(),
+                        todo.stream().map(Sample::path).toList(), opts.batchSize(), workers);
+                Progress.Task task = progress.start("Indexing", todo.size(), "img")) {
+            long started = System.nanoTime();
+            for (BatchLoader.Batch b : loader) {
+                for (BatchLoader.Failure f : b.failures()) {
+                    skipped.add(new ScanReport.Skipped(todo.get(f.index()).relativePath(), f.reason()));
+                }
+                List<Embedding> es = embedder.embed(b.data(), b.size());
+                for (int i = 0; i < b.size(); i++) {
+                    Sample s = todo.get(b.indices()[i]);
+                    Embedding e = es.get(i);
+                    Split.Part part = opts.split() == null ? null : opts.split().partOf(s.relativePath());
+                    String key = key(s);
+                    if (existing.containsKey(key)) {
+                        index.deleteByPath(key);
+                    }
+                    index.add(new IndexedImage(-1, key, s.label(), classes.get(e.predictedClass()), e.confidence(),
+                            s.contentHash(), e.vector(), part == null ? null : part.key(), s.modality(), null,
+                            Map.of()));
+                }
+                done += b.size();
+                sinceCommit += b.size();
+                if (sinceCommit >= opts.commitEvery()) {
+                    index.commit();
+                    sinceCommit = 0;
+                }
+                task.step(b.size() + b.failures().size());
+                task.extra(String.format("%.0f img/s", done / ((System.nanoTime() - started) / 1e9)));
+            }
+        }
+        index.commit();
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        int added = done - updated;
+        return new Report(Math.max(0, added), updated, unchanged, pruned, skipped, seconds, done / seconds);
+    }
+
+    /** The stored path of a sample: absolute and normalised, so results can be opened from anywhere. */
+    static String key(Sample s) {
+        return s.path().toAbsolutePath().normalize().toString();
+    }
+}

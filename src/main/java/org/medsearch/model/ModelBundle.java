@@ -1,0 +1,150 @@
+package org.medsearch.model;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.core.JacksonException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.medsearch.image.Preprocessing;
+import org.medsearch.util.Hashing;
+import org.medsearch.util.Json;
+import org.medsearch.util.MedsearchException;
+
+/**
+ * A trained model on disk and in memory: a directory holding {@code weights.safetensors} (a
+ * torchvision state dict, loadable by PyTorch as is), {@code manifest.json} ({@link ModelManifest})
+ * and {@code split.csv}.
+ *
+ * <p>Contract: {@link #load} checks the manifest's format, that the weights' SHA-256 matches the
+ * manifest and that the tensors fit the class list; any mismatch is a {@link MedsearchException}
+ * naming the directory. A bundle is complete only once its manifest exists: writers put the
+ * manifest last, atomically.
+ *
+ * <pre>{@code
+ * try (ModelBundle model = ModelBundle.load(Path.of("models/mednist"))) {
+ *     Embedder embedder = new Embedder(model);
+ * }
+ * }</pre>
+ */
+public final class ModelBundle implements AutoCloseable {
+
+    public static final String MANIFEST = "manifest.json";
+    public static final String WEIGHTS = "weights.safetensors";
+    public static final String SPLIT = "split.csv";
+
+    private final Path dir;
+    private final ModelManifest manifest;
+    private final NDManager manager;
+    private final ResNet18 network;
+
+    private ModelBundle(Path dir, ModelManifest manifest, NDManager manager, ResNet18 network) {
+        this.dir = dir;
+        this.manifest = manifest;
+        this.manager = manager;
+        this.network = network;
+    }
+
+    /** Reads and checks a manifest without loading the weights. */
+    public static ModelManifest readManifest(Path dir) throws MedsearchException {
+        if (!Files.isDirectory(dir)) {
+            throw new MedsearchException("model not found: " + dir + " (train one with 'medsearch train')");
+        }
+        Path mf = dir.resolve(MANIFEST);
+        if (!Files.isRegularFile(mf)) {
+            String hint = Files.isDirectory(dir.resolve(Trainer.CHECKPOINT_DIR))
+                    ? " (training was interrupted: continue it with 'medsearch train --resume')" : "";
+            throw new MedsearchException(dir + " is not a medsearch model: no " + MANIFEST + hint);
+        }
+        ModelManifest m;
+        try {
+            m = Json.read(mf, ModelManifest.class);
+        } catch (JacksonException e) {
+            throw new MedsearchException(mf + " is not a valid model manifest (" + e.getOriginalMessage() + ")");
+        } catch (IOException e) {
+            throw new MedsearchException("cannot read " + mf + ": " + e.getMessage());
+        }
+        if (m == null || !ModelManifest.FORMAT.equals(m.format())) {
+            throw new MedsearchException(mf + ": unsupported model format '" + (m == null ? null : m.format())
+                    + "' (this medsearch reads " + ModelManifest.FORMAT + ")");
+        }
+        if (!ModelManifest.ARCHITECTURE.equals(m.architecture()) || m.classes() == null || m.classes().isEmpty()
+                || m.preprocessing() == null || m.weightsFile() == null) {
+            throw new MedsearchException(mf + ": incomplete model manifest");
+        }
+        return m;
+    }
+
+    /** Loads a bundle: manifest, weight check, network. */
+    public static ModelBundle load(Path dir) throws MedsearchException {
+        ModelManifest m = readManifest(dir);
+        Path weights = dir.resolve(m.weightsFile()).normalize();
+        if (!weights.startsWith(dir.normalize()) || !Files.isRegularFile(weights)) {
+            throw new MedsearchException(dir + ": weights file '" + m.weightsFile() + "' is missing");
+        }
+        Map<String, Tensor> sd;
+        try {
+            byte[] bytes = Files.readAllBytes(weights);
+            String sha = Hashing.sha256Hex(bytes);
+            if (!sha.equals(m.weightsSha256())) {
+                throw new MedsearchException(weights + " does not match its manifest (SHA-256 " + sha.substring(0, 12)
+                        + "..., expected " + String.valueOf(m.weightsSha256()).substring(0, Math.min(12,
+                        String.valueOf(m.weightsSha256()).length())) + "...): the model is damaged or was modified");
+            }
+            sd = SafeTensors.read(weights);
+        } catch (MedsearchException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());
+        }
+        NDManager manager = Engines.newManager();
+        try {
+            ResNet18 net = ResNet18.fromStateDict(manager, sd, m.classes().size(), 0);
+            if (sd.get("fc.weight") == null || sd.get("fc.weight").shape()[0] != m.classes().size()) {
+                throw new WeightsFormatException("the head has " + (sd.get("fc.weight") == null ? "no"
+                        : sd.get("fc.weight").shape()[0]) + " outputs for " + m.classes().size() + " classes");
+            }
+            return new ModelBundle(dir, m, manager, net);
+        } catch (WeightsFormatException e) {
+            manager.close();
+            throw new MedsearchException(weights + ": " + e.getMessage());
+        }
+    }
+
+    /** The fingerprint of weights + pre-processing + classes, as recorded in manifests and indexes. */
+    public static String fingerprint(String weightsSha256, Preprocessing p, List<String> classes) {
+        String key = weightsSha256 + "|" + p + "|" + String.join("\u0000", classes);
+        return "rn18-" + Hashing.sha256Hex(key).substring(0, 16);
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    public ModelManifest manifest() {
+        return manifest;
+    }
+
+    public ResNet18 network() {
+        return network;
+    }
+
+    public Preprocessing preprocessing() {
+        return manifest.preprocessing().toPreprocessing();
+    }
+
+    public List<String> classes() {
+        return manifest.classes();
+    }
+
+    public String fingerprint() {
+        return manifest.fingerprint();
+    }
+
+    @Override
+    public void close() {
+        network.close();
+        manager.close();
+    }
+}

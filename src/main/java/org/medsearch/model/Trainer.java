@@ -1,0 +1,422 @@
+package org.medsearch.model;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Consumer;
+import org.medsearch.dataset.Dataset;
+import org.medsearch.dataset.Sample;
+import org.medsearch.dataset.Split;
+import org.medsearch.image.BatchLoader;
+import org.medsearch.image.ImageReaders;
+import org.medsearch.image.Preprocessing;
+import org.medsearch.util.FileUtil;
+import org.medsearch.util.Hashing;
+import org.medsearch.util.Json;
+import org.medsearch.util.MedsearchException;
+import org.medsearch.util.Progress;
+import org.medsearch.util.Version;
+
+/**
+ * Fine-tunes a {@link ResNet18} on a data set's training split and writes a {@link ModelBundle}.
+ *
+ * <p>The loop is the paper's: cross-entropy, SGD with momentum (PyTorch's update rule:
+ * {@code buf = m*buf + g + wd*w; w -= lr*buf}), a step learning-rate decay, and a validation pass
+ * after every epoch. The weights of the best validation epoch (highest accuracy, then lowest loss)
+ * become the bundle's weights.
+ *
+ * <p>Reproducibility: initialisation, split and the shuffling of epoch {@code e} are functions of
+ * the seed alone, so two runs with one seed on one machine see the same batches and the same
+ * first-epoch loss. After every epoch the weights, the optimiser state and the metrics are saved
+ * under {@value #CHECKPOINT_DIR}; {@code resume} continues from the last completed epoch exactly as
+ * an uninterrupted run would have. The bundle's files appear only when training completes, the
+ * manifest last.
+ *
+ * <pre>{@code
+ * Trainer t = new Trainer(ImageReaders.standard(), ConsoleProgress.stderr(), System.out::println);
+ * ModelManifest m = t.train(dataset, split, TrainingRecipe.paper().withImageSize(64).withEpochs(3),
+ *         null, "scratch", Path.of("models/mednist"), false);
+ * }</pre>
+ */
+public final class Trainer {
+
+    public static final String CHECKPOINT_DIR = ".checkpoint";
+    private static final String STATE = "state.json";
+    private static final String STATE_FORMAT = "medsearch-checkpoint/1";
+
+    private final ImageReaders readers;
+    private final Progress progress;
+    private final Consumer<String> log;
+    private int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
+
+    public Trainer(ImageReaders readers, Progress progress, Consumer<String> log) {
+        this.readers = readers;
+        this.progress = progress;
+        this.log = log;
+    }
+
+    /** Threads that decode images ahead of the network (default: one per core). */
+    public Trainer optWorkers(int n) {
+        this.workers = Math.max(1, n);
+        return this;
+    }
+
+    /** What survives between epochs, for {@code --resume}. */
+    record CheckpointState(String format, int epochsDone, TrainingRecipe recipe, String dataSha256,
+            String splitSha256, String init, List<ModelManifest.EpochMetrics> epochs, Integer bestEpoch,
+            double bestValAccuracy, double bestValLoss, double seconds, String weights, String momentum) {}
+
+    /**
+     * Trains and writes the bundle into {@code out}.
+     *
+     * @param init a torchvision state dict to start from (its head is replaced when the class count
+     *     differs), or null for torchvision's random initialisation
+     * @param initName how {@code init} is recorded in the manifest ("scratch", a file name and hash)
+     * @param resume continue the interrupted run in {@code out}
+     */
+    public ModelManifest train(Dataset ds, Split split, TrainingRecipe recipe, Map<String, Tensor> init,
+            String initName, Path out, boolean resume) throws IOException {
+        List<String> classes = ds.classes();
+        if (classes.size() < 2) {
+            throw new MedsearchException("training needs at least 2 classes, found " + classes.size()
+                    + (classes.isEmpty() ? "" : " (" + classes.get(0) + ")"));
+        }
+        List<Sample> train = split.samples(ds, Split.Part.TRAIN);
+        List<Sample> val = split.samples(ds, Split.Part.VAL);
+        if (train.size() < 2) {
+            throw new MedsearchException("the training split has " + train.size() + " images; at least 2 are needed");
+        }
+        Path ckpt = out.resolve(CHECKPOINT_DIR);
+        Preprocessing prep = Preprocessing.imagenet(recipe.imageSize());
+        String dataSha = ds.contentHash();
+        String splitSha = split.hash();
+        CheckpointState state = prepareOutput(out, ckpt, resume, recipe, dataSha, splitSha, initName);
+
+        Engines.configure();
+        try (NDManager manager = Engines.newManager()) {
+            ResNet18 net;
+            Map<String, NDArray> velocity = new LinkedHashMap<>();
+            List<ModelManifest.EpochMetrics> history = new ArrayList<>();
+            int startEpoch = 0;
+            Integer bestEpoch = null;
+            double bestAcc = -1;
+            double bestLoss = Double.POSITIVE_INFINITY;
+            double seconds = 0;
+            if (state != null) {
+                net = ResNet18.fromStateDict(manager, SafeTensors.read(ckpt.resolve(state.weights())), classes.size(), 0);
+                Map<String, Tensor> mom = SafeTensors.read(ckpt.resolve(state.momentum()));
+                mom.forEach((k, t) -> velocity.put(k, like(manager, net.parameters().get(k), t)));
+                startEpoch = state.epochsDone();
+                history.addAll(state.epochs());
+                bestEpoch = state.bestEpoch();
+                bestAcc = state.bestValAccuracy();
+                bestLoss = state.bestValLoss();
+                seconds = state.seconds();
+                log.accept("Resuming after epoch " + startEpoch + " of " + recipe.epochs());
+            } else {
+                net = init == null ? ResNet18.create(manager, classes.size(), recipe.seed())
+                        : ResNet18.fromStateDict(manager, init, classes.size(), recipe.seed());
+            }
+            List<String> names = net.trainableNames();
+            for (String n : names) {
+                NDArray w = net.parameters().get(n);
+                w.setRequiresGradient(true);
+                velocity.computeIfAbsent(n, k -> w.zerosLike());
+            }
+            double prevLr = startEpoch == 0 ? recipe.learningRateAt(0) : recipe.learningRateAt(startEpoch - 1);
+            for (int epoch = startEpoch; epoch < recipe.epochs(); epoch++) {
+                double lr = recipe.learningRateAt(epoch);
+                if (lr != prevLr) {
+                    rescale(velocity, lr / prevLr);
+                    prevLr = lr;
+                }
+                long t0 = System.nanoTime();
+                double[] trainStats = trainEpoch(net, names, velocity, train, classes, prep, recipe, epoch, lr);
+                double epochSeconds = (System.nanoTime() - t0) / 1e9;
+                double[] valStats = val.isEmpty() ? new double[] {Double.NaN, Double.NaN}
+                        : validate(net, val, classes, prep, recipe.batchSize(), "Validating " + (epoch + 1));
+                seconds += (System.nanoTime() - t0) / 1e9;
+                ModelManifest.EpochMetrics em = new ModelManifest.EpochMetrics(epoch + 1, lr, trainStats[0],
+                        trainStats[1], valStats[0], valStats[1], epochSeconds, trainStats[2] / epochSeconds);
+                history.add(em);
+                boolean better = val.isEmpty() || valStats[1] > bestAcc || (valStats[1] == bestAcc && valStats[0] < bestLoss);
+                log.accept(String.format("epoch %d/%d  lr %.2g  train loss %.4f acc %.4f  val loss %.4f acc %.4f  %.0f img/s%s",
+                        epoch + 1, recipe.epochs(), lr, trainStats[0], trainStats[1], valStats[0], valStats[1],
+                        em.imagesPerSecond(), better ? "  (best so far)" : ""));
+                Files.createDirectories(ckpt);
+                String wName = String.format("epoch-%03d.safetensors", epoch + 1);
+                String mName = String.format("momentum-%03d.safetensors", epoch + 1);
+                Map<String, Tensor> sd = net.stateDict();
+                SafeTensors.write(ckpt.resolve(wName), sd, Map.of("format", "pt"));
+                SafeTensors.write(ckpt.resolve(mName), hostCopy(velocity), Map.of());
+                if (better) {
+                    bestEpoch = epoch + 1;
+                    bestAcc = valStats[1];
+                    bestLoss = valStats[0];
+                    SafeTensors.write(ckpt.resolve("best.safetensors"), sd, Map.of("format", "pt"));
+                }
+                String oldW = state == null ? null : state.weights();
+                String oldM = state == null ? null : state.momentum();
+                state = new CheckpointState(STATE_FORMAT, epoch + 1, recipe, dataSha, splitSha, initName,
+                        List.copyOf(history), bestEpoch, bestAcc, bestLoss, seconds, wName, mName);
+                Json.write(ckpt.resolve(STATE), state);
+                if (oldW != null && !oldW.equals(wName)) {
+                    Files.deleteIfExists(ckpt.resolve(oldW));
+                    Files.deleteIfExists(ckpt.resolve(oldM));
+                }
+            }
+            return finish(ds, split, recipe, prep, initName, out, ckpt, history, bestEpoch, seconds, classes);
+        }
+    }
+
+    private CheckpointState prepareOutput(Path out, Path ckpt, boolean resume, TrainingRecipe recipe, String dataSha,
+            String splitSha, String initName) throws IOException {
+        if (resume) {
+            Path st = ckpt.resolve(STATE);
+            if (!Files.isRegularFile(st)) {
+                if (Files.isRegularFile(out.resolve(ModelBundle.MANIFEST))) {
+                    throw new MedsearchException(out + " is already a finished model; nothing to resume");
+                }
+                throw new MedsearchException("nothing to resume in " + out + " (no completed epoch was saved)");
+            }
+            CheckpointState s = Json.read(st, CheckpointState.class);
+            if (!STATE_FORMAT.equals(s.format())) {
+                throw new MedsearchException(st + ": unknown checkpoint format");
+            }
+            if (!s.recipe().equals(recipe)) {
+                throw new MedsearchException("--resume needs the interrupted run's settings: " + s.recipe());
+            }
+            if (!s.dataSha256().equals(dataSha) || !s.splitSha256().equals(splitSha)) {
+                throw new MedsearchException("the data set changed since the interrupted run; start a new run instead of --resume");
+            }
+            if (!String.valueOf(s.init()).equals(String.valueOf(initName))) {
+                throw new MedsearchException("--resume needs the interrupted run's --init (" + s.init() + ")");
+            }
+            return s;
+        }
+        if (Files.isRegularFile(ckpt.resolve(STATE))) {
+            throw new MedsearchException("an interrupted training run is in " + out
+                    + ": add --resume to continue it, or remove the folder to start over");
+        }
+        if (Files.exists(out.resolve(ModelBundle.MANIFEST))) {
+            throw new MedsearchException(out + " already holds a model; choose another --out or remove it");
+        }
+        if (Files.exists(out) && !Files.isDirectory(out)) {
+            throw new MedsearchException(out + " exists and is not a directory");
+        }
+        Files.createDirectories(out);
+        return null;
+    }
+
+    private double[] trainEpoch(ResNet18 net, List<String> names, Map<String, NDArray> velocity, List<Sample> train,
+            List<String> classes, Preprocessing prep, TrainingRecipe recipe, int epoch, double lr) {
+        List<Sample> order = new ArrayList<>(train);
+        Collections.shuffle(order, new Random(recipe.seed() + epoch));
+        int[] labels = order.stream().mapToInt(s -> classes.indexOf(s.label())).toArray();
+        double lossSum = 0;
+        long correct = 0;
+        long seen = 0;
+        long started = System.nanoTime();
+        float momentum = (float) recipe.momentum();
+        float decay = (float) (lr * recipe.weightDecay());
+        try (BatchLoader loader = BatchLoader.forFiles(readers, prep, order.stream().map(Sample::path).toList(),
+                        recipe.batchSize(), workers);
+                Progress.Task task = progress.start(
+                        String.format("Epoch %d/%d", epoch + 1, recipe.epochs()), order.size(), "img")) {
+            for (BatchLoader.Batch b : loader) {
+                reportFailures(b, order);
+                int n = b.size();
+                if (n < 2) {
+                    // BatchNorm cannot normalise a batch of one; the image is seen in the next epoch
+                    task.step(b.indices().length + b.failures().size());
+                    continue;
+                }
+                int[] y = new int[n];
+                for (int i = 0; i < n; i++) {
+                    y[i] = labels[b.indices()[i]];
+                }
+                float[] logits;
+                float loss;
+                try (NDManager step = Engines.newManager()) {
+                    NDArray x = Engines.input(step, b.data(), n, prep);
+                    NDArray target = step.create(y).oneHot(classes.size());
+                    try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
+                        NDArray out = net.forward(x, true).logits();
+                        NDArray l = out.logSoftmax(1).mul(target).sum(new int[] {1}).neg().mean();
+                        // the learning rate rides on the loss, so the update below needs no extra pass
+                        // over the weights: buf stores lr*buf of PyTorch's rule (rescaled when lr changes)
+                        gc.backward(l.mul((float) lr));
+                        loss = l.getFloat();
+                        logits = out.toFloatArray();
+                    }
+                    sgdStep(net, names, velocity, momentum, decay);
+                }
+                for (int i = 0; i < n; i++) {
+                    if (argmax(logits, i * classes.size(), classes.size()) == y[i]) {
+                        correct++;
+                    }
+                }
+                lossSum += loss * n;
+                seen += n;
+                task.step(n + b.failures().size());
+                double rate = seen / ((System.nanoTime() - started) / 1e9);
+                task.extra(String.format("loss %.4f acc %.2f%% %.0f img/s lr %.2g", lossSum / seen,
+                        100.0 * correct / seen, rate, lr));
+            }
+        }
+        net.weightsChanged();
+        return new double[] {lossSum / Math.max(1, seen), (double) correct / Math.max(1, seen), seen};
+    }
+
+    private static void sgdStep(ResNet18 net, List<String> names, Map<String, NDArray> velocity, float momentum,
+            float decay) {
+        boolean grad = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try {
+            for (String name : names) {
+                NDArray w = net.parameters().get(name);
+                NDArray v = velocity.get(name);
+                try (NDArray g = w.getGradient()) {
+                    v.muli(momentum).addi(g);
+                }
+                if (decay > 0) {
+                    try (NDArray d = w.mul(decay)) {
+                        v.addi(d);
+                    }
+                }
+                w.subi(v);
+                JniUtils.zeroGrad((PtNDArray) w);
+            }
+        } finally {
+            JniUtils.setGradMode(grad);
+        }
+    }
+
+    private static void rescale(Map<String, NDArray> velocity, double factor) {
+        for (NDArray v : velocity.values()) {
+            v.muli((float) factor);
+        }
+    }
+
+    /** Mean cross-entropy and accuracy over a split, in inference mode. */
+    double[] validate(ResNet18 net, List<Sample> samples, List<String> classes, Preprocessing prep, int batch,
+            String title) {
+        boolean grad = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        double lossSum = 0;
+        long correct = 0;
+        long seen = 0;
+        try (BatchLoader loader = BatchLoader.forFiles(readers, prep, samples.stream().map(Sample::path).toList(),
+                        Math.max(batch, 64), workers);
+                Progress.Task task = progress.start(title, samples.size(), "img")) {
+            for (BatchLoader.Batch b : loader) {
+                reportFailures(b, samples);
+                int n = b.size();
+                if (n > 0) {
+                    try (NDManager m = Engines.newManager()) {
+                        float[] logp = net.forward(Engines.input(m, b.data(), n, prep), false).logits().logSoftmax(1)
+                                .toFloatArray();
+                        int c = classes.size();
+                        for (int i = 0; i < n; i++) {
+                            int y = classes.indexOf(samples.get(b.indices()[i]).label());
+                            lossSum -= logp[i * c + y];
+                            if (argmax(logp, i * c, c) == y) {
+                                correct++;
+                            }
+                        }
+                    }
+                    seen += n;
+                }
+                task.step(n + b.failures().size());
+            }
+        } finally {
+            JniUtils.setGradMode(grad);
+        }
+        return new double[] {lossSum / Math.max(1, seen), (double) correct / Math.max(1, seen)};
+    }
+
+    private void reportFailures(BatchLoader.Batch b, List<Sample> samples) {
+        for (BatchLoader.Failure f : b.failures()) {
+            log.accept("skipped " + samples.get(f.index()).relativePath() + ": " + f.reason());
+        }
+    }
+
+    static int argmax(float[] v, int from, int n) {
+        int best = 0;
+        for (int i = 1; i < n; i++) {
+            if (v[from + i] > v[from + best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private ModelManifest finish(Dataset ds, Split split, TrainingRecipe recipe, Preprocessing prep, String initName,
+            Path out, Path ckpt, List<ModelManifest.EpochMetrics> history, Integer bestEpoch, double seconds,
+            List<String> classes) throws IOException {
+        Path weights = out.resolve(ModelBundle.WEIGHTS);
+        Path tmp = out.resolve(ModelBundle.WEIGHTS + ".tmp");
+        Files.copy(ckpt.resolve("best.safetensors"), tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        FileUtil.fsync(tmp);
+        FileUtil.atomicMove(tmp, weights);
+        split.write(out.resolve(ModelBundle.SPLIT));
+        String weightsSha = Hashing.sha256Hex(Files.readAllBytes(weights));
+        Map<String, String> versions = new LinkedHashMap<>();
+        versions.put("medsearch", Version.current());
+        versions.put("djl", Engines.djlVersion());
+        versions.put("pytorch", Engines.pytorchVersion());
+        versions.put("java", System.getProperty("java.version"));
+        versions.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        split.counts().forEach((p, c) -> counts.put(p.key(), c));
+        ModelManifest m = new ModelManifest(
+                ModelManifest.FORMAT,
+                ModelManifest.ARCHITECTURE,
+                classes,
+                ModelManifest.PreprocessingSpec.of(prep),
+                ModelBundle.WEIGHTS,
+                weightsSha,
+                ModelBundle.fingerprint(weightsSha, prep, classes),
+                new ModelManifest.Provenance(
+                        new ModelManifest.DataInfo(ds.root().toAbsolutePath().toString(), ds.contentHash(), ds.size(),
+                                ds.countsPerClass(), ds.report().skipped().size()),
+                        new ModelManifest.SplitInfo(ModelBundle.SPLIT, split.hash(), split.seed(),
+                                split.ratios().toString(), counts, split.duplicateGroups(), split.duplicateImages(),
+                                split.patientGroups()),
+                        recipe,
+                        initName,
+                        history,
+                        bestEpoch,
+                        seconds,
+                        Instant.now().toString(),
+                        versions));
+        Json.write(out.resolve(ModelBundle.MANIFEST), m);
+        FileUtil.deleteTree(ckpt);
+        return m;
+    }
+
+    private static NDArray like(NDManager manager, NDArray param, Tensor t) {
+        long[] shape = param.getShape().getShape();
+        float[] v = t.toFloatArray();
+        return shape.length == 4 ? ResNet18.channelsLast(manager, v, shape) : manager.create(v, param.getShape());
+    }
+
+    private static Map<String, Tensor> hostCopy(Map<String, NDArray> arrays) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        arrays.forEach((k, v) -> m.put(k, Tensor.ofFloats(v.getShape().getShape(), v.toFloatArray())));
+        return m;
+    }
+}

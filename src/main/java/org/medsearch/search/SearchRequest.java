@@ -1,0 +1,39 @@
+package org.medsearch.search;
+
+import org.medsearch.index.SearchFilter;
+
+/**
+ * How to search: how many results, over which scope, with which extra conditions.
+ *
+ * <pre>{@code
+ * SearchRequest r = SearchRequest.of(10, Scope.PREDICTED).withFilter(SearchFilter.ALL.withModality("CT"));
+ * }</pre>
+ *
+ * @param k results wanted, 1 to 1000
+ * @param scope {@link Scope#PREDICTED} (the paper) or {@link Scope#ALL}
+ * @param filter conditions besides the scope (modality, excluded patient, ...)
+ */
+public record SearchRequest(int k, Scope scope, SearchFilter filter) {
+
+    public static final int MAX_K = 1000;
+
+    public SearchRequest {
+        if (k < 1 || k > MAX_K) {
+            throw new IllegalArgumentException("k must be between 1 and " + MAX_K + ", got " + k);
+        }
+        if (scope == null) {
+            scope = Scope.PREDICTED;
+        }
+        if (filter == null) {
+            filter = SearchFilter.ALL;
+        }
+    }
+
+    public static SearchRequest of(int k, Scope scope) {
+        return new SearchRequest(k, scope, SearchFilter.ALL);
+    }
+
+    public SearchRequest withFilter(SearchFilter f) {
+        return new SearchRequest(k, scope, f);
+    }
+}

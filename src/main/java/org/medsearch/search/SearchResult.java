@@ -1,0 +1,19 @@
+package org.medsearch.search;
+
+import java.util.List;
+import org.medsearch.index.Hit;
+import org.medsearch.model.Embedding;
+
+/**
+ * The answer to one query.
+ *
+ * @param predictedClass the model's class for the query
+ * @param confidence its probability
+ * @param classes the model's classes, aligned with {@code embedding.probabilities()}
+ * @param embedding the query's vector and class probabilities
+ * @param hits nearest first (see {@link org.medsearch.index.LuceneIndex#search})
+ * @param modelNanos time of the forward pass (pre-processing included)
+ * @param searchNanos time of the index search
+ */
+public record SearchResult(String predictedClass, float confidence, List<String> classes, Embedding embedding,
+        List<Hit> hits, long modelNanos, long searchNanos) {}
