@@ -1,9 +1,199 @@
 package org.medsearch.cli;
 
+import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.medsearch.dataset.Dataset;
+import org.medsearch.dataset.DatasetScanner;
+import org.medsearch.dataset.MedNist;
+import org.medsearch.dataset.Sample;
+import org.medsearch.dataset.Split;
+import org.medsearch.dataset.SplitRatios;
+import org.medsearch.eval.Evaluation;
+import org.medsearch.eval.EvaluationReport;
+import org.medsearch.eval.ReportWriter;
+import org.medsearch.image.ImageReaders;
+import org.medsearch.image.MedicalImage;
+import org.medsearch.index.IndexInfo;
+import org.medsearch.index.Indexer;
+import org.medsearch.index.LuceneIndex;
+import org.medsearch.model.Embedder;
+import org.medsearch.model.ModelBundle;
+import org.medsearch.model.ModelManifest;
+import org.medsearch.model.ResNet18;
+import org.medsearch.model.Trainer;
+import org.medsearch.model.TrainingRecipe;
+import org.medsearch.search.ContactSheet;
+import org.medsearch.search.Retriever;
+import org.medsearch.search.Scope;
+import org.medsearch.search.SearchRequest;
+import org.medsearch.search.SearchResult;
+import org.medsearch.util.FileUtil;
+import org.medsearch.util.Progress;
+import org.medsearch.util.Version;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "demo", mixinStandardHelpOptions = true, description = "TODO")
-final class DemoCommand implements Runnable {
+/**
+ * {@code medsearch demo}: the whole pipeline in one go, sized to finish in minutes on a laptop CPU:
+ * train (64x64, 3 epochs, a sample of each class), index the training split, evaluate on the test
+ * split, and search with one test image per class.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {"Train, index, evaluate and search in one go, with settings that finish in minutes on a CPU.",
+            "Without --data it downloads MedNIST (58,954 images, 6 classes) once into the cache "
+                    + "($MEDSEARCH_CACHE, else ~/.cache/medsearch)."})
+final class DemoCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data", paramLabel = "DIR|CSV", description = "A labelled data set instead of MedNIST.")
+    Path data;
+
+    @Option(names = "--workdir", defaultValue = "medsearch-demo", paramLabel = "DIR",
+            description = "Where model, index and reports go (default: ./${DEFAULT-VALUE}).")
+    Path workdir;
+
+    @Option(names = "--image-size", defaultValue = "64", description = "Input side (default ${DEFAULT-VALUE}).")
+    int imageSize;
+
+    @Option(names = "--epochs", defaultValue = "3", description = "Epochs (default ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--per-class", defaultValue = "1500", paramLabel = "N",
+            description = "Images per class, a seeded sample; 0 for all (default ${DEFAULT-VALUE}).")
+    int perClass;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = {"-q", "--quiet"}, description = "No progress bars.")
+    boolean quiet;
+
+    @Option(names = "--mednist-url", hidden = true, description = "Another MedNIST mirror (tests).")
+    URI mednistUrl;
+
+    @Option(names = "--mednist-md5", hidden = true, description = "Its MD5 (tests).")
+    String mednistMd5;
+
     @Override
-    public void run() {}
+    public Integer call() throws Exception {
+        PrintWriter out = Output.out(spec);
+        Progress progress = Output.progress(quiet);
+        long t0 = System.nanoTime();
+        Path source = data;
+        if (source == null) {
+            MedNist.Source src = mednistUrl == null ? MedNist.defaultSource()
+                    : new MedNist.Source(mednistUrl, mednistMd5 == null ? MedNist.MD5 : mednistMd5);
+            out.println("Data: MedNIST (cache " + MedNist.cacheDir().toAbsolutePath() + ")");
+            out.flush();
+            source = MedNist.ensure(src, MedNist.cacheDir(), progress);
+        }
+        Files.createDirectories(workdir);
+        Path modelDir = workdir.resolve("model");
+        Path indexDir = workdir.resolve("index");
+        Path reportDir = workdir.resolve("report");
+
+        out.println("== 1/4 train: " + imageSize + "x" + imageSize + ", " + epochs + " epochs"
+                + (perClass > 0 ? ", " + perClass + " images per class" : ""));
+        out.flush();
+        Dataset ds = new DatasetScanner(ImageReaders.standard()).optProgress(progress)
+                .optLimitPerClass(perClass, seed).scan(source);
+        out.println("Data: " + ds.report().summary(10));
+        Split split = TrainCommand.split(ds, SplitRatios.DEFAULT, seed, out);
+        TrainingRecipe recipe = TrainingRecipe.paper().withImageSize(imageSize).withEpochs(epochs);
+        recipe = recipe.withSeed(seed);
+        if (!reusable(modelDir, ds, recipe, out)) {
+            FileUtil.deleteTree(modelDir);
+            FileUtil.deleteTree(indexDir);
+            new Trainer(ImageReaders.standard(), progress, line -> {
+                out.println(line);
+                out.flush();
+            }).train(ds, split, recipe, null, "scratch", modelDir, false);
+        }
+
+        try (ModelBundle bundle = ModelBundle.load(modelDir)) {
+            out.println("== 2/4 index the training split into " + indexDir);
+            out.flush();
+            IndexInfo info = new IndexInfo(LuceneIndex.FORMAT, bundle.fingerprint(), bundle.classes(),
+                    ResNet18.FEATURE_DIM, Version.current());
+            Embedder embedder = new Embedder(bundle);
+            try (LuceneIndex index = openFresh(indexDir, info, out)) {
+                Indexer.Report r = new Indexer(embedder, ImageReaders.standard(), progress, out::println)
+                        .index(ds, index, Indexer.Options.defaults().withSplit(split, EnumSet.of(Split.Part.TRAIN)));
+                out.printf("Indexed %d images (%d new, %.0f img/s)%n", index.size(), r.added(), r.imagesPerSecond());
+
+                out.println("== 3/4 evaluate on the test split");
+                out.flush();
+                Retriever retriever = new Retriever(embedder, index);
+                EvaluationReport report = new Evaluation(retriever, ImageReaders.standard(), progress)
+                        .run(ds, split, Evaluation.Options.defaults());
+                Path html = ReportWriter.write(report, reportDir);
+                EvaluateCommand.print(out, report);
+                out.println("Report: " + html.toAbsolutePath());
+
+                out.println("== 4/4 search: one test image per class (the paper's rule: predicted class, top 10)");
+                out.flush();
+                List<ContactSheet.Row> rows = new ArrayList<>();
+                EvaluationReport.Protocol paper = report.retrieval().get("paper/predicted");
+                List<String> seen = new ArrayList<>();
+                for (String rel : paper.queryIds()) {
+                    Sample s = ds.samples().stream().filter(x -> x.relativePath().equals(rel)).findFirst().orElseThrow();
+                    if (seen.contains(s.label())) {
+                        continue;
+                    }
+                    seen.add(s.label());
+                    MedicalImage img = ImageReaders.standard().read(s.path());
+                    SearchResult res = retriever.search(img, SearchRequest.of(10, Scope.PREDICTED));
+                    out.println("query (" + s.label() + "):");
+                    SearchCommand.print(out, s.path(), res);
+                    rows.add(new ContactSheet.Row(rel, img, res));
+                }
+                Path sheet = workdir.resolve("search.png");
+                ContactSheet.write(sheet, rows, ImageReaders.standard());
+                out.printf("Contact sheet: %s%nDone in %.0f s. Model %s, index %s.%n", sheet.toAbsolutePath(),
+                        (System.nanoTime() - t0) / 1e9, modelDir, indexDir);
+            }
+        }
+        out.flush();
+        return 0;
+    }
+
+    /** A finished model of an earlier demo run with the same data and recipe is used again. */
+    private static boolean reusable(Path modelDir, Dataset ds, TrainingRecipe recipe, PrintWriter out) {
+        try {
+            ModelManifest m = ModelBundle.readManifest(modelDir);
+            if (m.provenance() != null && ds.contentHash().equals(m.provenance().data().sha256())
+                    && recipe.equals(m.provenance().recipe())) {
+                out.println("Reusing the model trained by an earlier demo run in " + modelDir + " (delete it to retrain)");
+                return true;
+            }
+        } catch (java.io.IOException e) {
+            // no usable model there: train one
+        }
+        return false;
+    }
+
+    /** The demo's index, rebuilt when it belongs to an earlier model. */
+    private static LuceneIndex openFresh(Path dir, IndexInfo info, PrintWriter out) throws java.io.IOException {
+        if (LuceneIndex.exists(dir)) {
+            boolean same;
+            try (LuceneIndex old = LuceneIndex.open(dir, false)) {
+                same = old.info().modelFingerprint().equals(info.modelFingerprint());
+            }
+            if (!same) {
+                out.println("(rebuilding the index: it belongs to an earlier model)");
+                FileUtil.deleteTree(dir);
+            }
+        }
+        return LuceneIndex.openOrCreate(dir, info);
+    }
 }

@@ -57,6 +57,8 @@ public final class DatasetScanner {
     private boolean decode = true;
     private int threads = Runtime.getRuntime().availableProcessors();
     private Progress progress = Progress.NONE;
+    private int limitPerClass;
+    private long limitSeed;
 
     public DatasetScanner(ImageReaders readers) {
         this.readers = readers;
@@ -75,6 +77,13 @@ public final class DatasetScanner {
 
     public DatasetScanner optProgress(Progress p) {
         this.progress = p;
+        return this;
+    }
+
+    /** Keeps at most {@code n} files per class (a seeded random sample), for quick runs; 0 keeps all. */
+    public DatasetScanner optLimitPerClass(int n, long seed) {
+        this.limitPerClass = Math.max(0, n);
+        this.limitSeed = seed;
         return this;
     }
 
@@ -98,6 +107,9 @@ public final class DatasetScanner {
         } else {
             root = source.toAbsolutePath().getParent();
             readManifest(source, candidates, skipped, declaredClasses);
+        }
+        if (limitPerClass > 0) {
+            candidates = sample(candidates);
         }
         List<Outcome> outcomes = check(candidates);
         List<Sample> samples = new ArrayList<>();
@@ -127,6 +139,21 @@ public final class DatasetScanner {
                     + (skipped.isEmpty() ? "" : " (" + skipped.size() + " files skipped)"));
         }
         return new Dataset(root, samples, new ScanReport(samples.size(), perClass, List.copyOf(skipped)));
+    }
+
+    private List<Candidate> sample(List<Candidate> all) {
+        Map<String, List<Candidate>> byClass = new TreeMap<>();
+        for (Candidate c : all) {
+            byClass.computeIfAbsent(String.valueOf(c.label), k -> new ArrayList<>()).add(c);
+        }
+        List<Candidate> out = new ArrayList<>();
+        for (Map.Entry<String, List<Candidate>> e : byClass.entrySet()) {
+            List<Candidate> l = e.getValue();
+            l.sort((a, b) -> a.relativePath.compareTo(b.relativePath));
+            java.util.Collections.shuffle(l, new java.util.Random(limitSeed * 31 + e.getKey().hashCode()));
+            out.addAll(l.subList(0, Math.min(limitPerClass, l.size())));
+        }
+        return out;
     }
 
     private static String firstSkipped(List<ScanReport.Skipped> skipped, String c) {

@@ -144,7 +144,8 @@ public final class Trainer {
                     prevLr = lr;
                 }
                 long t0 = System.nanoTime();
-                double[] trainStats = trainEpoch(net, names, velocity, train, classes, prep, recipe, epoch, lr);
+                double[] trainStats = trainEpoch(net, names, velocity, train, classes, prep, recipe, epoch, lr,
+                        Long.MAX_VALUE);
                 double epochSeconds = (System.nanoTime() - t0) / 1e9;
                 double[] valStats = val.isEmpty() ? new double[] {Double.NaN, Double.NaN}
                         : validate(net, val, classes, prep, recipe.batchSize(), "Validating " + (epoch + 1));
@@ -221,8 +222,34 @@ public final class Trainer {
         return null;
     }
 
+    /**
+     * Training throughput in images per second: the real training step (decoding from disk, forward,
+     * backward, update) on {@code samples} for about {@code seconds}, after one warm-up batch. For
+     * {@code medsearch bench}.
+     */
+    public double benchmark(List<Sample> samples, List<String> classes, TrainingRecipe recipe, double seconds) {
+        Preprocessing prep = Preprocessing.imagenet(recipe.imageSize());
+        try (NDManager manager = Engines.newManager();
+                ResNet18 net = ResNet18.create(manager, classes.size(), recipe.seed())) {
+            List<String> names = net.trainableNames();
+            Map<String, NDArray> velocity = new LinkedHashMap<>();
+            for (String n : names) {
+                NDArray w = net.parameters().get(n);
+                w.setRequiresGradient(true);
+                velocity.put(n, w.zerosLike());
+            }
+            double lr = recipe.learningRate();
+            trainEpoch(net, names, velocity, samples.subList(0, Math.min(samples.size(), recipe.batchSize())), classes,
+                    prep, recipe, 0, lr, Long.MAX_VALUE);
+            long t0 = System.nanoTime();
+            double[] stats = trainEpoch(net, names, velocity, samples, classes, prep, recipe, 1, lr,
+                    t0 + (long) (seconds * 1e9));
+            return stats[2] / ((System.nanoTime() - t0) / 1e9);
+        }
+    }
+
     private double[] trainEpoch(ResNet18 net, List<String> names, Map<String, NDArray> velocity, List<Sample> train,
-            List<String> classes, Preprocessing prep, TrainingRecipe recipe, int epoch, double lr) {
+            List<String> classes, Preprocessing prep, TrainingRecipe recipe, int epoch, double lr, long deadline) {
         List<Sample> order = new ArrayList<>(train);
         Collections.shuffle(order, new Random(recipe.seed() + epoch));
         int[] labels = order.stream().mapToInt(s -> classes.indexOf(s.label())).toArray();
@@ -237,6 +264,9 @@ public final class Trainer {
                 Progress.Task task = progress.start(
                         String.format("Epoch %d/%d", epoch + 1, recipe.epochs()), order.size(), "img")) {
             for (BatchLoader.Batch b : loader) {
+                if (System.nanoTime() > deadline) {
+                    break;
+                }
                 reportFailures(b, order);
                 int n = b.size();
                 if (n < 2) {

@@ -41,6 +41,10 @@ public record TrainingRecipe(int imageSize, int epochs, double learningRate, int
         return new TrainingRecipe(imageSize, e, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay, seed);
     }
 
+    public TrainingRecipe withSeed(long s) {
+        return new TrainingRecipe(imageSize, epochs, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay, s);
+    }
+
     /** The learning rate of a (0-based) epoch: step decay. */
     public double learningRateAt(int epoch) {
         return learningRate * Math.pow(lrGamma, epoch / lrStep);
