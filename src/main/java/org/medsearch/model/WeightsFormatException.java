@@ -9,4 +9,8 @@ public class WeightsFormatException extends IOException {
     public WeightsFormatException(String message) {
         super(message);
     }
+
+    public WeightsFormatException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }
