@@ -48,15 +48,27 @@ public final class Main implements Runnable {
         System.exit(run(args));
     }
 
-    /** Runs the command line and returns the exit code (used by tests, which must not exit). */
+    /** Runs the command line and returns the exit code. */
     public static int run(String... args) {
+        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** Runs the command line with the given streams and returns the exit code (tests must not exit). */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         for (String a : args) {
             if (a.equals("--debug")) {
                 debug = true;
             }
         }
         CommandLine cl = commandLine();
-        return cl.execute(java.util.Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new));
+        cl.setOut(out);
+        cl.setErr(err);
+        try {
+            return cl.execute(java.util.Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new));
+        } finally {
+            out.flush();
+            err.flush();
+        }
     }
 
     static CommandLine commandLine() {

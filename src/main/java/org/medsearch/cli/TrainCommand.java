@@ -10,7 +10,7 @@ import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.model.ModelManifest;
-import org.medsearch.model.SafeTensors;
+import org.medsearch.model.Weights;
 import org.medsearch.model.Tensor;
 import org.medsearch.model.Trainer;
 import org.medsearch.model.TrainingRecipe;
@@ -70,7 +70,7 @@ final class TrainCommand implements Callable<Integer> {
     String splitRatios;
 
     @Option(names = "--init", defaultValue = "scratch", paramLabel = "scratch|FILE",
-            description = "Start from torchvision's random init, or a torchvision state dict (.safetensors).")
+            description = "Start from torchvision's random init, or a torchvision state dict (.safetensors or .pth).")
     String init;
 
     @Option(names = "--resume", description = "Continue an interrupted run in MODEL.")
@@ -92,9 +92,10 @@ final class TrainCommand implements Callable<Integer> {
         if (!init.equals("scratch")) {
             Path f = Path.of(init);
             if (!java.nio.file.Files.isRegularFile(f)) {
-                throw new MedsearchException("--init: no such file " + f + " (use 'scratch' or a .safetensors file)");
+                throw new MedsearchException("--init: no such file " + f
+                        + " (use 'scratch', or a torchvision state dict as .safetensors or .pth)");
             }
-            initWeights = SafeTensors.read(f);
+            initWeights = Weights.read(f);
             initName = f.getFileName() + " sha256:" + Hashing.sha256Hex(java.nio.file.Files.readAllBytes(f));
         }
         Progress progress = Output.progress(quiet);

@@ -450,10 +450,12 @@ public final class LuceneIndex implements Closeable {
                     if (splits != null && !contains(splits, sv.splitOrd[doc])) {
                         continue;
                     }
-                    if (excludeSha != 0 && sv.shaPrefix[doc] == excludeSha) {
+                    if (excludeSha != 0 && sv.shaPrefix[doc] == excludeSha
+                            && sameValue(ctx.reader(), SHA, doc, filter.excludeContentHash())) {
                         continue;
                     }
-                    if (excludePatient != 0 && sv.patientPrefix[doc] == excludePatient) {
+                    if (excludePatient != 0 && sv.patientPrefix[doc] == excludePatient
+                            && sameValue(ctx.reader(), PATIENT, doc, filter.excludePatientKey())) {
                         continue;
                     }
                     float d = Distances.squaredL2(query, sv.vectors, doc * dim, dim);
@@ -506,10 +508,20 @@ public final class LuceneIndex implements Closeable {
         return o;
     }
 
-    static long prefix(String hex) {
-        // the first 64 bits of a SHA-256 (hex): collisions are negligible, and 0 means "none"
-        long v = Long.parseUnsignedLong(hex.substring(0, Math.min(15, hex.length())), 16);
-        return v == 0 ? 1 : v;
+    /** A 64-bit hash of a whole value (FNV-1a), for a fast reject; 0 means "none". */
+    static long prefix(String value) {
+        long h = 0xcbf29ce484222325L;
+        for (int i = 0; i < value.length(); i++) {
+            h ^= value.charAt(i);
+            h *= 0x100000001b3L;
+        }
+        return h == 0 ? 1 : h;
+    }
+
+    /** Confirms a hash match against the stored value, so that exclusions are exact. */
+    private static boolean sameValue(LeafReader r, String field, int doc, String value) throws IOException {
+        BinaryDocValues dv = r.getBinaryDocValues(field);
+        return dv != null && dv.advanceExact(doc) && dv.binaryValue().utf8ToString().equals(value);
     }
 
     /** The per-segment, contiguous copy of everything a scan reads. */

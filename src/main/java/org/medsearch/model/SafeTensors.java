@@ -17,7 +17,9 @@ import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 
 /**
  * Reads and writes the <a href="https://github.com/huggingface/safetensors">safetensors</a> format:
@@ -70,8 +72,6 @@ public final class SafeTensors {
             long dataStart = 8 + headerLen;
             long dataLen = size - dataStart;
             Map<String, Tensor> out = new LinkedHashMap<>();
-            // sort by offset so that overlaps are easy to detect
-            TreeMap<Long, String> byOffset = new TreeMap<>();
             Iterator<Map.Entry<String, JsonNode>> it = root.fields();
             Map<String, long[]> ranges = new LinkedHashMap<>();
             Map<String, JsonNode> specs = new LinkedHashMap<>();
@@ -92,18 +92,18 @@ public final class SafeTensors {
                     throw new WeightsFormatException(
                             file + ": tensor " + e.getKey() + " lies outside the file (" + begin + ".." + end + ")");
                 }
-                if (byOffset.put(begin, e.getKey()) != null && end > begin) {
-                    throw new WeightsFormatException(file + ": tensors overlap at offset " + begin);
-                }
                 ranges.put(e.getKey(), new long[] {begin, end});
                 specs.put(e.getKey(), spec);
             }
-            long lastEnd = 0;
-            for (Map.Entry<Long, String> e : byOffset.entrySet()) {
-                if (e.getKey() < lastEnd) {
-                    throw new WeightsFormatException(file + ": tensor " + e.getValue() + " overlaps its neighbour");
+            // non-empty byte ranges must not overlap (empty tensors may share any offset)
+            List<Map.Entry<String, long[]>> sorted = new ArrayList<>(ranges.entrySet());
+            sorted.removeIf(e -> e.getValue()[1] == e.getValue()[0]);
+            sorted.sort(Comparator.comparingLong(e -> e.getValue()[0]));
+            for (int i = 1; i < sorted.size(); i++) {
+                if (sorted.get(i).getValue()[0] < sorted.get(i - 1).getValue()[1]) {
+                    throw new WeightsFormatException(file + ": tensor " + sorted.get(i).getKey() + " overlaps "
+                            + sorted.get(i - 1).getKey());
                 }
-                lastEnd = ranges.get(e.getValue())[1];
             }
             for (Map.Entry<String, JsonNode> e : specs.entrySet()) {
                 String name = e.getKey();

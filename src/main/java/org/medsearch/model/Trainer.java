@@ -154,9 +154,6 @@ public final class Trainer {
                         trainStats[1], valStats[0], valStats[1], epochSeconds, trainStats[2] / epochSeconds);
                 history.add(em);
                 boolean better = val.isEmpty() || valStats[1] > bestAcc || (valStats[1] == bestAcc && valStats[0] < bestLoss);
-                log.accept(String.format("epoch %d/%d  lr %.2g  train loss %.4f acc %.4f  val loss %.4f acc %.4f  %.0f img/s%s",
-                        epoch + 1, recipe.epochs(), lr, trainStats[0], trainStats[1], valStats[0], valStats[1],
-                        em.imagesPerSecond(), better ? "  (best so far)" : ""));
                 Files.createDirectories(ckpt);
                 String wName = String.format("epoch-%03d.safetensors", epoch + 1);
                 String mName = String.format("momentum-%03d.safetensors", epoch + 1);
@@ -178,6 +175,9 @@ public final class Trainer {
                     Files.deleteIfExists(ckpt.resolve(oldW));
                     Files.deleteIfExists(ckpt.resolve(oldM));
                 }
+                log.accept(String.format("epoch %d/%d  lr %.2g  train loss %.4f acc %.4f  val loss %.4f acc %.4f  %.0f img/s%s",
+                        epoch + 1, recipe.epochs(), lr, trainStats[0], trainStats[1], valStats[0], valStats[1],
+                        em.imagesPerSecond(), better ? "  (best so far)" : ""));
             }
             return finish(ds, split, recipe, prep, initName, out, ckpt, history, bestEpoch, seconds, classes);
         }

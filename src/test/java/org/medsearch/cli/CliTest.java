@@ -1,0 +1,170 @@
+package org.medsearch.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+import org.medsearch.testutil.TestImages;
+import org.medsearch.util.Json;
+
+/** The command line end to end, in process, on images the test writes itself. */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class CliTest {
+
+    @TempDir
+    static Path work;
+    static Path data;
+    static Path model;
+    static Path index;
+
+    record Run(int code, String out, String err) {}
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    /** A user mistake: exit 2, one line on stderr, no stack trace. */
+    static void assertUserError(Run r, String expected) {
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(r.err().contains(expected), r.err());
+        assertFalse(r.err().contains("\tat ") || r.err().contains("Exception"), "no stack trace: " + r.err());
+        assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
+    }
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        data = TestImages.writeDataset(work.resolve("data"), 3, 50, 64, 11);
+        model = work.resolve("model");
+        index = work.resolve("index");
+    }
+
+    @Test
+    @Order(1)
+    void train() {
+        Run r = run("train", "--data", data.toString(), "--out", model.toString(), "--image-size", "64", "--epochs",
+                "2", "--batch", "16", "--quiet");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("Data: 150 usable images in 3 classes"), r.out());
+        assertTrue(r.out().contains("Model written to " + model), r.out());
+        assertTrue(Files.exists(model.resolve("manifest.json")));
+        assertTrue(Files.exists(model.resolve("split.csv")));
+    }
+
+    @Test
+    @Order(2)
+    void indexThenReindexIsIncremental() {
+        Run r = run("index", "--model", model.toString(), "--data", data.toString(), "--index", index.toString(), "-q");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("150 added, 0 updated, 0 unchanged"), r.out());
+        Run again = run("index", "--model", model.toString(), "--data", data.toString(), "--index", index.toString(), "-q");
+        assertEquals(0, again.code(), again.toString());
+        assertTrue(again.out().contains("0 added, 0 updated, 150 unchanged"), again.out());
+    }
+
+    @Test
+    @Order(3)
+    void searchPrintsTopKAndWritesASheet() throws Exception {
+        Path query = data.resolve("disc/img_007.png");
+        Path sheet = work.resolve("sheet.png");
+        Run r = run("search", "--model", model.toString(), "--index", index.toString(), "--k", "5", "--sheet",
+                sheet.toString(), query.toString());
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("predicted: disc (p = "), r.out());
+        assertTrue(r.out().contains("     5  "), r.out());
+        assertFalse(r.out().contains("     6  "), r.out());
+        // the query itself is indexed: it comes first, at distance 0 up to float rounding (the index embedded
+        // it in a batch of 64, the query alone, and oneDNN picks other kernels for other batch sizes)
+        String first = r.out().lines().filter(l -> l.matches("\\s+1\\s+.*")).findFirst().orElseThrow();
+        String[] cols = first.trim().split("\\s+");
+        assertTrue(Double.parseDouble(cols[1]) < 1e-6, first);
+        assertEquals("disc", cols[3]);
+        assertTrue(cols[4].endsWith("img_007.png"), first);
+        assertNotNull(ImageIO.read(sheet.toFile()));
+    }
+
+    @Test
+    @Order(4)
+    void evaluateWritesReports() throws Exception {
+        Path report = work.resolve("report");
+        Run r = run("evaluate", "--model", model.toString(), "--index", index.toString(), "--data", data.toString(),
+                "--report", report.toString(), "-q");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("Accuracy: "), r.out());
+        JsonNode j = Json.MAPPER.readTree(report.resolve("evaluation.json").toFile());
+        assertEquals("medsearch-evaluation/1", j.get("format").asText());
+        assertTrue(j.at("/classification/accuracy").asDouble() >= 0.8, j.at("/classification").toString());
+        assertEquals(15, j.at("/retrieval/paper~1predicted/queries").asInt());
+        assertEquals(5 * 3, j.at("/retrieval/paper~1all/queryIds").size());
+        assertTrue(j.at("/retrieval/all-test~1predicted/meanAveragePrecision").asDouble() > 0.5);
+        assertEquals(j.at("/data/testImages").asInt(), j.at("/retrieval/all-test~1all/queries").asInt());
+        String html = Files.readString(report.resolve("evaluation.html"));
+        assertTrue(html.contains("Ayyachamy et al. 2019") && html.contains("data:image/png;base64,"), "html report");
+        for (String png : new String[] {"confusion-matrix.png", "per-class.png", "precision-at-k.png"}) {
+            assertNotNull(ImageIO.read(report.resolve(png).toFile()), png);
+        }
+    }
+
+    @Test
+    @Order(5)
+    void userMistakesGiveOneLineAndExitTwo() throws Exception {
+        Path q = data.resolve("disc/img_001.png");
+        assertUserError(run("search", "--model", work.resolve("no-model").toString(), "--index", index.toString(),
+                q.toString()), "medsearch: model not found: ");
+        assertUserError(run("search", "--model", model.toString(), "--index", work.resolve("no-index").toString(),
+                q.toString()), "medsearch: index not found: ");
+        Path text = Files.writeString(work.resolve("query.png"), "I am not an image");
+        Run notImage = run("search", "--model", model.toString(), "--index", index.toString(), text.toString());
+        assertEquals(2, notImage.code());
+        assertTrue(notImage.err().contains("query.png: not an image medsearch can read (looks like text)"), notImage.err());
+        assertUserError(run("train", "--data", work.resolve("nothing-here").toString(), "--out",
+                work.resolve("m2").toString()), "medsearch: data set not found");
+        assertUserError(run("search", "--model", model.toString(), "--index", index.toString(), "--k", "0",
+                q.toString()), "k must be between 1 and 1000");
+        Path bad = work.resolve("bad-data");
+        TestImages.writeDataset(bad, 2, 3, 32, 1);
+        Files.createDirectories(bad.resolve("broken"));
+        Files.write(bad.resolve("broken/a.png"), new byte[0]);
+        assertUserError(run("train", "--data", bad.toString(), "--out", work.resolve("m3").toString()),
+                "class 'broken' has no usable image");
+        Run unknown = run("search", "--nope");
+        assertEquals(2, unknown.code());
+    }
+
+    @Test
+    @Order(6)
+    void indexRefusesVectorsOfAnotherModel() throws Exception {
+        Path other = work.resolve("other-model");
+        assertEquals(0, run("train", "--data", data.toString(), "--out", other.toString(), "--image-size", "32",
+                "--epochs", "1", "--batch", "16", "--seed", "2", "-q").code());
+        assertUserError(run("index", "--model", other.toString(), "--data", data.toString(), "--index",
+                index.toString(), "-q"), "holds vectors of another model");
+        assertUserError(run("search", "--model", other.toString(), "--index", index.toString(),
+                data.resolve("disc/img_001.png").toString()), "was built with model");
+    }
+
+    @Test
+    @Order(7)
+    void helpOnEveryCommand() {
+        for (String c : new String[] {"train", "index", "search", "evaluate", "demo", "bench"}) {
+            Run r = run(c, "--help");
+            assertEquals(0, r.code(), c);
+            assertTrue(r.out().contains("Usage: medsearch " + c), r.out());
+        }
+    }
+}
