@@ -4,15 +4,18 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.medsearch.dataset.Dataset;
 import org.medsearch.dataset.DatasetScanner;
+import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.Split;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.index.IndexInfo;
 import org.medsearch.index.Indexer;
 import org.medsearch.index.LuceneIndex;
+import org.medsearch.index.VectorFormat;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.model.ResNet18;
@@ -24,19 +27,21 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code medsearch index}: embed a folder of images into a persistent index. */
+/** {@code medsearch index}: embed a folder of images into a persistent index; check it; show its stats. */
 @Command(name = "index", mixinStandardHelpOptions = true,
         description = {"Embed every image of a data set with a model and store the vectors in an index.",
-            "Re-running on an indexed folder adds new files, re-embeds changed ones and skips the rest."})
+            "Re-running on an indexed folder adds new files, re-embeds changed ones (by content hash) and skips the rest;"
+                    + " an interrupted run continues where it stopped.",
+            "With --check or --stats, only the index is needed."})
 final class IndexCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "A model bundle from 'train'.")
+    @Option(names = "--model", paramLabel = "MODEL", description = "A model bundle from 'train'.")
     Path model;
 
-    @Option(names = "--data", required = true, paramLabel = "DIR|CSV", description = "Images to index.")
+    @Option(names = "--data", paramLabel = "DIR|CSV", description = "Images to index.")
     Path data;
 
     @Option(names = "--index", required = true, paramLabel = "INDEX", description = "Index directory (created if absent).")
@@ -50,11 +55,26 @@ final class IndexCommand implements Callable<Integer> {
     @Option(names = "--prune", description = "Remove indexed images whose files are gone.")
     boolean prune;
 
+    @Option(names = "--vectors", defaultValue = "float32", paramLabel = "float32|int8",
+            description = "Vector format of a new index's HNSW graph: float32, or int8 (scalar-quantised, about 4x"
+                    + " fewer bytes per graph search, re-ranked exactly) (default ${DEFAULT-VALUE}).")
+    String vectors;
+
     @Option(names = "--batch", defaultValue = "64", description = "Images per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
 
+    @Option(names = "--commit-every", defaultValue = "10000", paramLabel = "N",
+            description = "Images between commits; an interrupted run loses at most this much work (default ${DEFAULT-VALUE}).")
+    int commitEvery;
+
     @Option(names = "--workers", description = "Image decoding threads (default: one per core).")
     Integer workers;
+
+    @Option(names = "--check", description = "Check the index's consistency and exit (status 2 if damaged).")
+    boolean check;
+
+    @Option(names = "--stats", description = "Print counts per class, bytes on disk, model fingerprint and vector format.")
+    boolean stats;
 
     @Option(names = {"-q", "--quiet"}, description = "No progress bars.")
     boolean quiet;
@@ -62,18 +82,44 @@ final class IndexCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = Output.out(spec);
+        if (check) {
+            LuceneIndex.CheckReport r = LuceneIndex.check(index);
+            if (r.ok()) {
+                out.printf("Index %s is consistent: %d images%n", index, r.images());
+                return 0;
+            }
+            out.printf("Index %s has %d problems:%n", index, r.problems().size());
+            r.problems().stream().limit(50).forEach(p -> out.println("  " + p));
+            return 2;
+        }
+        if (stats) {
+            try (LuceneIndex idx = LuceneIndex.open(index, false)) {
+                printStats(out, idx.stats());
+            }
+            return 0;
+        }
+        if (model == null || data == null) {
+            throw new MedsearchException("index needs --model and --data (or --check / --stats)");
+        }
         Progress progress = Output.progress(quiet);
+        VectorFormat format = VectorFormat.parse(vectors);
         try (ModelBundle bundle = ModelBundle.load(model)) {
             Dataset ds = new DatasetScanner(ImageReaders.standard()).optDecode(false).optProgress(progress).scan(data);
-            Indexer.Options opts = new Indexer.Options(null, null, prune, batch, Indexer.Options.defaults().commitEvery());
+            Indexer.Options opts = new Indexer.Options(null, null, prune, batch, Math.max(1, commitEvery));
             Split split = readSplit(bundle, ds, !parts.equals("all"));
             if (split != null) {
                 opts = opts.withSplit(split, parts.equals("all") ? null : parseParts(parts));
             }
             IndexInfo info = new IndexInfo(LuceneIndex.FORMAT, bundle.fingerprint(), bundle.classes(),
-                    ResNet18.FEATURE_DIM, Version.current());
+                    ResNet18.FEATURE_DIM, Version.current(), format);
             try (LuceneIndex idx = LuceneIndex.openOrCreate(index, info)) {
+                if (idx.info().vectorFormat() != format && spec.commandLine().getParseResult().hasMatchedOption("--vectors")) {
+                    out.println("Note: the index keeps its vector format " + idx.info().vectorFormat().key());
+                }
                 Indexer indexer = new Indexer(new Embedder(bundle), ImageReaders.standard(), progress, out::println);
+                if (ds.samples().stream().anyMatch(s -> s.patientId() != null)) {
+                    indexer.optPatientKeys(PatientKeys.loadOrCreate(PatientKeys.saltFile(index)));
+                }
                 if (workers != null) {
                     indexer.optWorkers(workers);
                 }
@@ -89,6 +135,40 @@ final class IndexCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    static void printStats(PrintWriter out, LuceneIndex.Stats s) {
+        out.printf("images            %d (next id %d)%n", s.images(), s.nextId());
+        out.printf("model fingerprint %s%n", s.modelFingerprint());
+        out.printf("vector format     %s%n", s.vectorFormat());
+        out.printf("segments          %d%n", s.segments());
+        out.printf("bytes on disk     %s%n", bytes(s.bytesOnDisk()));
+        s.bytesByKind().forEach((k, v) -> out.printf("  %-24s %s%n", k, bytes(v)));
+        out.printf("created by        medsearch %s%n", s.createdBy());
+        out.println("per class");
+        s.perClass().forEach((k, v) -> out.printf("  %-24s %d%n", k, v));
+        if (!(s.perSplit().size() == 1 && s.perSplit().containsKey("none"))) {
+            out.println("per split");
+            s.perSplit().forEach((k, v) -> out.printf("  %-24s %d%n", k, v));
+        }
+        if (!(s.perModality().size() == 1 && s.perModality().containsKey("none"))) {
+            out.println("per modality");
+            s.perModality().forEach((k, v) -> out.printf("  %-24s %d%n", k, v));
+        }
+    }
+
+    static String bytes(long b) {
+        if (b < 1024) {
+            return b + " B";
+        }
+        String[] u = {"KiB", "MiB", "GiB", "TiB"};
+        double v = b;
+        int i = -1;
+        while (v >= 1024 && i < u.length - 1) {
+            v /= 1024;
+            i++;
+        }
+        return String.format("%.1f %s (%d bytes)", v, u[i], b);
     }
 
     /** The model's split, matched against this data set; null when it does not apply and is not required. */
@@ -125,4 +205,5 @@ final class IndexCommand implements Callable<Integer> {
         }
         return p;
     }
+
 }

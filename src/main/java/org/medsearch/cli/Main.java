@@ -26,10 +26,12 @@ import picocli.CommandLine.Command;
         subcommands = {
             TrainCommand.class,
             IndexCommand.class,
+            DeleteCommand.class,
             SearchCommand.class,
             EvaluateCommand.class,
             DemoCommand.class,
             BenchCommand.class,
+            BenchIndexCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.medsearch.dataset.PatientKeys;
 import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
@@ -47,8 +48,16 @@ final class SearchCommand implements Callable<Integer> {
             description = "Compare with the predicted class's images (the paper) or with all (default ${DEFAULT-VALUE}).")
     Scope scope;
 
-    @Option(names = "--filter", paramLabel = "KEY=VALUE", description = "Extra condition: modality=CT, split=train.")
+    @Option(names = "--filter", paramLabel = "KEY=VALUE",
+            description = "Extra condition: modality=CT, split=train, class=X, patient=ID, study=UID"
+                    + " (patient and study ids are matched through the index's salted keys).")
     Map<String, String> filters;
+
+    @Option(names = "--exclude-patient", paramLabel = "ID", description = "Leave out this patient's images.")
+    String excludePatient;
+
+    @Option(names = "--exact", description = "Always scan every candidate (no approximate graph search).")
+    boolean exact;
 
     @Option(names = "--sheet", paramLabel = "PNG", description = "Also write a contact sheet of queries and results.")
     Path sheet;
@@ -60,7 +69,8 @@ final class SearchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = Output.out(spec);
         PrintWriter err = Output.err(spec);
-        SearchRequest request = new SearchRequest(k, scope, filter());
+        SearchRequest request = new SearchRequest(k, scope, filter(),
+                exact ? LuceneIndex.SearchMode.EXACT : LuceneIndex.SearchMode.AUTO);
         ImageReaders readers = ImageReaders.standard();
         int status = 0;
         try (ModelBundle bundle = ModelBundle.load(model); LuceneIndex idx = LuceneIndex.open(index, false)) {
@@ -89,8 +99,12 @@ final class SearchCommand implements Callable<Integer> {
         return status;
     }
 
-    private SearchFilter filter() {
+    private SearchFilter filter() throws java.io.IOException {
         SearchFilter f = SearchFilter.ALL;
+        PatientKeys keys = PatientKeys.loadIfPresent(PatientKeys.saltFile(index));
+        if (excludePatient != null) {
+            f = f.excludingPatient(key(keys, excludePatient));
+        }
         if (filters == null) {
             return f;
         }
@@ -99,16 +113,23 @@ final class SearchCommand implements Callable<Integer> {
                 case "modality" -> f = f.withModality(e.getValue());
                 case "split" -> f = f.withSplits(java.util.Set.of(e.getValue()));
                 case "class" -> f = f.withClasses(java.util.Set.of(e.getValue()));
+                case "patient" -> f = f.withPatient(key(keys, e.getValue()));
+                case "study" -> f = f.withStudy(key(keys, e.getValue()));
                 default -> throw new IllegalArgumentException("--filter: unknown key '" + e.getKey()
-                        + "' (known: modality, split, class)");
+                        + "' (known: modality, split, class, patient, study)");
             }
         }
         return f;
     }
 
+    /** The stored key of a raw id; an index that never stored one matches nothing. */
+    private static String key(PatientKeys keys, String rawId) {
+        return keys == null ? "no-patient-keys-in-this-index" : keys.key(rawId);
+    }
+
     static void print(PrintWriter out, Path q, SearchResult r) {
-        out.printf("%s%n  predicted: %s (p = %.4f)   model %.1f ms, search %.1f ms%n", q, r.predictedClass(),
-                r.confidence(), r.modelNanos() / 1e6, r.searchNanos() / 1e6);
+        out.printf("%s%n  predicted: %s (p = %.4f)   model %.1f ms, search %.1f ms (%s)%n", q, r.predictedClass(),
+                r.confidence(), r.modelNanos() / 1e6, r.searchNanos() / 1e6, r.path());
         out.printf("  %4s  %-12s %8s  %-14s %s%n", "rank", "MSE", "id", "class", "path");
         int rank = 1;
         for (Hit h : r.hits()) {

@@ -35,6 +35,16 @@ public final class PatientKeys {
         this.salt = salt.clone();
     }
 
+    /** The salt file beside an index. */
+    public static Path saltFile(Path indexDir) {
+        return indexDir.resolve("patient-salt");
+    }
+
+    /** Reads the salt file, or null when there is none (nothing was ever keyed with it). */
+    public static PatientKeys loadIfPresent(Path saltFile) throws IOException {
+        return Files.exists(saltFile) ? loadOrCreate(saltFile) : null;
+    }
+
     /** Reads the salt file, or creates it with 32 random bytes. */
     public static PatientKeys loadOrCreate(Path saltFile) throws IOException {
         if (Files.exists(saltFile)) {

@@ -10,6 +10,22 @@ import java.util.List;
  * @param classes the model's classes
  * @param dimensions vector length
  * @param createdBy the medsearch version that created the index
+ * @param vectorFormat how the approximate path stores vectors
  */
 public record IndexInfo(String format, String modelFingerprint, List<String> classes, int dimensions,
-        String createdBy) {}
+        String createdBy, VectorFormat vectorFormat) {
+
+    public IndexInfo {
+        if (vectorFormat == null) {
+            vectorFormat = VectorFormat.FLOAT32;
+        }
+    }
+
+    public IndexInfo(String format, String modelFingerprint, List<String> classes, int dimensions, String createdBy) {
+        this(format, modelFingerprint, classes, dimensions, createdBy, VectorFormat.FLOAT32);
+    }
+
+    public IndexInfo withVectorFormat(VectorFormat f) {
+        return new IndexInfo(format, modelFingerprint, classes, dimensions, createdBy, f);
+    }
+}

@@ -3,8 +3,8 @@ package org.medsearch.index;
 import java.util.Map;
 
 /**
- * One image as the index stores it. Only technical metadata and a salted patient key are stored;
- * never a raw patient identifier.
+ * One image as the index stores it. Only technical metadata and salted patient/study keys are
+ * stored; never a raw patient identifier.
  *
  * @param id the index's own id, assigned on insertion, never reused
  * @param path the source file, as given at index time
@@ -16,10 +16,11 @@ import java.util.Map;
  * @param split the data set split the image belongs to ("train", "val", "test"), or null
  * @param modality e.g. "CT", or null
  * @param patientKey {@link org.medsearch.dataset.PatientKeys salted patient key}, or null
+ * @param studyKey salted study key, or null
  * @param metadata technical metadata of the decoded image (format, window, ...)
  */
 public record IndexedImage(long id, String path, String label, String predicted, float confidence,
-        String contentHash, float[] vector, String split, String modality, String patientKey,
+        String contentHash, float[] vector, String split, String modality, String patientKey, String studyKey,
         Map<String, String> metadata) {
 
     /** The class used for class-filtered search: the label when known, else the prediction. */
@@ -30,6 +31,6 @@ public record IndexedImage(long id, String path, String label, String predicted,
     /** A copy with another id. */
     public IndexedImage withId(long newId) {
         return new IndexedImage(newId, path, label, predicted, confidence, contentHash, vector, split, modality,
-                patientKey, metadata);
+                patientKey, studyKey, metadata);
     }
 }

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.medsearch.dataset.Dataset;
+import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.Sample;
 import org.medsearch.dataset.ScanReport;
 import org.medsearch.dataset.Split;
@@ -69,6 +70,7 @@ public final class Indexer {
     private final Progress progress;
     private final Consumer<String> log;
     private int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
+    private PatientKeys patientKeys;
 
     public Indexer(Embedder embedder, ImageReaders readers, Progress progress, Consumer<String> log) {
         this.embedder = embedder;
@@ -79,6 +81,12 @@ public final class Indexer {
 
     public Indexer optWorkers(int n) {
         this.workers = Math.max(1, n);
+        return this;
+    }
+
+    /** Stores each image's patient as a salted key (see {@link PatientKeys}); without, no patient is stored. */
+    public Indexer optPatientKeys(PatientKeys keys) {
+        this.patientKeys = keys;
         return this;
     }
 
@@ -137,8 +145,8 @@ public final class Indexer {
                         index.deleteByPath(key);
                     }
                     index.add(new IndexedImage(-1, key, s.label(), classes.get(e.predictedClass()), e.confidence(),
-                            s.contentHash(), e.vector(), part == null ? null : part.key(), s.modality(), null,
-                            Map.of()));
+                            s.contentHash(), e.vector(), part == null ? null : part.key(), s.modality(),
+                            patientKeys == null ? null : patientKeys.key(s.patientId()), null, Map.of()));
                 }
                 done += b.size();
                 sinceCommit += b.size();

@@ -2,19 +2,28 @@ package org.medsearch.index;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
+import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.lucene.codecs.KnnVectorsFormat;
+import org.apache.lucene.codecs.lucene912.Lucene912Codec;
 import org.apache.lucene.document.BinaryDocValuesField;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field;
@@ -25,22 +34,20 @@ import org.apache.lucene.document.SortedDocValuesField;
 import org.apache.lucene.document.StoredField;
 import org.apache.lucene.document.StringField;
 import org.apache.lucene.index.BinaryDocValues;
+import org.apache.lucene.index.CheckIndex;
 import org.apache.lucene.index.CorruptIndexException;
 import org.apache.lucene.index.DirectoryReader;
-import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.IndexFormatTooNewException;
 import org.apache.lucene.index.IndexFormatTooOldException;
-import org.apache.lucene.index.IndexNotFoundException;
 import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.LeafReaderContext;
-import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.index.SegmentInfos;
-import org.apache.lucene.index.SortedDocValues;
 import org.apache.lucene.index.StoredFields;
 import org.apache.lucene.index.Term;
+import org.apache.lucene.index.TieredMergePolicy;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.IndexSearcher;
@@ -56,19 +63,30 @@ import org.medsearch.util.Version;
 
 /**
  * The image index: Apache Lucene on disk, one document per image (id, source path, label, predicted
- * class, content hash, metadata, and the 512-d vector as a {@link KnnFloatVectorField}), with the
- * index-wide facts ({@link IndexInfo}: format, model fingerprint, classes) in every commit's user data.
+ * class, content hash, technical metadata, salted patient and study keys, and the 512-d vector as a
+ * {@link KnnFloatVectorField} with an HNSW graph), with the index-wide facts ({@link IndexInfo}:
+ * format, model fingerprint, classes, vector format) in every commit's user data.
  *
- * <p>Search contract ({@link #search}): the exact top-k of the images that pass the filter, ranked
- * by squared Euclidean distance to the query (the paper's mean squared error times the dimension:
- * the same order), ties broken by ascending id. It sees the state of the last {@link #refresh()}
- * or {@link #commit()}; an image is either wholly visible or not at all. Cost: one pass over the
- * candidate vectors, which are held per segment in contiguous arrays built once when a segment
- * first appears.
+ * <p>Search contract ({@link #search(float[], int, SearchFilter, SearchMode)}): at most k images
+ * that pass the filter, nearest first by squared Euclidean distance (the paper's mean squared error
+ * times the dimension: the same order), ties broken by ascending id. Two paths give this contract:
+ * <ul>
+ *   <li><b>exact</b> ({@link ExactSearch}): a scan of every candidate; it returns exactly the
+ *       brute-force top-k, ties included;</li>
+ *   <li><b>approximate</b> ({@link HnswSearch}): Lucene's filtered HNSW search, then an exact
+ *       re-rank of its candidates; every result is correct and correctly ordered, but a true
+ *       neighbour may be missed (see the recall figures of {@code medsearch bench-index}).</li>
+ * </ul>
+ * {@link SearchMode#AUTO} (the planner) scans when the filter's classes hold at most
+ * {@link #exactThreshold()} images, and walks the graph otherwise; {@link SearchMode#EXACT} always
+ * scans. A search sees the state of the last {@link #refresh()} or {@link #commit()} of this process,
+ * or the last commit of another; an image is either wholly visible or not at all.
  *
- * <p>Durability contract: nothing is visible to another process until {@link #commit()}; a commit
- * is atomic (Lucene's), so a crash leaves the last committed state. Ids are never reused: the next
- * id is part of each commit.
+ * <p>Durability contract: nothing reaches the disk for good before {@link #commit()}; a commit is
+ * atomic (Lucene's), so a crash at any moment leaves the last committed state, which opens and
+ * passes {@link #check()}. Ids are never reused: the next id is part of each commit.
+ *
+ * <p>Threading: searches, {@link #add} and {@link #commit} may run on several threads at once.
  *
  * <pre>{@code
  * try (LuceneIndex index = LuceneIndex.openOrCreate(Path.of("index"), info)) {
@@ -81,8 +99,10 @@ import org.medsearch.util.Version;
 public final class LuceneIndex implements Closeable {
 
     public static final String FORMAT = "medsearch-index/1";
-    /** Lucene's files live in this sub-folder; the folder itself may hold medsearch's own files. */
+    /** Lucene's files live in this sub-folder; the folder itself holds medsearch's own files. */
     public static final String LUCENE_DIR = "lucene";
+    /** Candidates up to which {@link SearchMode#AUTO} scans instead of walking the graph. */
+    public static final int DEFAULT_EXACT_THRESHOLD = 100_000;
 
     static final String ID = "id";
     static final String PATH = "path";
@@ -95,6 +115,7 @@ public final class LuceneIndex implements Closeable {
     static final String SPLIT = "split";
     static final String MODALITY = "modality";
     static final String PATIENT = "patient";
+    static final String STUDY = "study";
     static final String META = "meta";
     static final String MODEL = "model";
 
@@ -104,16 +125,38 @@ public final class LuceneIndex implements Closeable {
     private static final String K_DIMS = "medsearch.dims";
     private static final String K_CREATED_BY = "medsearch.createdBy";
     private static final String K_NEXT_ID = "medsearch.nextId";
+    private static final String K_VECTORS = "medsearch.vectors";
+
+    /** Which path a search takes. */
+    public enum SearchMode {
+        /** The planner decides from the number of candidates. */
+        AUTO,
+        /** Always the exact scan. */
+        EXACT,
+        /** Always the HNSW graph. */
+        APPROXIMATE
+    }
+
+    /**
+     * Hits and how they were found.
+     *
+     * @param hits nearest first
+     * @param path "exact" or "approximate"
+     * @param candidates images in the filter's classes when the search started (deletions not subtracted)
+     */
+    public record SearchResults(List<Hit> hits, String path, long candidates) {}
 
     private final Path dir;
     private final Directory directory;
     private final IndexWriter writer;
     private final SearcherManager searchers;
     private final IndexInfo info;
-    private long nextId;
-    private final Map<Object, SegmentVectors> segments = new ConcurrentHashMap<>();
+    private final AtomicLong nextId;
+    private final Map<Object, SegmentData> segments = new ConcurrentHashMap<>();
     private final Map<String, Integer> ordinals = new ConcurrentHashMap<>();
     private final List<String> ordinalNames = new ArrayList<>();
+    private volatile int exactThreshold = DEFAULT_EXACT_THRESHOLD;
+    private volatile int approximateFetch = 50;
 
     private LuceneIndex(Path dir, Directory directory, IndexWriter writer, IndexInfo info, long nextId)
             throws IOException {
@@ -121,18 +164,22 @@ public final class LuceneIndex implements Closeable {
         this.directory = directory;
         this.writer = writer;
         this.info = info;
-        this.nextId = nextId;
+        this.nextId = new AtomicLong(nextId);
         this.searchers = writer != null ? new SearcherManager(writer, null) : new SearcherManager(directory, null);
     }
 
-    /** Creates a new, empty index; fails if {@code dir} already holds one. */
+    /** Creates a new, empty index (committed at once, so it exists on disk); fails if one is there. */
     public static LuceneIndex create(Path dir, IndexInfo info) throws IOException {
         if (exists(dir)) {
             throw new MedsearchException("an index already exists in " + dir);
         }
-        Files.createDirectories(dir.resolve(LUCENE_DIR));
+        try {
+            Files.createDirectories(dir.resolve(LUCENE_DIR));
+        } catch (AccessDeniedException e) {
+            throw new MedsearchException("cannot create index " + dir + ": permission denied");
+        }
         Directory d = FSDirectory.open(dir.resolve(LUCENE_DIR));
-        IndexWriter w = openWriter(dir, d, IndexWriterConfig.OpenMode.CREATE);
+        IndexWriter w = openWriter(dir, d, IndexWriterConfig.OpenMode.CREATE, info.vectorFormat());
         LuceneIndex index = new LuceneIndex(dir, d, w, info, 0);
         index.commit();
         return index;
@@ -164,14 +211,15 @@ public final class LuceneIndex implements Closeable {
             Map<String, String> data = SegmentInfos.readLatestCommit(d).getUserData();
             IndexInfo info = parseInfo(dir, data);
             long next = Long.parseLong(data.getOrDefault(K_NEXT_ID, "0"));
-            IndexWriter w = writable ? openWriter(dir, d, IndexWriterConfig.OpenMode.APPEND) : null;
+            IndexWriter w = writable ? openWriter(dir, d, IndexWriterConfig.OpenMode.APPEND, info.vectorFormat()) : null;
             return new LuceneIndex(dir, d, w, info, next);
         } catch (IndexFormatTooOldException | IndexFormatTooNewException e) {
             d.close();
             throw new MedsearchException(dir + " was written by an incompatible Lucene version; rebuild the index");
         } catch (CorruptIndexException | java.io.EOFException e) {
             d.close();
-            throw new MedsearchException(dir + " is damaged (" + e.getMessage() + "); rebuild the index", e);
+            throw new MedsearchException(dir + " is damaged (" + oneLine(e) + "); run 'medsearch index --check'"
+                    + " and rebuild the index from its images", e);
         } catch (IOException | RuntimeException e) {
             d.close();
             throw e;
@@ -197,10 +245,23 @@ public final class LuceneIndex implements Closeable {
         return index;
     }
 
-    private static IndexWriter openWriter(Path dir, Directory d, IndexWriterConfig.OpenMode mode) throws IOException {
+    private static IndexWriter openWriter(Path dir, Directory d, IndexWriterConfig.OpenMode mode, VectorFormat vf)
+            throws IOException {
+        KnnVectorsFormat knn = vf.luceneFormat();
         IndexWriterConfig cfg = new IndexWriterConfig();
+        cfg.setCodec(new Lucene912Codec() {
+            @Override
+            public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
+                return knn;
+            }
+        });
         cfg.setOpenMode(mode);
-        cfg.setRAMBufferSizeMB(128);
+        // large in-memory segments: each flushed segment builds its HNSW graph once, and fewer
+        // merges rebuild graphs; fewer, larger segments also make searches cheaper
+        cfg.setRAMBufferSizeMB(256);
+        TieredMergePolicy mp = new TieredMergePolicy();
+        mp.setSegmentsPerTier(16);
+        cfg.setMergePolicy(mp);
         cfg.setCommitOnClose(false);
         try {
             return new IndexWriter(d, cfg);
@@ -210,6 +271,9 @@ public final class LuceneIndex implements Closeable {
         } catch (AccessDeniedException e) {
             d.close();
             throw new MedsearchException("cannot write index " + dir + ": permission denied");
+        } catch (FileSystemException e) {
+            d.close();
+            throw new MedsearchException("cannot write index " + dir + ": " + e.getReason());
         }
     }
 
@@ -223,11 +287,17 @@ public final class LuceneIndex implements Closeable {
         }
         try {
             List<String> classes = Json.MAPPER.readValue(data.get(K_CLASSES), new TypeReference<List<String>>() {});
+            VectorFormat vf = VectorFormat.parse(data.getOrDefault(K_VECTORS, "float32"));
             return new IndexInfo(format, data.get(K_MODEL), classes, Integer.parseInt(data.get(K_DIMS)),
-                    data.get(K_CREATED_BY));
+                    data.get(K_CREATED_BY), vf);
         } catch (JsonProcessingException | RuntimeException e) {
             throw new MedsearchException(dir + ": damaged index metadata");
         }
+    }
+
+    private static String oneLine(Exception e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return m.replaceAll("\\s+", " ");
     }
 
     public IndexInfo info() {
@@ -238,26 +308,40 @@ public final class LuceneIndex implements Closeable {
         return dir;
     }
 
-    /** Adds an image with a new id (its {@code id} field is ignored) and returns the id. */
-    public synchronized long add(IndexedImage img) throws IOException {
+    public int exactThreshold() {
+        return exactThreshold;
+    }
+
+    /** Candidates up to which the planner scans (default {@value #DEFAULT_EXACT_THRESHOLD}). */
+    public void setExactThreshold(int n) {
+        this.exactThreshold = Math.max(0, n);
+    }
+
+    /** Candidates the graph search fetches before the exact re-rank (default 50, at least k). */
+    public void setApproximateFetch(int n) {
+        this.approximateFetch = Math.max(1, n);
+    }
+
+    /** Adds an image with a new id (its {@code id} field is ignored) and returns the id. Thread-safe. */
+    public long add(IndexedImage img) throws IOException {
         requireWriter();
         if (img.vector().length != info.dimensions()) {
             throw new IllegalArgumentException("vector of " + img.vector().length + " dimensions, index has "
                     + info.dimensions());
         }
-        long id = nextId++;
+        long id = nextId.getAndIncrement();
         writer.addDocument(toDocument(img.withId(id)));
         return id;
     }
 
-    /** Deletes every image with this source path; returns whether any existed at the last refresh. */
-    public synchronized void deleteByPath(String path) throws IOException {
+    /** Deletes every image with this source path. */
+    public void deleteByPath(String path) throws IOException {
         requireWriter();
         writer.deleteDocuments(new Term(PATH, path));
     }
 
     /** Deletes one image by id. */
-    public synchronized void delete(long id) throws IOException {
+    public void delete(long id) throws IOException {
         requireWriter();
         writer.deleteDocuments(LongPoint.newExactQuery(ID, id));
     }
@@ -271,9 +355,16 @@ public final class LuceneIndex implements Closeable {
         data.put(K_CLASSES, Json.MAPPER.writeValueAsString(info.classes()));
         data.put(K_DIMS, Integer.toString(info.dimensions()));
         data.put(K_CREATED_BY, info.createdBy() == null ? Version.current() : info.createdBy());
-        data.put(K_NEXT_ID, Long.toString(nextId));
+        data.put(K_VECTORS, info.vectorFormat().key());
+        // read before the commit: documents added meanwhile have larger ids, which stay unused if lost
+        data.put(K_NEXT_ID, Long.toString(nextId.get()));
         writer.setLiveCommitData(data.entrySet());
-        writer.commit();
+        try {
+            writer.commit();
+        } catch (FileSystemException e) {
+            throw new MedsearchException("cannot write index " + dir + ": " + e.getReason()
+                    + "; the last committed state is intact");
+        }
         searchers.maybeRefreshBlocking();
     }
 
@@ -306,22 +397,75 @@ public final class LuceneIndex implements Closeable {
         d.add(new BinaryDocValuesField(SHA, new BytesRef(img.contentHash())));
         d.add(new StringField(MODEL, info.modelFingerprint(), Field.Store.YES));
         d.add(new KnnFloatVectorField(VECTOR, img.vector(), VectorSimilarityFunction.EUCLIDEAN));
-        if (img.split() != null) {
-            d.add(new StringField(SPLIT, img.split(), Field.Store.YES));
-            d.add(new SortedDocValuesField(SPLIT, new BytesRef(img.split())));
-        }
-        if (img.modality() != null) {
-            d.add(new StringField(MODALITY, img.modality(), Field.Store.YES));
-            d.add(new SortedDocValuesField(MODALITY, new BytesRef(img.modality())));
-        }
+        addKeyword(d, SPLIT, img.split(), true);
+        addKeyword(d, MODALITY, img.modality(), true);
         if (img.patientKey() != null) {
             d.add(new StringField(PATIENT, img.patientKey(), Field.Store.YES));
             d.add(new BinaryDocValuesField(PATIENT, new BytesRef(img.patientKey())));
+        }
+        if (img.studyKey() != null) {
+            d.add(new StringField(STUDY, img.studyKey(), Field.Store.YES));
+            d.add(new BinaryDocValuesField(STUDY, new BytesRef(img.studyKey())));
         }
         if (img.metadata() != null && !img.metadata().isEmpty()) {
             d.add(new StoredField(META, Json.MAPPER.writeValueAsString(img.metadata())));
         }
         return d;
+    }
+
+    private static void addKeyword(Document d, String field, String value, boolean sorted) {
+        if (value != null) {
+            d.add(new StringField(field, value, Field.Store.YES));
+            if (sorted) {
+                d.add(new SortedDocValuesField(field, new BytesRef(value)));
+            }
+        }
+    }
+
+    /** Runs {@code body} on a consistent snapshot. */
+    private <T> T withSnapshot(Snapshot.Body<T> body) throws IOException {
+        IndexSearcher s = searchers.acquire();
+        try {
+            List<LeafReaderContext> leaves = s.getIndexReader().leaves();
+            SegmentData[] data = new SegmentData[leaves.size()];
+            for (int i = 0; i < data.length; i++) {
+                data[i] = segment(leaves.get(i).reader());
+            }
+            return body.apply(new Snapshot(s, data));
+        } finally {
+            searchers.release(s);
+        }
+    }
+
+    private SegmentData segment(LeafReader r) throws IOException {
+        IndexReader.CacheHelper helper = r.getCoreCacheHelper();
+        Object key = helper == null ? r : helper.getKey();
+        SegmentData sd = segments.get(key);
+        if (sd == null) {
+            SegmentData fresh = new SegmentData(r, info.dimensions(), this::ordinal);
+            sd = segments.putIfAbsent(key, fresh);
+            if (sd == null) {
+                sd = fresh;
+                if (helper != null) {
+                    helper.addClosedListener(segments::remove);
+                }
+            }
+        }
+        return sd;
+    }
+
+    private synchronized int ordinal(String name) {
+        Integer o = ordinals.get(name);
+        if (o == null) {
+            o = ordinalNames.size();
+            ordinalNames.add(name);
+            ordinals.put(name, o);
+        }
+        return o;
+    }
+
+    private synchronized String ordinalName(int ord) {
+        return ordinalNames.get(ord);
     }
 
     /** Images visible to searches. */
@@ -336,44 +480,41 @@ public final class LuceneIndex implements Closeable {
 
     /** Visible images per search class, sorted by class. */
     public Map<String, Integer> countsPerClass() throws IOException {
-        return counts(sv -> sv.classOrd);
+        return counts(sd -> sd.classOrd);
     }
 
     /** Visible images per split ("train", "val", "test", or "none"), sorted. */
     public Map<String, Integer> countsPerSplit() throws IOException {
-        return counts(sv -> sv.splitOrd);
+        return counts(sd -> sd.splitOrd);
     }
 
-    private Map<String, Integer> counts(java.util.function.Function<SegmentVectors, int[]> field) throws IOException {
-        Map<String, Integer> counts = new TreeMap<>();
-        IndexSearcher s = searchers.acquire();
-        try {
-            for (LeafReaderContext ctx : s.getIndexReader().leaves()) {
-                SegmentVectors sv = vectors(ctx.reader());
-                int[] ords = field.apply(sv);
-                Bits live = ctx.reader().getLiveDocs();
-                for (int doc = 0; doc < sv.maxDoc; doc++) {
-                    if (sv.ids[doc] >= 0 && (live == null || live.get(doc))) {
+    /** Visible images per modality ("none" when unknown), sorted. */
+    public Map<String, Integer> countsPerModality() throws IOException {
+        return counts(sd -> sd.modalityOrd);
+    }
+
+    private Map<String, Integer> counts(java.util.function.Function<SegmentData, int[]> field) throws IOException {
+        return withSnapshot(s -> {
+            Map<String, Integer> counts = new TreeMap<>();
+            for (int i = 0; i < s.data.length; i++) {
+                SegmentData sd = s.data[i];
+                int[] ords = field.apply(sd);
+                Bits live = s.leaves.get(i).reader().getLiveDocs();
+                for (int doc = 0; doc < sd.maxDoc; doc++) {
+                    if (sd.ids[doc] >= 0 && (live == null || live.get(doc))) {
                         counts.merge(ords[doc] < 0 ? "none" : ordinalName(ords[doc]), 1, Integer::sum);
                     }
                 }
             }
-        } finally {
-            searchers.release(s);
-        }
-        return counts;
-    }
-
-    private synchronized String ordinalName(int ord) {
-        return ordinalNames.get(ord);
+            return counts;
+        });
     }
 
     /** Source path to content hash of every visible image (to skip unchanged files on re-indexing). */
     public Map<String, String> contentHashesByPath() throws IOException {
-        Map<String, String> m = new HashMap<>();
-        IndexSearcher s = searchers.acquire();
-        try {
-            for (LeafReaderContext ctx : s.getIndexReader().leaves()) {
+        return withSnapshot(s -> {
+            Map<String, String> m = new HashMap<>();
+            for (LeafReaderContext ctx : s.leaves) {
                 LeafReader r = ctx.reader();
                 BinaryDocValues paths = r.getBinaryDocValues(PATH);
                 BinaryDocValues shas = r.getBinaryDocValues(SHA);
@@ -387,102 +528,51 @@ public final class LuceneIndex implements Closeable {
                     }
                 }
             }
-        } finally {
-            searchers.release(s);
-        }
-        return m;
+            return m;
+        });
     }
 
     /** The image with this id, if visible. */
     public Optional<IndexedImage> get(long id) throws IOException {
-        IndexSearcher s = searchers.acquire();
-        try {
-            var top = s.search(LongPoint.newExactQuery(ID, id), 1);
+        return withSnapshot(s -> {
+            var top = s.searcher.search(LongPoint.newExactQuery(ID, id), 1);
             if (top.scoreDocs.length == 0) {
                 return Optional.empty();
             }
             int doc = top.scoreDocs[0].doc;
-            LeafReaderContext ctx = s.getIndexReader().leaves().get(
-                    org.apache.lucene.index.ReaderUtil.subIndex(doc, s.getIndexReader().leaves()));
-            SegmentVectors sv = vectors(ctx.reader());
-            int local = doc - ctx.docBase;
-            return Optional.of(load(s.storedFields(), doc, sv.vector(local)));
-        } finally {
-            searchers.release(s);
-        }
+            int leaf = s.leafOf(doc);
+            return Optional.of(load(s.searcher.storedFields(), doc, s.data[leaf].vector(doc - s.leaves.get(leaf).docBase)));
+        });
     }
 
-    /**
-     * The exact {@code k} nearest images passing {@code filter}, nearest first, ties by ascending id.
-     * See the class contract.
-     */
+    /** The planner's choice: see the class contract. */
     public List<Hit> search(float[] query, int k, SearchFilter filter) throws IOException {
+        return search(query, k, filter, SearchMode.AUTO).hits();
+    }
+
+    /** Searches with the given path; see the class contract. */
+    public SearchResults search(float[] query, int k, SearchFilter filter, SearchMode mode) throws IOException {
         if (query.length != info.dimensions()) {
             throw new IllegalArgumentException("query of " + query.length + " dimensions, index has " + info.dimensions());
         }
         if (k < 1) {
-            return List.of();
+            return new SearchResults(List.of(), "exact", 0);
         }
-        IndexSearcher s = searchers.acquire();
-        try {
-            TopK top = new TopK(k);
-            int[] allowedClasses = filter.classes() == null ? null
-                    : filter.classes().stream().mapToInt(this::ordinal).toArray();
-            int modality = filter.modality() == null ? -2 : ordinal(filter.modality());
-            int[] splits = filter.splits() == null ? null : filter.splits().stream().mapToInt(this::ordinal).toArray();
-            long excludeSha = filter.excludeContentHash() == null ? 0 : prefix(filter.excludeContentHash());
-            long excludePatient = filter.excludePatientKey() == null ? 0 : prefix(filter.excludePatientKey());
-            List<LeafReaderContext> leaves = s.getIndexReader().leaves();
-            for (LeafReaderContext ctx : leaves) {
-                SegmentVectors sv = vectors(ctx.reader());
-                Bits live = ctx.reader().getLiveDocs();
-                int dim = info.dimensions();
-                for (int doc = 0; doc < sv.maxDoc; doc++) {
-                    if (sv.ids[doc] < 0 || (live != null && !live.get(doc))) {
-                        continue;
-                    }
-                    if (allowedClasses != null && !contains(allowedClasses, sv.classOrd[doc])) {
-                        continue;
-                    }
-                    if (modality != -2 && sv.modalityOrd[doc] != modality) {
-                        continue;
-                    }
-                    if (splits != null && !contains(splits, sv.splitOrd[doc])) {
-                        continue;
-                    }
-                    if (excludeSha != 0 && sv.shaPrefix[doc] == excludeSha
-                            && sameValue(ctx.reader(), SHA, doc, filter.excludeContentHash())) {
-                        continue;
-                    }
-                    if (excludePatient != 0 && sv.patientPrefix[doc] == excludePatient
-                            && sameValue(ctx.reader(), PATIENT, doc, filter.excludePatientKey())) {
-                        continue;
-                    }
-                    float d = Distances.squaredL2(query, sv.vectors, doc * dim, dim);
-                    top.offer(d, sv.ids[doc], ctx.docBase + doc);
-                }
+        CompiledFilter f = new CompiledFilter(filter, this::ordinal);
+        return withSnapshot(s -> {
+            long candidates = s.candidates(f.classes);
+            boolean exact = mode == SearchMode.EXACT || (mode == SearchMode.AUTO && candidates <= exactThreshold);
+            List<TopK.Entry> top = exact ? ExactSearch.search(s, query, k, f)
+                    : HnswSearch.search(s, query, k, f, Math.max(k, approximateFetch));
+            StoredFields stored = s.searcher.storedFields();
+            List<Hit> hits = new ArrayList<>(top.size());
+            for (TopK.Entry e : top) {
+                int leaf = s.leafOf(e.doc());
+                float[] v = s.data[leaf].vector(e.doc() - s.leaves.get(leaf).docBase);
+                hits.add(new Hit(e.id(), e.distance(), load(stored, e.doc(), v)));
             }
-            List<Hit> hits = new ArrayList<>();
-            StoredFields stored = s.storedFields();
-            for (TopK.Entry e : top.sorted()) {
-                int leaf = org.apache.lucene.index.ReaderUtil.subIndex(e.doc(), leaves);
-                LeafReaderContext ctx = leaves.get(leaf);
-                SegmentVectors sv = vectors(ctx.reader());
-                hits.add(new Hit(e.id(), e.distance(), load(stored, e.doc(), sv.vector(e.doc() - ctx.docBase))));
-            }
-            return hits;
-        } finally {
-            searchers.release(s);
-        }
-    }
-
-    private static boolean contains(int[] a, int v) {
-        for (int x : a) {
-            if (x == v) {
-                return true;
-            }
-        }
-        return false;
+            return new SearchResults(hits, exact ? "exact" : "approximate", candidates);
+        });
     }
 
     private IndexedImage load(StoredFields stored, int doc, float[] vector) throws IOException {
@@ -495,117 +585,134 @@ public final class LuceneIndex implements Closeable {
         Number conf = d.getField(CONFIDENCE) == null ? null : d.getField(CONFIDENCE).numericValue();
         return new IndexedImage(d.getField(ID).numericValue().longValue(), d.get(PATH), d.get(LABEL), d.get(PREDICTED),
                 conf == null ? Float.NaN : conf.floatValue(), d.get(SHA), vector, d.get(SPLIT), d.get(MODALITY),
-                d.get(PATIENT), meta);
+                d.get(PATIENT), d.get(STUDY), meta);
     }
 
-    private synchronized int ordinal(String name) {
-        Integer o = ordinals.get(name);
-        if (o == null) {
-            o = ordinalNames.size();
-            ordinalNames.add(name);
-            ordinals.put(name, o);
+    /**
+     * What {@code medsearch index --stats} prints.
+     *
+     * @param bytesByKind bytes on disk of the raw vectors (.vec), the quantised vectors (.veq), the
+     *     HNSW graph (.vex) and everything else
+     * @param heapBytes memory of the exact path's in-heap vector copies (built on first search)
+     */
+    public record Stats(int images, Map<String, Integer> perClass, Map<String, Integer> perSplit,
+            Map<String, Integer> perModality, long bytesOnDisk, Map<String, Long> bytesByKind, int segments,
+            String modelFingerprint, String vectorFormat, long nextId, String createdBy, long heapBytes) {}
+
+    public Stats stats() throws IOException {
+        Map<String, Long> kinds = new TreeMap<>();
+        long total = 0;
+        for (String f : directory.listAll()) {
+            long len;
+            try {
+                len = directory.fileLength(f);
+            } catch (java.nio.file.NoSuchFileException e) {
+                continue; // a merge removed it meanwhile
+            }
+            total += len;
+            String kind = f.endsWith(".vec") ? "vectors (float32)" : f.endsWith(".veq") ? "vectors (int8)"
+                    : f.endsWith(".vex") ? "HNSW graph" : "documents and metadata";
+            kinds.merge(kind, len, Long::sum);
         }
-        return o;
+        long[] heap = {0};
+        int segs = withSnapshot(s -> {
+            for (SegmentData d : s.data) {
+                heap[0] += d.heapBytes();
+            }
+            return s.leaves.size();
+        });
+        return new Stats(size(), countsPerClass(), countsPerSplit(), countsPerModality(), total, kinds, segs,
+                info.modelFingerprint(), info.vectorFormat().describe(), nextId.get(), info.createdBy(), heap[0]);
     }
 
-    /** A 64-bit hash of a whole value (FNV-1a), for a fast reject; 0 means "none". */
-    static long prefix(String value) {
-        long h = 0xcbf29ce484222325L;
-        for (int i = 0; i < value.length(); i++) {
-            h ^= value.charAt(i);
-            h *= 0x100000001b3L;
-        }
-        return h == 0 ? 1 : h;
-    }
-
-    /** Confirms a hash match against the stored value, so that exclusions are exact. */
-    private static boolean sameValue(LeafReader r, String field, int doc, String value) throws IOException {
-        BinaryDocValues dv = r.getBinaryDocValues(field);
-        return dv != null && dv.advanceExact(doc) && dv.binaryValue().utf8ToString().equals(value);
-    }
-
-    /** The per-segment, contiguous copy of everything a scan reads. */
-    final class SegmentVectors {
-        final int maxDoc;
-        final float[] vectors;
-        final long[] ids;
-        final int[] classOrd;
-        final int[] modalityOrd;
-        final int[] splitOrd;
-        final long[] shaPrefix;
-        final long[] patientPrefix;
-
-        SegmentVectors(LeafReader r) throws IOException {
-            int dim = info.dimensions();
-            maxDoc = r.maxDoc();
-            vectors = new float[Math.multiplyExact(maxDoc, dim)];
-            ids = new long[maxDoc];
-            java.util.Arrays.fill(ids, -1);
-            classOrd = new int[maxDoc];
-            modalityOrd = new int[maxDoc];
-            splitOrd = new int[maxDoc];
-            shaPrefix = new long[maxDoc];
-            patientPrefix = new long[maxDoc];
-            java.util.Arrays.fill(modalityOrd, -1);
-            java.util.Arrays.fill(splitOrd, -1);
-            FloatVectorValues fv = r.getFloatVectorValues(VECTOR);
-            NumericDocValues idv = r.getNumericDocValues(ID);
-            if (fv == null || idv == null) {
-                return;
-            }
-            for (int doc = fv.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = fv.nextDoc()) {
-                System.arraycopy(fv.vectorValue(), 0, vectors, doc * dim, dim);
-            }
-            for (int doc = idv.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = idv.nextDoc()) {
-                ids[doc] = idv.longValue();
-            }
-            ordinals(r.getSortedDocValues(CLASS), classOrd);
-            ordinals(r.getSortedDocValues(MODALITY), modalityOrd);
-            ordinals(r.getSortedDocValues(SPLIT), splitOrd);
-            prefixes(r.getBinaryDocValues(SHA), shaPrefix);
-            prefixes(r.getBinaryDocValues(PATIENT), patientPrefix);
-        }
-
-        private void ordinals(SortedDocValues dv, int[] out) throws IOException {
-            if (dv == null) {
-                return;
-            }
-            int[] map = new int[dv.getValueCount()];
-            for (int i = 0; i < map.length; i++) {
-                map[i] = ordinal(dv.lookupOrd(i).utf8ToString());
-            }
-            for (int doc = dv.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = dv.nextDoc()) {
-                out[doc] = map[dv.ordValue()];
-            }
-        }
-
-        private void prefixes(BinaryDocValues dv, long[] out) throws IOException {
-            if (dv == null) {
-                return;
-            }
-            for (int doc = dv.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = dv.nextDoc()) {
-                out[doc] = prefix(dv.binaryValue().utf8ToString());
-            }
-        }
-
-        float[] vector(int doc) {
-            int dim = info.dimensions();
-            return java.util.Arrays.copyOfRange(vectors, doc * dim, doc * dim + dim);
+    /**
+     * What {@link #check()} found: {@code problems} empty means the index is consistent.
+     *
+     * @param images live images checked
+     * @param problems one line each
+     */
+    public record CheckReport(int images, List<String> problems) {
+        public boolean ok() {
+            return problems.isEmpty();
         }
     }
 
-    private SegmentVectors vectors(LeafReader r) throws IOException {
-        IndexReader.CacheHelper helper = r.getCoreCacheHelper();
-        Object key = helper == null ? r : helper.getKey();
-        SegmentVectors sv = segments.get(key);
-        if (sv == null) {
-            sv = new SegmentVectors(r);
-            segments.put(key, sv);
-            if (helper != null) {
-                helper.addClosedListener(segments::remove);
-            }
+    /**
+     * Checks the index: Lucene's own check of every segment (checksums, postings, doc values,
+     * vectors, the HNSW graph), then medsearch's invariants: every live image has an id below the
+     * next id, a path, a content hash, a class and a vector of the index's dimension; ids and paths
+     * are unique. Needs the index closed for writing (it takes Lucene's write lock for the duration).
+     */
+    public static CheckReport check(Path dir) throws IOException {
+        List<String> problems = new ArrayList<>();
+        int images;
+        try (LuceneIndex index = open(dir, false)) {
+            images = index.withSnapshot(s -> {
+                Set<Long> ids = new HashSet<>();
+                Set<String> paths = new HashSet<>();
+                int n = 0;
+                for (int i = 0; i < s.data.length; i++) {
+                    SegmentData sd = s.data[i];
+                    LeafReader r = s.leaves.get(i).reader();
+                    Bits live = r.getLiveDocs();
+                    BinaryDocValues pathDv = r.getBinaryDocValues(PATH);
+                    BinaryDocValues shaDv = r.getBinaryDocValues(SHA);
+                    for (int doc = 0; doc < sd.maxDoc; doc++) {
+                        if (live != null && !live.get(doc)) {
+                            continue;
+                        }
+                        n++;
+                        String where = "segment " + i + " doc " + doc;
+                        if (sd.ids[doc] < 0) {
+                            problems.add(where + ": no id");
+                            continue;
+                        }
+                        where = "image " + sd.ids[doc];
+                        if (sd.ids[doc] >= index.nextId.get()) {
+                            problems.add(where + ": id not below the committed next id " + index.nextId.get());
+                        }
+                        if (!ids.add(sd.ids[doc])) {
+                            problems.add(where + ": id used twice");
+                        }
+                        if (pathDv == null || !pathDv.advanceExact(doc)) {
+                            problems.add(where + ": no source path");
+                        } else if (!paths.add(pathDv.binaryValue().utf8ToString())) {
+                            problems.add(where + ": source path indexed twice: " + pathDv.binaryValue().utf8ToString());
+                        }
+                        if (shaDv == null || !shaDv.advanceExact(doc)) {
+                            problems.add(where + ": no content hash");
+                        }
+                        if (sd.classOrd[doc] < 0) {
+                            problems.add(where + ": no class");
+                        }
+                        if (sd.row[doc] < 0) {
+                            problems.add(where + ": no vector");
+                        }
+                    }
+                }
+                return n;
+            });
         }
-        return sv;
+        try (Directory d = FSDirectory.open(dir.resolve(LUCENE_DIR)); CheckIndex ci = new CheckIndex(d)) {
+            ByteArrayOutputStream log = new ByteArrayOutputStream();
+            ci.setInfoStream(new PrintStream(log, true, StandardCharsets.UTF_8));
+            CheckIndex.Status st = ci.checkIndex();
+            if (!st.clean) {
+                problems.add(0, "Lucene's check failed: " + lastLines(log.toString(StandardCharsets.UTF_8)));
+            }
+        } catch (LockObtainFailedException e) {
+            throw new MedsearchException("index " + dir + " is being written by another process; check it when that ends");
+        }
+        return new CheckReport(images, problems);
+    }
+
+    private static String lastLines(String log) {
+        String[] lines = log.strip().split("\\R");
+        StringBuilder sb = new StringBuilder();
+        for (int i = Math.max(0, lines.length - 3); i < lines.length; i++) {
+            sb.append(lines[i].strip()).append(i < lines.length - 1 ? " / " : "");
+        }
+        return sb.toString();
     }
 
     @Override

@@ -12,36 +12,45 @@ import java.util.Set;
  * @param classes allowed search classes (label, else prediction), or null for any
  * @param modality required modality, or null
  * @param splits allowed splits, or null for any
+ * @param patientKey required (salted) patient key, or null
+ * @param studyKey required (salted) study key, or null
  * @param excludeContentHash leave out images with these bytes (the query itself), or null
- * @param excludePatientKey leave out this patient's images, or null
+ * @param excludePatientKey leave out this (salted) patient's images, or null
  */
-public record SearchFilter(Set<String> classes, String modality, Set<String> splits, String excludeContentHash,
-        String excludePatientKey) {
+public record SearchFilter(Set<String> classes, String modality, Set<String> splits, String patientKey,
+        String studyKey, String excludeContentHash, String excludePatientKey) {
 
-    public static final SearchFilter ALL = new SearchFilter(null, null, null, null, null);
+    public static final SearchFilter ALL = new SearchFilter(null, null, null, null, null, null, null);
 
     public SearchFilter withClasses(Set<String> c) {
-        return new SearchFilter(c, modality, splits, excludeContentHash, excludePatientKey);
+        return new SearchFilter(c, modality, splits, patientKey, studyKey, excludeContentHash, excludePatientKey);
     }
 
     public SearchFilter withModality(String m) {
-        return new SearchFilter(classes, m, splits, excludeContentHash, excludePatientKey);
+        return new SearchFilter(classes, m, splits, patientKey, studyKey, excludeContentHash, excludePatientKey);
     }
 
     public SearchFilter withSplits(Set<String> s) {
-        return new SearchFilter(classes, modality, s, excludeContentHash, excludePatientKey);
+        return new SearchFilter(classes, modality, s, patientKey, studyKey, excludeContentHash, excludePatientKey);
+    }
+
+    public SearchFilter withPatient(String key) {
+        return new SearchFilter(classes, modality, splits, key, studyKey, excludeContentHash, excludePatientKey);
+    }
+
+    public SearchFilter withStudy(String key) {
+        return new SearchFilter(classes, modality, splits, patientKey, key, excludeContentHash, excludePatientKey);
     }
 
     public SearchFilter excludingContent(String sha256) {
-        return new SearchFilter(classes, modality, splits, sha256, excludePatientKey);
+        return new SearchFilter(classes, modality, splits, patientKey, studyKey, sha256, excludePatientKey);
     }
 
     public SearchFilter excludingPatient(String key) {
-        return new SearchFilter(classes, modality, splits, excludeContentHash, key);
+        return new SearchFilter(classes, modality, splits, patientKey, studyKey, excludeContentHash, key);
     }
 
     public boolean isAll() {
-        return classes == null && modality == null && splits == null && excludeContentHash == null
-                && excludePatientKey == null;
+        return equals(ALL);
     }
 }

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.util.List;
 import java.util.Set;
 import org.medsearch.image.MedicalImage;
-import org.medsearch.index.Hit;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.index.SearchFilter;
 import org.medsearch.model.Embedder;
@@ -65,8 +64,8 @@ public final class Retriever {
             f = f.withClasses(Set.of(predicted));
         }
         long t1 = System.nanoTime();
-        List<Hit> hits = index.search(e.vector(), request.k(), f);
+        LuceneIndex.SearchResults r = index.search(e.vector(), request.k(), f, request.mode());
         long t2 = System.nanoTime();
-        return new SearchResult(predicted, e.confidence(), classes, e, hits, modelNanos, t2 - t1);
+        return new SearchResult(predicted, e.confidence(), classes, e, r.hits(), modelNanos, t2 - t1, r.path());
     }
 }

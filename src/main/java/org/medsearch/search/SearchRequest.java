@@ -1,5 +1,6 @@
 package org.medsearch.search;
 
+import org.medsearch.index.LuceneIndex.SearchMode;
 import org.medsearch.index.SearchFilter;
 
 /**
@@ -12,8 +13,9 @@ import org.medsearch.index.SearchFilter;
  * @param k results wanted, 1 to 1000
  * @param scope {@link Scope#PREDICTED} (the paper) or {@link Scope#ALL}
  * @param filter conditions besides the scope (modality, excluded patient, ...)
+ * @param mode which search path: the planner's choice (AUTO) or the exact scan
  */
-public record SearchRequest(int k, Scope scope, SearchFilter filter) {
+public record SearchRequest(int k, Scope scope, SearchFilter filter, SearchMode mode) {
 
     public static final int MAX_K = 1000;
 
@@ -27,6 +29,13 @@ public record SearchRequest(int k, Scope scope, SearchFilter filter) {
         if (filter == null) {
             filter = SearchFilter.ALL;
         }
+        if (mode == null) {
+            mode = SearchMode.AUTO;
+        }
+    }
+
+    public SearchRequest(int k, Scope scope, SearchFilter filter) {
+        this(k, scope, filter, SearchMode.AUTO);
     }
 
     public static SearchRequest of(int k, Scope scope) {
@@ -34,6 +43,10 @@ public record SearchRequest(int k, Scope scope, SearchFilter filter) {
     }
 
     public SearchRequest withFilter(SearchFilter f) {
-        return new SearchRequest(k, scope, f);
+        return new SearchRequest(k, scope, f, mode);
+    }
+
+    public SearchRequest withMode(SearchMode m) {
+        return new SearchRequest(k, scope, filter, m);
     }
 }

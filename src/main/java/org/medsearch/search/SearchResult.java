@@ -14,6 +14,7 @@ import org.medsearch.model.Embedding;
  * @param hits nearest first (see {@link org.medsearch.index.LuceneIndex#search})
  * @param modelNanos time of the forward pass (pre-processing included)
  * @param searchNanos time of the index search
+ * @param path the search path the index took: "exact" or "approximate"
  */
 public record SearchResult(String predictedClass, float confidence, List<String> classes, Embedding embedding,
-        List<Hit> hits, long modelNanos, long searchNanos) {}
+        List<Hit> hits, long modelNanos, long searchNanos, String path) {}

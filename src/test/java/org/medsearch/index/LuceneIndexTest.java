@@ -43,7 +43,7 @@ class LuceneIndexTest {
         String sha = String.format("%064x", r.nextInt(50));
         String patient = r.nextInt(3) == 0 ? String.format("%032x", 1 + r.nextInt(10)) : null;
         return new IndexedImage(-1, "/data/" + cls + "/" + i + ".png", r.nextInt(5) == 0 ? null : cls, cls, 0.9f, sha,
-                vector(r), split, modality, patient, Map.of("format", "png"));
+                vector(r), split, modality, patient, null, Map.of("format", "png"));
     }
 
     record Stored(long id, IndexedImage img) {}
