@@ -11,8 +11,8 @@ import java.util.Arrays;
  * <em>nonzero</em> voxels. Nonzero, because MR and template volumes are mostly zero background,
  * which would otherwise pin the lower percentile to 0 and pull the upper one down. The whole
  * volume decides, not the slice, so neighbouring slices share one window. Fallbacks, named in
- * {@link #rule()}: all finite voxels when none is nonzero; their minimum and maximum when the
- * percentiles coincide (a binary mask); and a constant volume maps to 0.
+ * {@link #rule()}: when the percentiles coincide (a binary mask), the minimum and maximum of all
+ * finite voxels; a volume without nonzero finite voxels, or a constant one, maps to 0.
  *
  * <pre>{@code
  * IntensityWindow w = IntensityWindow.of(volume);   // e.g. [12.0, 251.0]
@@ -47,14 +47,13 @@ public record IntensityWindow(double low, double high, String rule) {
                 }
             }
         }
-        if (finite == 0) {
-            return new IntensityWindow(0, 0, "no finite voxels");
+        if (nonzero == 0) {
+            return new IntensityWindow(0, 0, "no nonzero finite voxels");
         }
-        boolean useNonzero = nonzero > 0;
-        float[] s = new float[useNonzero ? nonzero : finite];
+        float[] s = new float[nonzero];
         int n = 0;
         for (float f : v) {
-            if (Float.isFinite(f) && (f != 0 || !useNonzero)) {
+            if (f != 0 && Float.isFinite(f)) {
                 s[n++] = f;
             }
         }
@@ -62,8 +61,7 @@ public record IntensityWindow(double low, double high, String rule) {
         double lo = percentile(s, LOW_PERCENTILE);
         double hi = percentile(s, HIGH_PERCENTILE);
         if (hi > lo) {
-            return new IntensityWindow(lo, hi, "percentiles " + LOW_PERCENTILE + "-" + HIGH_PERCENTILE + " of "
-                    + (useNonzero ? "nonzero" : "all") + " voxels");
+            return new IntensityWindow(lo, hi, "percentiles " + LOW_PERCENTILE + "-" + HIGH_PERCENTILE + " of nonzero voxels");
         }
         // a binary mask has one nonzero value: span the zeros too
         boolean zeros = finite > nonzero;
