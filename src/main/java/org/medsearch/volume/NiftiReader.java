@@ -39,9 +39,10 @@ import org.medsearch.image.ReadLimits;
  *       bytes" (352 or 544), as nibabel reads the many files written that way.
  *   <li>The affine, by the NIfTI-1 rules: the sform when {@code sform_code > 0}, else the qform
  *       (quaternion, offsets, pixdim, qfac = sign of {@code pixdim[0]}) when {@code qform_code > 0},
- *       else {@code diag(pixdim[1..3])} (method 1 of the standard; non-positive pixdims count as 1).
- *       A coded sform or qform that is not finite or is singular is skipped for the next rule, and
- *       the metadata says so under {@code "affineWarning"}.
+ *       else {@code diag(pixdim[1..3])} (method 1 of the standard). Voxel sizes that are not
+ *       positive (as nifti1_io) or exceed 1e15 mm count as 1. A coded sform or qform that is not
+ *       finite, is singular or has entries beyond 1e15 mm is skipped for the next rule, and the
+ *       metadata says so under {@code "affineWarning"}.
  * </ul>
  * Header/image pairs ({@code .hdr/.img}, magic {@code ni1}/{@code ni2}) and Analyze 7.5 files are
  * refused with a message saying so.
@@ -67,6 +68,11 @@ public final class NiftiReader {
     /** The first read of a gzip stream: enough for either header. */
     private static final int HEAD = NIFTI2_HEADER;
     private static final int CHUNK = 1 << 20;
+    /**
+     * Affine entries and voxel sizes beyond this many millimetres (a billion kilometres) are not
+     * geometry but damage; bounding them keeps every reoriented affine finite.
+     */
+    private static final double MAX_MM = 1e15;
 
     private enum Datatype {
         UINT8(2, 1), INT16(4, 2), INT32(8, 4), FLOAT32(16, 4), FLOAT64(64, 8), INT8(256, 1),
@@ -363,20 +369,20 @@ public final class NiftiReader {
         StringBuilder warning = new StringBuilder();
         if (sformCode > 0) {
             double[][] s = {srow[0], srow[1], srow[2], {0, 0, 0, 1}};
-            if (Orientation.isUsable(s)) {
+            if (plausible(s)) {
                 affine = s;
                 source = "sform";
             } else {
-                warning.append("sform singular or not finite, ignored");
+                warning.append("sform singular, not finite or beyond 1e15 mm, ignored");
             }
         }
         if (affine == null && qformCode > 0) {
             double[][] s = qform(q, pixdim);
-            if (Orientation.isUsable(s)) {
+            if (plausible(s)) {
                 affine = s;
                 source = "qform";
             } else {
-                warning.append(warning.length() > 0 ? "; " : "").append("qform not finite, ignored");
+                warning.append(warning.length() > 0 ? "; " : "").append("qform not finite or beyond 1e15 mm, ignored");
             }
         }
         if (affine == null) {
@@ -416,9 +422,23 @@ public final class NiftiReader {
             {0, 0, 0, 1}};
     }
 
-    /** A voxel size from pixdim; as nifti1_io, anything not positive (or not finite) counts as 1. */
+    /** A voxel size from pixdim; as nifti1_io, anything not positive counts as 1, and so does damage. */
     private static double zoom(double p) {
-        return p > 0 && Double.isFinite(p) ? p : 1;
+        return p > 0 && p <= MAX_MM ? p : 1;
+    }
+
+    private static boolean plausible(double[][] affine) {
+        if (!Orientation.isUsable(affine)) {
+            return false;
+        }
+        for (int r = 0; r < 3; r++) {
+            for (double v : affine[r]) {
+                if (Math.abs(v) > MAX_MM) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private static float[] voxels(byte[] raw, Header h) {

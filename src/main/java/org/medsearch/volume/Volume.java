@@ -132,6 +132,9 @@ public final class Volume {
      * This volume with its axes permuted and flipped (never resampled) so that they point right,
      * anterior and superior, like nibabel's {@code as_closest_canonical}; {@code this} when already
      * so. The copy's metadata keeps the file's own codes under {@code "fileAxisCodes"}.
+     *
+     * @throws IllegalArgumentException when the reoriented affine overflows a double, which takes
+     *     entries near 1e308; {@link NiftiReader} never produces such a volume
      */
     public Volume toCanonical() {
         return Orientation.toCanonical(this);

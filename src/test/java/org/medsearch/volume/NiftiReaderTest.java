@@ -169,6 +169,19 @@ class NiftiReaderTest {
     }
 
     @Test
+    void absurdGeometryIsIgnoredSoReorientationStaysFinite() throws Exception {
+        // found by the fuzzer: 1e306 * 253 voxels overflowed the reoriented affine
+        double[][] huge = {{0, -1e306, 0, 0}, {1, 0, 0, 0}, {0, 0, 1, 0}};
+        byte[] f = new NiftiFiles().version(2).rawDim(3, 1, 254, 1, 1, 1, 1, 1).values(new double[254])
+                .pixdim(1, 1e300, 2, 1).sform(1, huge).build();
+        Volume v = NiftiReader.read(f, "", ReadLimits.DEFAULT);
+        assertEquals("pixdim", v.metadata().get("affineSource"));
+        assertTrue(v.metadata().get("affineWarning").contains("1e15"));
+        assertArrayEquals(new double[] {1, 2, 1}, v.spacing(), 0);
+        assertEquals("RAS", v.toCanonical().axisCodes());
+    }
+
+    @Test
     void freeTextHeaderFieldsNeverReachTheMetadata() throws Exception {
         byte[] f = new NiftiFiles().descrip("Jane Doe 1970-01-01 MRN 12345").build();
         Volume v = NiftiReader.read(f, "", ReadLimits.DEFAULT);
