@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.IntToDoubleFunction;
 import java.util.zip.GZIPInputStream;
@@ -104,7 +105,7 @@ public final class NiftiReader {
         }
 
         String label() {
-            return name().toLowerCase();
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -174,7 +175,8 @@ public final class NiftiReader {
             } catch (ImageFormatException e) {
                 throw e;
             } catch (IOException e) {
-                throw new ImageFormatException("corrupt or truncated gzip data (" + e.getMessage() + ")", e);
+                String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+                throw new ImageFormatException("corrupt or truncated gzip data (" + why + ")", e);
             }
         } else {
             h = parse(bytes, limits);
