@@ -261,9 +261,17 @@ public final class LuceneIndex implements Closeable {
         cfg.setRAMBufferSizeMB(256);
         TieredMergePolicy mp = new TieredMergePolicy();
         mp.setSegmentsPerTier(16);
+        // separate files per part, so that --stats can tell vectors, graph and documents apart
+        mp.setNoCFSRatio(0);
+        cfg.setUseCompoundFile(false);
         cfg.setMergePolicy(mp);
         cfg.setCommitOnClose(false);
         try {
+            // fail now, not at the first commit, when files cannot be created here (read-only, immutable)
+            Path probe = dir.resolve(LUCENE_DIR).resolve(".medsearch-write-probe");
+            Files.deleteIfExists(probe);
+            Files.createFile(probe);
+            Files.delete(probe);
             return new IndexWriter(d, cfg);
         } catch (LockObtainFailedException e) {
             d.close();
@@ -273,7 +281,8 @@ public final class LuceneIndex implements Closeable {
             throw new MedsearchException("cannot write index " + dir + ": permission denied");
         } catch (FileSystemException e) {
             d.close();
-            throw new MedsearchException("cannot write index " + dir + ": " + e.getReason());
+            throw new MedsearchException("cannot write index " + dir + ": " + (e.getReason() == null ? oneLine(e)
+                    : e.getReason()));
         }
     }
 
@@ -295,7 +304,7 @@ public final class LuceneIndex implements Closeable {
         }
     }
 
-    private static String oneLine(Exception e) {
+    private static String oneLine(Throwable e) {
         String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         return m.replaceAll("\\s+", " ");
     }
@@ -330,7 +339,14 @@ public final class LuceneIndex implements Closeable {
                     + info.dimensions());
         }
         long id = nextId.getAndIncrement();
-        writer.addDocument(toDocument(img.withId(id)));
+        try {
+            writer.addDocument(toDocument(img.withId(id)));
+        } catch (IllegalStateException e) {
+            throw writeFailure(e);
+        } catch (IOException e) {
+            throw new MedsearchException("cannot write index " + dir + ": " + oneLine(e)
+                    + "; the last committed state is intact");
+        }
         return id;
     }
 
@@ -361,8 +377,10 @@ public final class LuceneIndex implements Closeable {
         writer.setLiveCommitData(data.entrySet());
         try {
             writer.commit();
-        } catch (FileSystemException e) {
-            throw new MedsearchException("cannot write index " + dir + ": " + e.getReason()
+        } catch (IllegalStateException e) {
+            throw writeFailure(e);
+        } catch (IOException e) {
+            throw new MedsearchException("cannot write index " + dir + ": " + oneLine(e)
                     + "; the last committed state is intact");
         }
         searchers.maybeRefreshBlocking();
@@ -371,6 +389,13 @@ public final class LuceneIndex implements Closeable {
     /** Makes additions visible to this process's searches without making them durable. */
     public void refresh() throws IOException {
         searchers.maybeRefreshBlocking();
+    }
+
+    /** After a failed write Lucene refuses further writes: report the original cause. */
+    private MedsearchException writeFailure(RuntimeException e) {
+        Throwable cause = writer.getTragicException() != null ? writer.getTragicException() : e;
+        return new MedsearchException("cannot write index " + dir + ": " + oneLine(cause)
+                + "; the last committed state is intact");
     }
 
     private void requireWriter() {
