@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.medsearch.dataset.Dataset;
+import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.DatasetScanner;
 import org.medsearch.dataset.Split;
 import org.medsearch.eval.Evaluation;
@@ -62,7 +63,9 @@ final class EvaluateCommand implements Callable<Integer> {
             Evaluation.Options d = Evaluation.Options.defaults();
             Evaluation.Options opts = new Evaluation.Options(k, Math.max(k, d.curveLength()), d.paperQueriesPerClass(),
                     seed, d.threads());
-            EvaluationReport r = new Evaluation(retriever, ImageReaders.standard(), progress).run(ds, split, opts);
+            EvaluationReport r = new Evaluation(retriever, ImageReaders.standard(), progress)
+                    .optPatientKeys(PatientKeys.loadIfPresent(PatientKeys.saltFile(index)))
+                    .run(ds, split, opts);
             Path html = ReportWriter.write(r, report);
             print(out, r);
             out.println("Report: " + html.toAbsolutePath() + " (and evaluation.json)");

@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.medsearch.dataset.Dataset;
+import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.Sample;
 import org.medsearch.dataset.Split;
 import org.medsearch.image.BatchLoader;
@@ -37,7 +38,8 @@ import org.medsearch.util.Progress;
  *
  * <p>Relevance is "same class": a result is relevant when its class (label, else prediction) equals
  * the query's label. A query never retrieves itself: indexed images with the query's exact bytes
- * are excluded, so an index that also holds the test images is evaluated leave-one-out.
+ * are excluded, so an index that also holds the test images is evaluated leave-one-out; with
+ * {@link #optPatientKeys}, images of the query's patient are excluded too.
  *
  * <pre>{@code
  * EvaluationReport r = new Evaluation(retriever, ImageReaders.standard(), progress)
@@ -64,11 +66,21 @@ public final class Evaluation {
     private final Retriever retriever;
     private final ImageReaders readers;
     private final Progress progress;
+    private PatientKeys patientKeys;
 
     public Evaluation(Retriever retriever, ImageReaders readers, Progress progress) {
         this.retriever = retriever;
         this.readers = readers;
         this.progress = progress;
+    }
+
+    /**
+     * The index's patient keys: with them, a query never retrieves images of its own patient, which
+     * is what a patient-level split needs (otherwise a near-twin slice of the same scan scores).
+     */
+    public Evaluation optPatientKeys(PatientKeys keys) {
+        this.patientKeys = keys;
+        return this;
     }
 
     public EvaluationReport run(Dataset ds, Split split, Options opts) throws IOException {
@@ -171,8 +183,11 @@ public final class Evaluation {
             for (int i : ok) {
                 fs.add(pool.submit(() -> {
                     Sample q = test.get(i);
-                    SearchRequest req = new SearchRequest(depth, scope,
-                            SearchFilter.ALL.excludingContent(q.contentHash()));
+                    SearchFilter f = SearchFilter.ALL.excludingContent(q.contentHash());
+                    if (patientKeys != null && q.patientId() != null) {
+                        f = f.excludingPatient(patientKeys.key(q.patientId()));
+                    }
+                    SearchRequest req = new SearchRequest(depth, scope, f);
                     List<Hit> hits = retriever.search(emb[i], req, 0).hits();
                     boolean[] r = new boolean[hits.size()];
                     for (int j = 0; j < r.length; j++) {

@@ -48,13 +48,12 @@ class LuceneIndexTest {
 
     record Stored(long id, IndexedImage img) {}
 
+    /**
+     * The oracle's distance: the same kernel as the index (a pure function of two arrays), so that
+     * the comparison tests filtering, top-k selection, ties, segments and deletions, not rounding.
+     */
     static float dist(float[] a, float[] b) {
-        float s = 0;
-        for (int i = 0; i < a.length; i++) {
-            float d = a[i] - b[i];
-            s += d * d;
-        }
-        return s;
+        return Distances.squaredL2(a, b, 0, a.length);
     }
 
     static List<Long> oracle(List<Stored> all, float[] q, int k, SearchFilter f) {
@@ -103,6 +102,60 @@ class LuceneIndexTest {
                     assertEquals(oracle(all, query, k, f), got, "seed " + seed + " query " + q + " filter " + f);
                 }
             }
+        }
+    }
+
+    /** Random float vectors: the planner's scans must equal the oracle; graph searches must keep the contract. */
+    @Test
+    void plannerAndApproximatePathKeepTheContract(@TempDir Path dir) throws Exception {
+        Random r = new Random(77);
+        List<Stored> all = new ArrayList<>();
+        try (LuceneIndex index = LuceneIndex.create(dir, info("fp"))) {
+            for (int i = 0; i < 2000; i++) {
+                IndexedImage img = image(r, i);
+                float[] v = img.vector();
+                for (int j = 0; j < v.length; j++) {
+                    v[j] = (float) r.nextGaussian();
+                }
+                long id = index.add(img);
+                all.add(new Stored(id, img.withId(id)));
+            }
+            index.commit();
+            int scans = 0;
+            int graphs = 0;
+            for (int q = 0; q < 80; q++) {
+                float[] query = new float[DIM];
+                for (int j = 0; j < DIM; j++) {
+                    query[j] = (float) r.nextGaussian();
+                }
+                SearchFilter f = randomFilter(r, all);
+                int k = 1 + r.nextInt(20);
+                index.setExactThreshold(r.nextInt(2500));
+                LuceneIndex.SearchResults auto = index.search(query, k, f, LuceneIndex.SearchMode.AUTO);
+                List<Long> truth = oracle(all, query, k, f);
+                if (auto.path().equals("exact")) {
+                    scans++;
+                    assertEquals(truth, auto.hits().stream().map(Hit::id).toList(), "planner scan " + q);
+                } else {
+                    graphs++;
+                    assertTrue(auto.candidates() > index.exactThreshold());
+                }
+                LuceneIndex.SearchResults approx = index.search(query, k, f, LuceneIndex.SearchMode.APPROXIMATE);
+                List<Hit> hits = approx.hits();
+                assertTrue(hits.size() <= k);
+                for (int i = 0; i < hits.size(); i++) {
+                    Hit h = hits.get(i);
+                    Stored s = all.stream().filter(x -> x.id() == h.id()).findFirst().orElseThrow();
+                    assertTrue(oracle(List.of(s), query, 1, f).size() == 1, "approximate hit passes the filter");
+                    assertEquals(dist(query, s.img().vector()), h.squaredDistance(), 1e-3f, "exact re-ranked distance");
+                    if (i > 0) {
+                        Hit prev = hits.get(i - 1);
+                        assertTrue(prev.squaredDistance() < h.squaredDistance()
+                                || (prev.squaredDistance() == h.squaredDistance() && prev.id() < h.id()), "ordered");
+                    }
+                }
+            }
+            assertTrue(scans > 10 && graphs > 10, "both paths exercised: " + scans + " scans, " + graphs + " graphs");
         }
     }
 
