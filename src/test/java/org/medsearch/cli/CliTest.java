@@ -10,6 +10,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -166,5 +167,91 @@ class CliTest {
             assertEquals(0, r.code(), c);
             assertTrue(r.out().contains("Usage: medsearch " + c), r.out());
         }
+    }
+
+    @Test
+    @Order(8)
+    void statsAndCheck() {
+        Run stats = run("index", "--index", index.toString(), "--stats");
+        assertEquals(0, stats.code(), stats.toString());
+        assertTrue(stats.out().contains("images            150"), stats.out());
+        assertTrue(stats.out().contains("vector format     hnsw-float32 (M=16, beam=100)"), stats.out());
+        assertTrue(stats.out().contains("HNSW graph") && stats.out().contains("vectors (float32)"), stats.out());
+        assertTrue(stats.out().matches("(?s).*  disc\\s+50\\n.*"), stats.out());
+        Run check = run("index", "--index", index.toString(), "--check");
+        assertEquals(0, check.code(), check.toString());
+        assertTrue(check.out().contains("is consistent: 150 images"), check.out());
+    }
+
+    @Test
+    @Order(9)
+    void reindexingFollowsChangesAndPrunes() throws Exception {
+        Path copy = work.resolve("data-copy");
+        org.apache.commons.io.FileUtils.copyDirectory(data.toFile(), copy.toFile());
+        Path idx = work.resolve("index-incremental");
+        assertEquals(0, run("index", "--model", model.toString(), "--data", copy.toString(), "--index", idx.toString(),
+                "-q").code());
+        java.util.Random r = new java.util.Random(99);
+        Files.write(copy.resolve("disc/img_000.png"), TestImages.png(TestImages.pattern("disc", 64, r)));
+        Files.write(copy.resolve("disc/new.png"), TestImages.png(TestImages.pattern("disc", 64, r)));
+        Files.delete(copy.resolve("stripes/img_003.png"));
+        Run again = run("index", "--model", model.toString(), "--data", copy.toString(), "--index", idx.toString(),
+                "--prune", "-q");
+        assertEquals(0, again.code(), again.toString());
+        assertTrue(again.out().contains("1 added, 1 updated, 148 unchanged, 1 removed"), again.out());
+        assertTrue(again.out().contains("150 images in the index"), again.out());
+
+        Run del = run("delete", "--index", idx.toString(), "--path", copy.resolve("disc/new.png").toString(), "0");
+        assertEquals(0, del.code(), del.toString());
+        assertTrue(del.out().contains("Removed 2 images; 148 remain"), del.out());
+        Run missing = run("delete", "--index", idx.toString(), "999999");
+        assertEquals(2, missing.code());
+        assertTrue(missing.out().contains("no image with id 999999"), missing.out());
+        assertEquals(0, run("index", "--index", idx.toString(), "--check").code());
+    }
+
+    @Test
+    @Order(10)
+    void metadataFiltersAndPatientPrivacy() throws Exception {
+        StringBuilder csv = new StringBuilder("path,label,patient_id,modality\n");
+        for (String cls : new String[] {"disc", "stripes", "columns"}) {
+            for (int i = 0; i < 50; i++) {
+                csv.append(String.format("data/%s/img_%03d.png,%s,PAT-SECRET-%d,%s%n", cls, i, cls, i % 5,
+                        i % 2 == 0 ? "CT" : "MR"));
+            }
+        }
+        Path manifest = Files.writeString(work.resolve("manifest.csv"), csv);
+        Path idx = work.resolve("index-meta");
+        Run built = run("index", "--model", model.toString(), "--data", manifest.toString(), "--index", idx.toString(), "-q");
+        assertEquals(0, built.code(), built.toString());
+        Path q = data.resolve("disc/img_010.png");
+
+        Run ct = run("search", "--model", model.toString(), "--index", idx.toString(), "--k", "20", "--scope", "all",
+                "--filter", "modality=CT", q.toString());
+        assertEquals(0, ct.code(), ct.toString());
+        // even image numbers are CT
+        assertTrue(resultPaths(ct).stream().allMatch(p -> Integer.parseInt(p.replaceAll(".*img_(\\d+).png", "$1")) % 2 == 0),
+                ct.out());
+        Run one = run("search", "--model", model.toString(), "--index", idx.toString(), "--k", "50", "--scope", "all",
+                "--filter", "patient=PAT-SECRET-3", q.toString());
+        List<String> ofThree = resultPaths(one);
+        assertEquals(30, ofThree.size(), one.out());
+        assertTrue(ofThree.stream().allMatch(p -> Integer.parseInt(p.replaceAll(".*img_(\\d+).png", "$1")) % 5 == 3));
+        Run without = run("search", "--model", model.toString(), "--index", idx.toString(), "--k", "200", "--scope",
+                "all", "--exclude-patient", "PAT-SECRET-3", q.toString());
+        assertEquals(120, resultPaths(without).size(), without.out());
+
+        // the raw identifiers are nowhere in the index's files
+        try (var files = Files.walk(idx)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                String content = new String(Files.readAllBytes(f), java.nio.charset.StandardCharsets.ISO_8859_1);
+                assertFalse(content.contains("PAT-SECRET"), "raw patient id in " + f);
+            }
+        }
+    }
+
+    static List<String> resultPaths(Run r) {
+        return r.out().lines().filter(l -> l.matches("\\s+\\d+\\s+\\S+\\s+\\d+\\s+\\S+\\s+/.*"))
+                .map(l -> l.trim().split("\\s+")[4]).toList();
     }
 }
