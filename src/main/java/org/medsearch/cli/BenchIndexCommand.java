@@ -107,7 +107,7 @@ final class BenchIndexCommand implements Callable<Integer> {
         out.printf("%n== %s ==%n", format.describe());
         resetPeaks();
         IndexInfo info = new IndexInfo(LuceneIndex.FORMAT, "bench-" + seed, mix.classNames(), dim, Version.current(),
-                format);
+                format, 0);
         try (LuceneIndex index = LuceneIndex.create(d, info)) {
             long t0 = System.nanoTime();
             ExecutorService pool = Executors.newFixedThreadPool(threads);

@@ -25,7 +25,7 @@ import org.medsearch.index.LuceneIndex;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.model.ModelManifest;
-import org.medsearch.model.ResNet18;
+import org.medsearch.index.VectorFormat;
 import org.medsearch.model.Trainer;
 import org.medsearch.model.TrainingRecipe;
 import org.medsearch.search.ContactSheet;
@@ -35,7 +35,6 @@ import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
 import org.medsearch.util.FileUtil;
 import org.medsearch.util.Progress;
-import org.medsearch.util.Version;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -123,8 +122,7 @@ final class DemoCommand implements Callable<Integer> {
         try (ModelBundle bundle = ModelBundle.load(modelDir)) {
             out.println("== 2/4 index the training split into " + indexDir);
             out.flush();
-            IndexInfo info = new IndexInfo(LuceneIndex.FORMAT, bundle.fingerprint(), bundle.classes(),
-                    ResNet18.FEATURE_DIM, Version.current());
+            IndexInfo info = Models.indexInfo(bundle, VectorFormat.FLOAT32);
             Embedder embedder = new Embedder(bundle);
             try (LuceneIndex index = openFresh(indexDir, info, out)) {
                 Indexer.Report r = new Indexer(embedder, ImageReaders.standard(), progress, out::println)

@@ -7,6 +7,7 @@ import org.medsearch.dataset.Dataset;
 import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.DatasetScanner;
 import org.medsearch.dataset.Split;
+import org.medsearch.dataset.SplitRatios;
 import org.medsearch.eval.Evaluation;
 import org.medsearch.eval.EvaluationReport;
 import org.medsearch.eval.ReportWriter;
@@ -30,7 +31,8 @@ final class EvaluateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "The model to evaluate.")
+    @Option(names = "--model", required = true, paramLabel = "MODEL",
+            description = "The model to evaluate (a bundle, or 'imagenet' for the bare ImageNet backbone).")
     Path model;
 
     @Option(names = "--index", required = true, paramLabel = "INDEX", description = "An index built with that model.")
@@ -38,6 +40,10 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Option(names = "--data", required = true, paramLabel = "DIR|CSV", description = "The model's training data set.")
     Path data;
+
+    @Option(names = "--split-file", paramLabel = "CSV",
+            description = "The split file whose test part to use (default: the model's own split.csv; needed with --model imagenet).")
+    Path splitFile;
 
     @Option(names = "--report", defaultValue = "evaluation", paramLabel = "DIR",
             description = "Where to write the reports (default: ./${DEFAULT-VALUE}).")
@@ -56,10 +62,11 @@ final class EvaluateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = Output.out(spec);
         Progress progress = Output.progress(quiet);
-        try (ModelBundle bundle = ModelBundle.load(model); LuceneIndex idx = LuceneIndex.open(index, false)) {
+        try (LuceneIndex idx = LuceneIndex.open(index, false); ModelBundle bundle = Models.loadFor(model, idx, progress)) {
             Retriever retriever = new Retriever(new Embedder(bundle), idx);
             Dataset ds = new DatasetScanner(ImageReaders.standard()).optDecode(false).optProgress(progress).scan(data);
-            Split split = IndexCommand.readSplit(bundle, ds, true);
+            Split split = splitFile != null ? Split.read(splitFile, 0, SplitRatios.DEFAULT)
+                    : IndexCommand.readSplit(bundle, ds, true);
             Evaluation.Options d = Evaluation.Options.defaults();
             Evaluation.Options opts = new Evaluation.Options(k, Math.max(k, d.curveLength()), d.paperQueriesPerClass(),
                     seed, d.threads());
@@ -76,7 +83,8 @@ final class EvaluateCommand implements Callable<Integer> {
     static void print(PrintWriter out, EvaluationReport r) {
         out.printf("Test images: %d evaluated of %d; index: %d images (%s)%n", r.data().evaluated(),
                 r.data().testImages(), r.index().images(), r.index().note());
-        out.printf("Accuracy: %.4f%n", r.classification().accuracy());
+        out.printf(Double.isNaN(r.classification().accuracy()) ? "Accuracy: n/a (no classifier)%n" : "Accuracy: %.4f%n",
+                r.classification().accuracy());
         out.printf("  %-10s %-10s %8s %8s %8s %8s%n", "protocol", "scope", "queries", "mAP@k", "P@k", "R@k");
         for (EvaluationReport.Protocol p : r.retrieval().values()) {
             out.printf("  %-10s %-10s %8d %8.4f %8.4f %8.4f%n", p.protocol(), p.scope(), p.queries(),

@@ -18,10 +18,8 @@ import org.medsearch.index.LuceneIndex;
 import org.medsearch.index.VectorFormat;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;
-import org.medsearch.model.ResNet18;
 import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Progress;
-import org.medsearch.util.Version;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -38,7 +36,8 @@ final class IndexCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "MODEL", description = "A model bundle from 'train'.")
+    @Option(names = "--model", paramLabel = "MODEL",
+            description = "A model bundle from 'train', or 'imagenet' for torchvision's ImageNet backbone without a classifier.")
     Path model;
 
     @Option(names = "--data", paramLabel = "DIR|CSV", description = "Images to index.")
@@ -59,6 +58,10 @@ final class IndexCommand implements Callable<Integer> {
             description = "Vector format of a new index's HNSW graph: float32, or int8 (scalar-quantised, about 4x"
                     + " fewer bytes per graph search, re-ranked exactly) (default ${DEFAULT-VALUE}).")
     String vectors;
+
+    @Option(names = "--image-size", defaultValue = "0", paramLabel = "N",
+            description = "Input size for --model imagenet (default 224); a trained model records its own.")
+    int imageSize;
 
     @Option(names = "--batch", defaultValue = "64", description = "Images per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
@@ -103,15 +106,18 @@ final class IndexCommand implements Callable<Integer> {
         }
         Progress progress = Output.progress(quiet);
         VectorFormat format = VectorFormat.parse(vectors);
-        try (ModelBundle bundle = ModelBundle.load(model)) {
+        try (ModelBundle bundle = Models.load(model, imageSize, progress)) {
+            if (!bundle.hasClassifier()) {
+                out.println("Note: " + model + " has no classifier: images are indexed by their ImageNet features"
+                        + " alone, and searches must use --scope all");
+            }
             Dataset ds = new DatasetScanner(ImageReaders.standard()).optDecode(false).optProgress(progress).scan(data);
             Indexer.Options opts = new Indexer.Options(null, null, prune, batch, Math.max(1, commitEvery));
             Split split = readSplit(bundle, ds, !parts.equals("all"));
             if (split != null) {
                 opts = opts.withSplit(split, parts.equals("all") ? null : parseParts(parts));
             }
-            IndexInfo info = new IndexInfo(LuceneIndex.FORMAT, bundle.fingerprint(), bundle.classes(),
-                    ResNet18.FEATURE_DIM, Version.current(), format);
+            IndexInfo info = Models.indexInfo(bundle, format);
             try (LuceneIndex idx = LuceneIndex.openOrCreate(index, info)) {
                 if (idx.info().vectorFormat() != format && spec.commandLine().getParseResult().hasMatchedOption("--vectors")) {
                     out.println("Note: the index keeps its vector format " + idx.info().vectorFormat().key());
@@ -174,9 +180,10 @@ final class IndexCommand implements Callable<Integer> {
     /** The model's split, matched against this data set; null when it does not apply and is not required. */
     static Split readSplit(ModelBundle bundle, Dataset ds, boolean required) throws java.io.IOException {
         Path f = bundle.directory().resolve(ModelBundle.SPLIT);
-        if (!Files.isRegularFile(f)) {
+        if (!bundle.hasClassifier() || !Files.isRegularFile(f)) {
             if (required) {
-                throw new MedsearchException(bundle.directory() + " has no " + ModelBundle.SPLIT);
+                throw new MedsearchException(bundle.hasClassifier() ? bundle.directory() + " has no " + ModelBundle.SPLIT
+                        : "a bare backbone has no split of its own: pass one with --split-file CSV (e.g. a trained model's split.csv)");
             }
             return null;
         }

@@ -35,7 +35,8 @@ final class SearchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "The model the index was built with.")
+    @Option(names = "--model", required = true, paramLabel = "MODEL",
+            description = "The model the index was built with (a bundle, or 'imagenet').")
     Path model;
 
     @Option(names = "--index", required = true, paramLabel = "INDEX", description = "An index from 'medsearch index'.")
@@ -73,7 +74,8 @@ final class SearchCommand implements Callable<Integer> {
                 exact ? LuceneIndex.SearchMode.EXACT : LuceneIndex.SearchMode.AUTO);
         ImageReaders readers = ImageReaders.standard();
         int status = 0;
-        try (ModelBundle bundle = ModelBundle.load(model); LuceneIndex idx = LuceneIndex.open(index, false)) {
+        try (LuceneIndex idx = LuceneIndex.open(index, false);
+                ModelBundle bundle = Models.loadFor(model, idx, Output.progress(false))) {
             Retriever retriever = new Retriever(new Embedder(bundle), idx);
             List<ContactSheet.Row> rows = new ArrayList<>();
             for (Path q : queries) {
@@ -128,8 +130,10 @@ final class SearchCommand implements Callable<Integer> {
     }
 
     static void print(PrintWriter out, Path q, SearchResult r) {
-        out.printf("%s%n  predicted: %s (p = %.4f)   model %.1f ms, search %.1f ms (%s)%n", q, r.predictedClass(),
-                r.confidence(), r.modelNanos() / 1e6, r.searchNanos() / 1e6, r.path());
+        String predicted = r.predictedClass() == null ? "(no classifier)"
+                : String.format("%s (p = %.4f)", r.predictedClass(), r.confidence());
+        out.printf("%s%n  predicted: %s   model %.1f ms, search %.1f ms (%s)%n", q, predicted,
+                r.modelNanos() / 1e6, r.searchNanos() / 1e6, r.path());
         out.printf("  %4s  %-12s %8s  %-14s %s%n", "rank", "MSE", "id", "class", "path");
         int rank = 1;
         for (Hit h : r.hits()) {

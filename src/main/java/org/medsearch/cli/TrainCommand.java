@@ -10,12 +10,10 @@ import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.model.ModelManifest;
-import org.medsearch.model.Weights;
-import org.medsearch.model.Tensor;
+import org.medsearch.model.FineTune;
+import org.medsearch.model.Pretrained;
 import org.medsearch.model.Trainer;
 import org.medsearch.model.TrainingRecipe;
-import org.medsearch.util.Hashing;
-import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -69,9 +67,22 @@ final class TrainCommand implements Callable<Integer> {
             description = "Train/validation/test percentages (default ${DEFAULT-VALUE}).")
     String splitRatios;
 
-    @Option(names = "--init", defaultValue = "scratch", paramLabel = "scratch|FILE",
-            description = "Start from torchvision's random init, or a torchvision state dict (.safetensors or .pth).")
+    @Option(names = "--init", defaultValue = "scratch", paramLabel = "scratch|imagenet|FILE",
+            description = {"Start from torchvision's random init (default), torchvision's ImageNet weights"
+                    + " (IMAGENET1K_V1; cached, downloaded once), or a torchvision state dict (.pth or .safetensors)."})
     String init;
+
+    @Option(names = "--finetune", defaultValue = "full", paramLabel = "full|last-block|head",
+            description = "What trains: everything (default, the paper), layer4 + head, or only the head (a linear probe).")
+    String finetune;
+
+    @Option(names = "--backbone-lr-factor", defaultValue = "1", paramLabel = "F",
+            description = "The backbone's learning rate as a fraction of the head's (discriminative learning rates; default ${DEFAULT-VALUE}).")
+    double backboneLrFactor;
+
+    @Option(names = "--warmup-epochs", defaultValue = "0", paramLabel = "E",
+            description = "Ramp the learning rate up linearly over the first E epochs (default ${DEFAULT-VALUE}: none).")
+    double warmupEpochs;
 
     @Option(names = "--resume", description = "Continue an interrupted run in MODEL.")
     boolean resume;
@@ -86,19 +97,9 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = Output.out(spec);
         TrainingRecipe recipe = new TrainingRecipe(imageSize, epochs, lr, lrStep, lrGamma, batch, momentum,
-                weightDecay, seed);
-        Map<String, Tensor> initWeights = null;
-        String initName = "scratch";
-        if (!init.equals("scratch")) {
-            Path f = Path.of(init);
-            if (!java.nio.file.Files.isRegularFile(f)) {
-                throw new MedsearchException("--init: no such file " + f
-                        + " (use 'scratch', or a torchvision state dict as .safetensors or .pth)");
-            }
-            initWeights = Weights.read(f);
-            initName = f.getFileName() + " sha256:" + Hashing.sha256Hex(java.nio.file.Files.readAllBytes(f));
-        }
+                weightDecay, seed, FineTune.parse(finetune), backboneLrFactor, warmupEpochs);
         Progress progress = Output.progress(quiet);
+        Pretrained.Init start = Pretrained.resolve(init, Pretrained.cacheDir(), progress);
         Dataset ds = scan(data, progress, out);
         Split split = split(ds, SplitRatios.parse(splitRatios), seed, out);
         Trainer trainer = new Trainer(ImageReaders.standard(), progress, line -> {
@@ -108,7 +109,7 @@ final class TrainCommand implements Callable<Integer> {
         if (workers != null) {
             trainer.optWorkers(workers);
         }
-        ModelManifest m = trainer.train(ds, split, recipe, initWeights, initName, out(), resume);
+        ModelManifest m = trainer.train(ds, split, recipe, start.weights(), start.description(), out(), resume);
         ModelManifest.EpochMetrics best = m.provenance().epochs().get(m.provenance().bestEpoch() - 1);
         out.printf("Model written to %s (best epoch %d: val accuracy %.4f; fingerprint %s; %.0f s)%n", out(),
                 best.epoch(), best.valAccuracy(), m.fingerprint(), m.provenance().trainingSeconds());

@@ -26,6 +26,9 @@ import org.medsearch.util.Progress;
  * the digest is computed while they arrive, and only a file whose digest matches is renamed into
  * place. A file already in the cache with the right digest is not downloaded again.
  *
+ * <p>The expected digest may be a prefix of the full hex digest, as torchvision's file names carry
+ * (e.g. the first 8 hex digits of a SHA-256); a longer prefix is a stronger check.
+ *
  * <p>Contract: on any failure (no network, HTTP error, truncated transfer, wrong digest) the cache
  * holds no file under the final name and a {@link MedsearchException} says what happened and what to
  * do instead (typically: fetch the file elsewhere and put it at the cache path).
@@ -42,13 +45,13 @@ public final class Download {
      * the expected digest.
      *
      * @param algorithm a {@link MessageDigest} name: "MD5" or "SHA-256"
-     * @param expectedHex the expected digest, lower-case hex
+     * @param expectedHex the expected digest, or a prefix of it, hex
      */
     public static Path fetch(URI url, String algorithm, String expectedHex, Path target, Progress progress)
             throws IOException {
         if (Files.isRegularFile(target)) {
             String have = digest(target, algorithm);
-            if (have.equalsIgnoreCase(expectedHex)) {
+            if (matches(have, expectedHex)) {
                 return target;
             }
             throw new MedsearchException(target + " exists but its " + algorithm + " is " + have + ", not "
@@ -61,6 +64,8 @@ public final class Download {
                 .followRedirects(HttpClient.Redirect.NORMAL)
                 .build();
         HttpRequest req = HttpRequest.newBuilder(url).timeout(Duration.ofMinutes(30)).GET().build();
+        long length = -1;
+        long got = 0;
         try {
             HttpResponse<InputStream> resp = client.send(req, HttpResponse.BodyHandlers.ofInputStream());
             if (resp.statusCode() != 200) {
@@ -68,9 +73,8 @@ public final class Download {
                 throw new MedsearchException("download of " + url + " failed: HTTP " + resp.statusCode()
                         + manualHint(url, algorithm, expectedHex, target));
             }
-            long length = resp.headers().firstValueAsLong("Content-Length").orElse(-1);
+            length = resp.headers().firstValueAsLong("Content-Length").orElse(-1);
             MessageDigest md = newDigest(algorithm);
-            long got = 0;
             try (InputStream in = resp.body(); OutputStream out = Files.newOutputStream(part);
                     Progress.Task task = progress.start("Downloading " + target.getFileName(), length, "B")) {
                 byte[] buf = new byte[1 << 16];
@@ -87,7 +91,7 @@ public final class Download {
                         + " bytes)" + manualHint(url, algorithm, expectedHex, target));
             }
             String have = HexFormat.of().formatHex(md.digest());
-            if (!have.equalsIgnoreCase(expectedHex)) {
+            if (!matches(have, expectedHex)) {
                 throw new MedsearchException("download of " + url + " is damaged: " + algorithm + " " + have
                         + ", expected " + expectedHex + manualHint(url, algorithm, expectedHex, target));
             }
@@ -105,11 +109,20 @@ public final class Download {
         } catch (MedsearchException e) {
             throw e;
         } catch (IOException e) {
+            if (length >= 0 && got < length) {
+                throw new MedsearchException("download of " + url + " was cut short (" + got + " of " + length
+                        + " bytes)" + manualHint(url, algorithm, expectedHex, target));
+            }
             throw new MedsearchException("download of " + url + " failed (" + e.getMessage() + ")"
                     + manualHint(url, algorithm, expectedHex, target));
         } finally {
             Files.deleteIfExists(part);
         }
+    }
+
+    static boolean matches(String haveHex, String expectedHex) {
+        return !expectedHex.isEmpty() && haveHex.toLowerCase(java.util.Locale.ROOT)
+                .startsWith(expectedHex.toLowerCase(java.util.Locale.ROOT));
     }
 
     private static String manualHint(URI url, String algorithm, String hex, Path target) {

@@ -71,8 +71,15 @@ public final class MedNist {
         }
     }
 
-    /** The cache folder: {@code $MEDSEARCH_CACHE}, else {@code $XDG_CACHE_HOME/medsearch}, else {@code ~/.cache/medsearch}. */
+    /**
+     * The cache folder: the system property {@code medsearch.cache}, else {@code $MEDSEARCH_CACHE}, else
+     * {@code $XDG_CACHE_HOME/medsearch}, else {@code ~/.cache/medsearch}.
+     */
     public static Path cacheDir() {
+        String prop = System.getProperty("medsearch.cache");
+        if (prop != null && !prop.isBlank()) {
+            return Path.of(prop);
+        }
         String env = System.getenv("MEDSEARCH_CACHE");
         if (env != null && !env.isBlank()) {
             return Path.of(env);

@@ -87,8 +87,9 @@ public final class Evaluation {
         long t0 = System.nanoTime();
         ModelBundle bundle = retriever.embedder().bundle();
         List<String> classes = bundle.classes();
+        boolean classifier = bundle.hasClassifier();
         List<Sample> test = split.samples(ds, Split.Part.TEST).stream()
-                .filter(s -> s.label() != null && classes.contains(s.label())).toList();
+                .filter(s -> s.label() != null && (!classifier || classes.contains(s.label()))).toList();
         if (test.isEmpty()) {
             throw new MedsearchException("no labelled test image of the model's classes in " + ds.root()
                     + " (the model's split names " + split.counts().get(Split.Part.TEST) + " test images)");
@@ -113,7 +114,9 @@ public final class Evaluation {
         for (int i = 0; i < test.size(); i++) {
             if (emb[i] != null) {
                 ok.add(i);
-                confusion[classes.indexOf(test.get(i).label())][emb[i].predictedClass()]++;
+                if (classifier) {
+                    confusion[classes.indexOf(test.get(i).label())][emb[i].predictedClass()]++;
+                }
             }
         }
         ClassificationMetrics cm = new ClassificationMetrics(classes, confusion);
@@ -122,7 +125,9 @@ public final class Evaluation {
         List<Integer> paper = new ArrayList<>();
         List<String> paperIds = new ArrayList<>();
         Random rnd = new Random(opts.seed());
-        for (String c : classes) {
+        List<String> queryClasses = classifier ? classes
+                : test.stream().map(Sample::label).distinct().sorted().toList();
+        for (String c : queryClasses) {
             List<Integer> of = new ArrayList<>(ok.stream().filter(i -> test.get(i).label().equals(c)).toList());
             Collections.shuffle(of, rnd);
             for (int i : of.subList(0, Math.min(opts.paperQueriesPerClass(), of.size()))) {
@@ -136,17 +141,19 @@ public final class Evaluation {
         Map<String, Integer> perClass = retriever.index().countsPerClass();
         Map<String, Integer> copiesInIndex = new HashMap<>();
         retriever.index().contentHashesByPath().values().forEach(h -> copiesInIndex.merge(h, 1, Integer::sum));
+        // without a classifier there is no predicted class to restrict to
+        List<Scope> scopes = classifier ? List.of(Scope.values()) : List.of(Scope.ALL);
         Map<Scope, boolean[][]> relevance = new LinkedHashMap<>();
-        for (Scope scope : Scope.values()) {
+        for (Scope scope : scopes) {
             relevance.put(scope, search(test, emb, ok, scope, depth, opts.threads()));
         }
         Map<String, EvaluationReport.Protocol> retrieval = new LinkedHashMap<>();
-        for (Scope scope : Scope.values()) {
+        for (Scope scope : scopes) {
             String s = scope.name().toLowerCase(java.util.Locale.ROOT);
             retrieval.put("paper/" + s, protocol("paper", s, paper, paperIds, test, relevance.get(scope), perClass,
                     copiesInIndex, opts));
         }
-        for (Scope scope : Scope.values()) {
+        for (Scope scope : scopes) {
             String s = scope.name().toLowerCase(java.util.Locale.ROOT);
             retrieval.put("all-test/" + s, protocol("all-test", s, ok, null, test, relevance.get(scope), perClass,
                     copiesInIndex, opts));
@@ -168,7 +175,8 @@ public final class Evaluation {
                 retriever.index().size(), perClass, perSplit, note);
         return new EvaluationReport(EvaluationReport.FORMAT, Instant.now().toString(), mf, ix,
                 new EvaluationReport.DataFacts(ds.root().toString(), test.size(), ok.size(), skipped),
-                new EvaluationReport.Classification(cm.accuracy(), cm.perClass(), classes, confusion),
+                new EvaluationReport.Classification(classifier ? cm.accuracy() : Double.NaN,
+                        classifier ? cm.perClass() : List.of(), classes, confusion),
                 retrieval, (System.nanoTime() - t0) / 1e9);
     }
 

@@ -42,11 +42,15 @@ public final class ReportWriter {
     public static Path write(EvaluationReport r, Path dir) throws IOException {
         Files.createDirectories(dir);
         Json.write(dir.resolve("evaluation.json"), r);
-        byte[] confusion = png(confusionChart(r));
-        byte[] perClass = png(perClassChart(r));
+        // a model without a classifier has no confusion matrix and no per-class classification figures
+        boolean classifier = !r.classification().classes().isEmpty();
+        byte[] confusion = classifier ? png(confusionChart(r)) : null;
+        byte[] perClass = classifier ? png(perClassChart(r)) : null;
         byte[] curve = png(curveChart(r));
-        FileUtil.writeAtomically(dir.resolve("confusion-matrix.png"), confusion);
-        FileUtil.writeAtomically(dir.resolve("per-class.png"), perClass);
+        if (classifier) {
+            FileUtil.writeAtomically(dir.resolve("confusion-matrix.png"), confusion);
+            FileUtil.writeAtomically(dir.resolve("per-class.png"), perClass);
+        }
         FileUtil.writeAtomically(dir.resolve("precision-at-k.png"), curve);
         Path html = dir.resolve("evaluation.html");
         FileUtil.writeAtomically(html, html(r, confusion, perClass, curve).getBytes(StandardCharsets.UTF_8));
@@ -158,17 +162,11 @@ public final class ReportWriter {
                 .append(esc(r.index().note())).append(".</p>");
         h.append(img(curve, "Precision at k for each protocol and scope"));
 
-        h.append("<h2>Classification</h2><table><tr><th class=\"l\">class</th><th>support</th><th>precision</th>")
-                .append("<th>recall</th><th>F1</th></tr>");
-        for (ClassificationMetrics.PerClass pc : r.classification().perClass()) {
-            h.append("<tr><td class=\"l\">").append(esc(pc.name())).append("</td><td>").append(pc.support())
-                    .append("</td><td>").append(f4(pc.precision())).append("</td><td>").append(f4(pc.recall()))
-                    .append("</td><td>").append(f4(pc.f1())).append("</td></tr>");
+        if (confusion == null) {
+            h.append("<h2>Classification</h2><p>The model has no classifier (a bare backbone): retrieval only.</p>");
+        } else {
+            classification(h, r, perClass, confusion);
         }
-        h.append("</table>");
-        h.append(img(perClass, "Per-class precision, recall, F1 and mAP"));
-        h.append(img(confusion, "Confusion matrix"));
-        h.append(confusionTable(r));
 
         h.append("<h2>Provenance</h2><table>");
         EvaluationReport.ModelFacts m = r.model();
@@ -187,6 +185,20 @@ public final class ReportWriter {
         kv(h, "versions", String.valueOf(m.versions()));
         h.append("</table></body></html>\n");
         return h.toString();
+    }
+
+    private static void classification(StringBuilder h, EvaluationReport r, byte[] perClass, byte[] confusion) {
+        h.append("<h2>Classification</h2><table><tr><th class=\"l\">class</th><th>support</th><th>precision</th>")
+                .append("<th>recall</th><th>F1</th></tr>");
+        for (ClassificationMetrics.PerClass pc : r.classification().perClass()) {
+            h.append("<tr><td class=\"l\">").append(esc(pc.name())).append("</td><td>").append(pc.support())
+                    .append("</td><td>").append(f4(pc.precision())).append("</td><td>").append(f4(pc.recall()))
+                    .append("</td><td>").append(f4(pc.f1())).append("</td></tr>");
+        }
+        h.append("</table>");
+        h.append(img(perClass, "Per-class precision, recall, F1 and mAP"));
+        h.append(img(confusion, "Confusion matrix"));
+        h.append(confusionTable(r));
     }
 
     private static String confusionTable(EvaluationReport r) {

@@ -7,13 +7,14 @@ import java.util.List;
  *
  * @param format {@value LuceneIndex#FORMAT}
  * @param modelFingerprint the fingerprint of the model whose vectors the index holds
- * @param classes the model's classes
+ * @param classes the model's classes (empty for a backbone without a classifier)
  * @param dimensions vector length
  * @param createdBy the medsearch version that created the index
  * @param vectorFormat how the approximate path stores vectors
+ * @param imageSize the model's input size (0 when unknown)
  */
 public record IndexInfo(String format, String modelFingerprint, List<String> classes, int dimensions,
-        String createdBy, VectorFormat vectorFormat) {
+        String createdBy, VectorFormat vectorFormat, int imageSize) {
 
     public IndexInfo {
         if (vectorFormat == null) {
@@ -22,10 +23,10 @@ public record IndexInfo(String format, String modelFingerprint, List<String> cla
     }
 
     public IndexInfo(String format, String modelFingerprint, List<String> classes, int dimensions, String createdBy) {
-        this(format, modelFingerprint, classes, dimensions, createdBy, VectorFormat.FLOAT32);
+        this(format, modelFingerprint, classes, dimensions, createdBy, VectorFormat.FLOAT32, 0);
     }
 
     public IndexInfo withVectorFormat(VectorFormat f) {
-        return new IndexInfo(format, modelFingerprint, classes, dimensions, createdBy, f);
+        return new IndexInfo(format, modelFingerprint, classes, dimensions, createdBy, f, imageSize);
     }
 }

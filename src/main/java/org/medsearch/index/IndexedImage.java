@@ -9,7 +9,7 @@ import java.util.Map;
  * @param id the index's own id, assigned on insertion, never reused
  * @param path the source file, as given at index time
  * @param label the known class, or null for an unlabelled image
- * @param predicted the model's class for the image
+ * @param predicted the model's class for the image, or null for a model without a classifier
  * @param confidence the model's probability for {@code predicted}
  * @param contentHash SHA-256 of the file's bytes
  * @param vector the 512-d feature vector
@@ -23,9 +23,12 @@ public record IndexedImage(long id, String path, String label, String predicted,
         String contentHash, float[] vector, String split, String modality, String patientKey, String studyKey,
         Map<String, String> metadata) {
 
-    /** The class used for class-filtered search: the label when known, else the prediction. */
+    /**
+     * The class used for class-filtered search: the label when known, else the prediction, else ""
+     * (an unlabelled image indexed by a backbone without a classifier).
+     */
     public String searchClass() {
-        return label != null ? label : predicted;
+        return label != null ? label : predicted != null ? predicted : "";
     }
 
     /** A copy with another id. */

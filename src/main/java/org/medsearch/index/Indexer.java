@@ -144,7 +144,8 @@ public final class Indexer {
                     if (existing.containsKey(key)) {
                         index.deleteByPath(key);
                     }
-                    index.add(new IndexedImage(-1, key, s.label(), classes.get(e.predictedClass()), e.confidence(),
+                    String predicted = e.predictedClass() < 0 ? null : classes.get(e.predictedClass());
+                    index.add(new IndexedImage(-1, key, s.label(), predicted, e.confidence(),
                             s.contentHash(), e.vector(), part == null ? null : part.key(), s.modality(),
                             patientKeys == null ? null : patientKeys.key(s.patientId()), null, Map.of()));
                 }

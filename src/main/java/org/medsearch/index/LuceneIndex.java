@@ -126,6 +126,7 @@ public final class LuceneIndex implements Closeable {
     private static final String K_CREATED_BY = "medsearch.createdBy";
     private static final String K_NEXT_ID = "medsearch.nextId";
     private static final String K_VECTORS = "medsearch.vectors";
+    private static final String K_IMAGE_SIZE = "medsearch.imageSize";
 
     /** Which path a search takes. */
     public enum SearchMode {
@@ -298,7 +299,7 @@ public final class LuceneIndex implements Closeable {
             List<String> classes = Json.MAPPER.readValue(data.get(K_CLASSES), new TypeReference<List<String>>() {});
             VectorFormat vf = VectorFormat.parse(data.getOrDefault(K_VECTORS, "float32"));
             return new IndexInfo(format, data.get(K_MODEL), classes, Integer.parseInt(data.get(K_DIMS)),
-                    data.get(K_CREATED_BY), vf);
+                    data.get(K_CREATED_BY), vf, Integer.parseInt(data.getOrDefault(K_IMAGE_SIZE, "0")));
         } catch (JsonProcessingException | RuntimeException e) {
             throw new MedsearchException(dir + ": damaged index metadata");
         }
@@ -372,6 +373,7 @@ public final class LuceneIndex implements Closeable {
         data.put(K_DIMS, Integer.toString(info.dimensions()));
         data.put(K_CREATED_BY, info.createdBy() == null ? Version.current() : info.createdBy());
         data.put(K_VECTORS, info.vectorFormat().key());
+        data.put(K_IMAGE_SIZE, Integer.toString(info.imageSize()));
         // read before the commit: documents added meanwhile have larger ids, which stay unused if lost
         data.put(K_NEXT_ID, Long.toString(nextId.get()));
         writer.setLiveCommitData(data.entrySet());
@@ -416,7 +418,7 @@ public final class LuceneIndex implements Closeable {
         }
         d.add(new StringField(CLASS, img.searchClass(), Field.Store.NO));
         d.add(new SortedDocValuesField(CLASS, new BytesRef(img.searchClass())));
-        d.add(new StringField(PREDICTED, img.predicted(), Field.Store.YES));
+        addKeyword(d, PREDICTED, img.predicted(), false);
         d.add(new StoredField(CONFIDENCE, img.confidence()));
         d.add(new StringField(SHA, img.contentHash(), Field.Store.YES));
         d.add(new BinaryDocValuesField(SHA, new BytesRef(img.contentHash())));

@@ -56,8 +56,9 @@ public final class Embedder {
             NDArray x = Engines.input(m, nhwc, n, prep);
             ResNet18.Output out = net.forward(x, false);
             float[] feats = out.features().toFloatArray();
-            float[] probs = out.logits().softmax(1).toFloatArray();
-            int c = net.numClasses();
+            // a bare backbone has no classes of its own: its head's outputs are not class probabilities
+            int c = bundle.hasClassifier() ? net.numClasses() : 0;
+            float[] probs = c == 0 ? new float[0] : out.logits().softmax(1).toFloatArray();
             List<Embedding> result = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
                 float[] v = new float[ResNet18.FEATURE_DIM];

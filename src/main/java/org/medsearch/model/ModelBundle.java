@@ -112,6 +112,42 @@ public final class ModelBundle implements AutoCloseable {
         }
     }
 
+    /**
+     * torchvision's ImageNet backbone without a classifier, for indexing archives that have no labels
+     * (the zero-label baseline). Its embeddings carry no class probabilities, so the predicted-class
+     * scope is unavailable with it.
+     *
+     * @param weights torchvision's ImageNet state dict (a verified {@code resnet18-f37072fd.pth})
+     * @param imageSize the input side
+     */
+    public static ModelBundle imagenetBackbone(Path weights, int imageSize) throws MedsearchException {
+        Map<String, Tensor> sd;
+        String sha;
+        try {
+            sha = Hashing.sha256Hex(Files.readAllBytes(weights));
+            sd = Weights.read(weights);
+        } catch (IOException e) {
+            throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());
+        }
+        Preprocessing prep = Preprocessing.imagenet(imageSize);
+        ModelManifest m = new ModelManifest(ModelManifest.FORMAT, ModelManifest.ARCHITECTURE, List.of(),
+                ModelManifest.PreprocessingSpec.of(prep), weights.getFileName().toString(), sha,
+                fingerprint(sha, prep, List.of()), null);
+        NDManager manager = Engines.newManager();
+        try {
+            return new ModelBundle(weights.toAbsolutePath().getParent(), m, manager,
+                    ResNet18.fromStateDict(manager, sd, 1000, 0));
+        } catch (WeightsFormatException e) {
+            manager.close();
+            throw new MedsearchException(weights + ": " + e.getMessage());
+        }
+    }
+
+    /** Whether the model classifies (false for a bare backbone). */
+    public boolean hasClassifier() {
+        return !manifest.classes().isEmpty();
+    }
+
     /** The fingerprint of weights + pre-processing + classes, as recorded in manifests and indexes. */
     public static String fingerprint(String weightsSha256, Preprocessing p, List<String> classes) {
         String key = weightsSha256 + "|" + p + "|" + String.join("\u0000", classes);

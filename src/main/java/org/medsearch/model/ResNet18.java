@@ -15,6 +15,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -292,7 +293,7 @@ public final class ResNet18 implements AutoCloseable {
      */
     public Output forward(NDArray x, boolean training) {
         if (training) {
-            return forwardTraining(x);
+            return forwardTraining(x, Set.of());
         }
         Map<String, NDArray[]> f = foldedWeights();
         NDArray h = convBias(x, f.get("conv1"), 2, 3);
@@ -313,19 +314,35 @@ public final class ResNet18 implements AutoCloseable {
         return new Output(features, logits);
     }
 
-    private Output forwardTraining(NDArray x) {
+    /**
+     * A training-mode pass in which the listed top-level modules ({@code conv1, bn1, layer1 .. layer4,
+     * fc}) are frozen: their BatchNorms use and keep their running statistics, as in inference, so a
+     * frozen layer computes exactly what it computed before training. (Their weights must not require
+     * gradients; the trainer takes care of that.)
+     */
+    public Output forward(NDArray x, Set<String> frozen) {
+        return forwardTraining(x, frozen);
+    }
+
+    /** The top-level module of a parameter or layer name: "layer3.1.bn2.weight" belongs to "layer3". */
+    public static String module(String name) {
+        int dot = name.indexOf('.');
+        return dot < 0 ? name : name.substring(0, dot);
+    }
+
+    private Output forwardTraining(NDArray x, Set<String> frozen) {
         NDArray h = conv(x, "conv1.weight", 2, 3);
-        h = Activation.relu(bn(h, "bn1"));
+        h = Activation.relu(bn(h, "bn1", frozen));
         h = Pool.maxPool2d(h, new Shape(3, 3), new Shape(2, 2), new Shape(1, 1), false);
         for (int s = 0; s < 4; s++) {
             for (int b = 0; b < 2; b++) {
                 String p = "layer" + (s + 1) + "." + b + ".";
                 int stride = (s > 0 && b == 0) ? 2 : 1;
-                NDArray out = Activation.relu(bn(conv(h, p + "conv1.weight", stride, 1), p + "bn1"));
-                out = bn(conv(out, p + "conv2.weight", 1, 1), p + "bn2");
+                NDArray out = Activation.relu(bn(conv(h, p + "conv1.weight", stride, 1), p + "bn1", frozen));
+                out = bn(conv(out, p + "conv2.weight", 1, 1), p + "bn2", frozen);
                 NDArray identity = h;
                 if (s > 0 && b == 0) {
-                    identity = bn(conv(h, p + "downsample.0.weight", stride, 0), p + "downsample.1");
+                    identity = bn(conv(h, p + "downsample.0.weight", stride, 0), p + "downsample.1", frozen);
                 }
                 h = Activation.relu(out.add(identity));
             }
@@ -348,8 +365,9 @@ public final class ResNet18 implements AutoCloseable {
                 .singletonOrThrow();
     }
 
-    private NDArray bn(NDArray x, String prefix) {
+    private NDArray bn(NDArray x, String prefix, Set<String> frozen) {
         PtNDArray in = (PtNDArray) x;
+        boolean train = !frozen.contains(module(prefix));
         NDArray out = JniUtils.batchNorm(
                 in,
                 // JniUtils names its parameters (gamma, beta, mean, var), but the native call takes
@@ -358,10 +376,12 @@ public final class ResNet18 implements AutoCloseable {
                 (PtNDArray) params.get(prefix + ".running_var"),
                 (PtNDArray) params.get(prefix + ".weight"),
                 (PtNDArray) params.get(prefix + ".bias"),
-                true,
+                train,
                 BN_MOMENTUM,
                 BN_EPS);
-        batchesTracked.merge(prefix, 1L, Long::sum);
+        if (train) {
+            batchesTracked.merge(prefix, 1L, Long::sum);
+        }
         return out;
     }
 

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.nn.core.Linear;
 import ai.djl.training.GradientCollector;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -77,7 +78,8 @@ public final class Trainer {
     /** What survives between epochs, for {@code --resume}. */
     record CheckpointState(String format, int epochsDone, TrainingRecipe recipe, String dataSha256,
             String splitSha256, String init, List<ModelManifest.EpochMetrics> epochs, Integer bestEpoch,
-            double bestValAccuracy, double bestValLoss, double seconds, String weights, String momentum) {}
+            double bestValAccuracy, double bestValLoss, double seconds, String weights, String momentum,
+            double velocityLr) {}
 
     /**
      * Trains and writes the bundle into {@code out}.
@@ -108,7 +110,7 @@ public final class Trainer {
         Engines.configure();
         try (NDManager manager = Engines.newManager()) {
             ResNet18 net;
-            Map<String, NDArray> velocity = new LinkedHashMap<>();
+            Map<String, Tensor> savedVelocity = null;
             List<ModelManifest.EpochMetrics> history = new ArrayList<>();
             int startEpoch = 0;
             Integer bestEpoch = null;
@@ -117,8 +119,7 @@ public final class Trainer {
             double seconds = 0;
             if (state != null) {
                 net = ResNet18.fromStateDict(manager, SafeTensors.read(ckpt.resolve(state.weights())), classes.size(), 0);
-                Map<String, Tensor> mom = SafeTensors.read(ckpt.resolve(state.momentum()));
-                mom.forEach((k, t) -> velocity.put(k, like(manager, net.parameters().get(k), t)));
+                savedVelocity = SafeTensors.read(ckpt.resolve(state.momentum()));
                 startEpoch = state.epochsDone();
                 history.addAll(state.epochs());
                 bestEpoch = state.bestEpoch();
@@ -130,22 +131,14 @@ public final class Trainer {
                 net = init == null ? ResNet18.create(manager, classes.size(), recipe.seed())
                         : ResNet18.fromStateDict(manager, init, classes.size(), recipe.seed());
             }
-            List<String> names = net.trainableNames();
-            for (String n : names) {
-                NDArray w = net.parameters().get(n);
-                w.setRequiresGradient(true);
-                velocity.computeIfAbsent(n, k -> w.zerosLike());
+            Sgd sgd = new Sgd(net, recipe, state == null ? recipe.learningRateAt(0) : state.velocityLr());
+            if (savedVelocity != null) {
+                sgd.restore(manager, savedVelocity);
             }
-            double prevLr = startEpoch == 0 ? recipe.learningRateAt(0) : recipe.learningRateAt(startEpoch - 1);
             for (int epoch = startEpoch; epoch < recipe.epochs(); epoch++) {
                 double lr = recipe.learningRateAt(epoch);
-                if (lr != prevLr) {
-                    rescale(velocity, lr / prevLr);
-                    prevLr = lr;
-                }
                 long t0 = System.nanoTime();
-                double[] trainStats = trainEpoch(net, names, velocity, train, classes, prep, recipe, epoch, lr,
-                        Long.MAX_VALUE);
+                double[] trainStats = trainEpoch(net, sgd, train, classes, prep, recipe, epoch, Long.MAX_VALUE);
                 double epochSeconds = (System.nanoTime() - t0) / 1e9;
                 double[] valStats = val.isEmpty() ? new double[] {Double.NaN, Double.NaN}
                         : validate(net, val, classes, prep, recipe.batchSize(), "Validating " + (epoch + 1));
@@ -159,7 +152,7 @@ public final class Trainer {
                 String mName = String.format("momentum-%03d.safetensors", epoch + 1);
                 Map<String, Tensor> sd = net.stateDict();
                 SafeTensors.write(ckpt.resolve(wName), sd, Map.of("format", "pt"));
-                SafeTensors.write(ckpt.resolve(mName), hostCopy(velocity), Map.of());
+                SafeTensors.write(ckpt.resolve(mName), sgd.velocity(), Map.of());
                 if (better) {
                     bestEpoch = epoch + 1;
                     bestAcc = valStats[1];
@@ -169,7 +162,7 @@ public final class Trainer {
                 String oldW = state == null ? null : state.weights();
                 String oldM = state == null ? null : state.momentum();
                 state = new CheckpointState(STATE_FORMAT, epoch + 1, recipe, dataSha, splitSha, initName,
-                        List.copyOf(history), bestEpoch, bestAcc, bestLoss, seconds, wName, mName);
+                        List.copyOf(history), bestEpoch, bestAcc, bestLoss, seconds, wName, mName, sgd.learningRate());
                 Json.write(ckpt.resolve(STATE), state);
                 if (oldW != null && !oldW.equals(wName)) {
                     Files.deleteIfExists(ckpt.resolve(oldW));
@@ -231,25 +224,17 @@ public final class Trainer {
         Preprocessing prep = Preprocessing.imagenet(recipe.imageSize());
         try (NDManager manager = Engines.newManager();
                 ResNet18 net = ResNet18.create(manager, classes.size(), recipe.seed())) {
-            List<String> names = net.trainableNames();
-            Map<String, NDArray> velocity = new LinkedHashMap<>();
-            for (String n : names) {
-                NDArray w = net.parameters().get(n);
-                w.setRequiresGradient(true);
-                velocity.put(n, w.zerosLike());
-            }
-            double lr = recipe.learningRate();
-            trainEpoch(net, names, velocity, samples.subList(0, Math.min(samples.size(), recipe.batchSize())), classes,
-                    prep, recipe, 0, lr, Long.MAX_VALUE);
+            Sgd sgd = new Sgd(net, recipe, recipe.learningRate());
+            trainEpoch(net, sgd, samples.subList(0, Math.min(samples.size(), recipe.batchSize())), classes, prep, recipe,
+                    0, Long.MAX_VALUE);
             long t0 = System.nanoTime();
-            double[] stats = trainEpoch(net, names, velocity, samples, classes, prep, recipe, 1, lr,
-                    t0 + (long) (seconds * 1e9));
+            double[] stats = trainEpoch(net, sgd, samples, classes, prep, recipe, 1, t0 + (long) (seconds * 1e9));
             return stats[2] / ((System.nanoTime() - t0) / 1e9);
         }
     }
 
-    private double[] trainEpoch(ResNet18 net, List<String> names, Map<String, NDArray> velocity, List<Sample> train,
-            List<String> classes, Preprocessing prep, TrainingRecipe recipe, int epoch, double lr, long deadline) {
+    private double[] trainEpoch(ResNet18 net, Sgd sgd, List<Sample> train, List<String> classes, Preprocessing prep,
+            TrainingRecipe recipe, int epoch, long deadline) {
         List<Sample> order = new ArrayList<>(train);
         Collections.shuffle(order, new Random(recipe.seed() + epoch));
         int[] labels = order.stream().mapToInt(s -> classes.indexOf(s.label())).toArray();
@@ -257,8 +242,9 @@ public final class Trainer {
         long correct = 0;
         long seen = 0;
         long started = System.nanoTime();
-        float momentum = (float) recipe.momentum();
-        float decay = (float) (lr * recipe.weightDecay());
+        int batches = (order.size() + recipe.batchSize() - 1) / recipe.batchSize();
+        int batchIndex = 0;
+        FineTune ft = recipe.fineTune();
         try (BatchLoader loader = BatchLoader.forFiles(readers, prep, order.stream().map(Sample::path).toList(),
                         recipe.batchSize(), workers);
                 Progress.Task task = progress.start(
@@ -267,6 +253,8 @@ public final class Trainer {
                 if (System.nanoTime() > deadline) {
                     break;
                 }
+                double lr = recipe.learningRateAt(epoch, (double) batchIndex++ / batches);
+                sgd.setLearningRate(lr);
                 reportFailures(b, order);
                 int n = b.size();
                 if (n < 2) {
@@ -284,7 +272,12 @@ public final class Trainer {
                     NDArray x = Engines.input(step, b.data(), n, prep);
                     NDArray target = step.create(y).oneHot(classes.size());
                     try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
-                        NDArray out = net.forward(x, true).logits();
+                        // a linear probe needs no graph through the frozen backbone: its features come from
+                        // the (much cheaper) inference pass, which equals the frozen training pass exactly
+                        NDArray out = ft == FineTune.HEAD
+                                ? Linear.linear(net.forward(x, false).features(), net.parameters().get("fc.weight"),
+                                        net.parameters().get("fc.bias")).singletonOrThrow()
+                                : net.forward(x, ft.frozen()).logits();
                         NDArray l = out.logSoftmax(1).mul(target).sum(new int[] {1}).neg().mean();
                         // the learning rate rides on the loss, so the update below needs no extra pass
                         // over the weights: buf stores lr*buf of PyTorch's rule (rescaled when lr changes)
@@ -292,7 +285,7 @@ public final class Trainer {
                         loss = l.getFloat();
                         logits = out.toFloatArray();
                     }
-                    sgdStep(net, names, velocity, momentum, decay);
+                    sgd.step();
                 }
                 for (int i = 0; i < n; i++) {
                     if (argmax(logits, i * classes.size(), classes.size()) == y[i]) {
@@ -304,40 +297,106 @@ public final class Trainer {
                 task.step(n + b.failures().size());
                 double rate = seen / ((System.nanoTime() - started) / 1e9);
                 task.extra(String.format("loss %.4f acc %.2f%% %.0f img/s lr %.2g", lossSum / seen,
-                        100.0 * correct / seen, rate, lr));
+                        100.0 * correct / seen, rate, sgd.learningRate()));
             }
         }
-        net.weightsChanged();
+        if (ft != FineTune.HEAD) {
+            net.weightsChanged();
+        }
         return new double[] {lossSum / Math.max(1, seen), (double) correct / Math.max(1, seen), seen};
     }
 
-    private static void sgdStep(ResNet18 net, List<String> names, Map<String, NDArray> velocity, float momentum,
-            float decay) {
-        boolean grad = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        try {
-            for (String name : names) {
-                NDArray w = net.parameters().get(name);
-                NDArray v = velocity.get(name);
-                try (NDArray g = w.getGradient()) {
-                    v.muli(momentum).addi(g);
-                }
-                if (decay > 0) {
-                    try (NDArray d = w.mul(decay)) {
-                        v.addi(d);
-                    }
-                }
-                w.subi(v);
-                JniUtils.zeroGrad((PtNDArray) w);
-            }
-        } finally {
-            JniUtils.setGradMode(grad);
-        }
-    }
+    /**
+     * SGD with momentum, PyTorch's rule: {@code buf = m*buf + g + wd*w; w -= lr*buf}, with a per-group
+     * learning rate (backbone and head). The learning rate rides on the loss (the step's gradients
+     * are already {@code lr*g}), so the update needs no extra pass over the weights: each velocity
+     * holds {@code lr_group * buf}, rescaled when the learning rate changes.
+     */
+    static final class Sgd {
+        private final ResNet18 net;
+        private final List<String> names = new ArrayList<>();
+        private final Map<String, NDArray> velocity = new LinkedHashMap<>();
+        private final Map<String, Float> factor = new LinkedHashMap<>();
+        private final float momentum;
+        private final double weightDecay;
+        private double lr;
 
-    private static void rescale(Map<String, NDArray> velocity, double factor) {
-        for (NDArray v : velocity.values()) {
-            v.muli((float) factor);
+        /** Marks the trainable parameters; the frozen ones keep {@code requiresGradient == false}. */
+        Sgd(ResNet18 net, TrainingRecipe recipe, double lr) {
+            this.net = net;
+            this.momentum = (float) recipe.momentum();
+            this.weightDecay = recipe.weightDecay();
+            this.lr = lr;
+            for (String n : net.trainableNames()) {
+                if (!recipe.fineTune().trains(n)) {
+                    continue;
+                }
+                NDArray w = net.parameters().get(n);
+                w.setRequiresGradient(true);
+                names.add(n);
+                velocity.put(n, w.zerosLike());
+                factor.put(n, n.startsWith("fc.") ? 1f : (float) recipe.backboneLrFactor());
+            }
+        }
+
+        /** The learning rate the velocities are scaled to. */
+        double learningRate() {
+            return lr;
+        }
+
+        void setLearningRate(double newLr) {
+            if (newLr != lr) {
+                float f = (float) (newLr / lr);
+                velocity.values().forEach(v -> v.muli(f));
+                lr = newLr;
+            }
+        }
+
+        void step() {
+            boolean grad = JniUtils.isGradMode();
+            JniUtils.setGradMode(false);
+            try {
+                for (String name : names) {
+                    NDArray w = net.parameters().get(name);
+                    NDArray v = velocity.get(name);
+                    float f = factor.get(name);
+                    try (NDArray g = w.getGradient()) {
+                        v.muli(momentum);
+                        if (f == 1f) {
+                            v.addi(g);
+                        } else {
+                            try (NDArray scaled = g.mul(f)) {
+                                v.addi(scaled);
+                            }
+                        }
+                    }
+                    if (weightDecay > 0) {
+                        try (NDArray d = w.mul((float) (lr * f * weightDecay))) {
+                            v.addi(d);
+                        }
+                    }
+                    w.subi(v);
+                    JniUtils.zeroGrad((PtNDArray) w);
+                }
+            } finally {
+                JniUtils.setGradMode(grad);
+            }
+        }
+
+        Map<String, Tensor> velocity() {
+            Map<String, Tensor> m = new LinkedHashMap<>();
+            velocity.forEach((k, v) -> m.put(k, Tensor.ofFloats(v.getShape().getShape(), v.toFloatArray())));
+            return m;
+        }
+
+        void restore(NDManager manager, Map<String, Tensor> saved) {
+            saved.forEach((k, t) -> {
+                NDArray old = velocity.get(k);
+                if (old != null) {
+                    velocity.put(k, like(manager, net.parameters().get(k), t));
+                    old.close();
+                }
+            });
         }
     }
 
@@ -444,9 +503,4 @@ public final class Trainer {
         return shape.length == 4 ? ResNet18.channelsLast(manager, v, shape) : manager.create(v, param.getShape());
     }
 
-    private static Map<String, Tensor> hostCopy(Map<String, NDArray> arrays) {
-        Map<String, Tensor> m = new LinkedHashMap<>();
-        arrays.forEach((k, v) -> m.put(k, Tensor.ofFloats(v.getShape().getShape(), v.toFloatArray())));
-        return m;
-    }
 }

@@ -2,30 +2,49 @@ package org.medsearch.model;
 
 /**
  * Every knob of training, with the paper's recipe as the default: cross-entropy, SGD (momentum 0.9),
- * learning rate 0.001 divided by 10 every 3 epochs, 25 epochs, 256x256 inputs, batches of 32.
+ * learning rate 0.001 divided by 10 every 3 epochs, 25 epochs, 256x256 inputs, batches of 32, the
+ * whole network fine-tuned.
  *
  * <pre>{@code
  * TrainingRecipe quick = TrainingRecipe.paper().withImageSize(64).withEpochs(3);
+ * TrainingRecipe probe = quick.withFineTune(FineTune.HEAD);
  * }</pre>
  *
  * @param imageSize input side in pixels
  * @param epochs passes over the training split
- * @param learningRate initial SGD learning rate
+ * @param learningRate initial SGD learning rate (of the head, when the backbone has its own)
  * @param lrStep epochs between learning-rate decays
  * @param lrGamma decay factor
  * @param batchSize images per step
  * @param momentum SGD momentum (PyTorch's convention)
  * @param weightDecay L2 penalty
  * @param seed seeds the split, the initialisation and the shuffling
+ * @param fineTune which modules train ({@link FineTune#FULL} when absent)
+ * @param backboneLrFactor the backbone's learning rate relative to the head's (discriminative
+ *     learning rates; 1 when absent)
+ * @param warmupEpochs epochs over which the learning rate ramps up linearly from 0, per step (0: none)
  */
 public record TrainingRecipe(int imageSize, int epochs, double learningRate, int lrStep, double lrGamma,
-        int batchSize, double momentum, double weightDecay, long seed) {
+        int batchSize, double momentum, double weightDecay, long seed, FineTune fineTune, double backboneLrFactor,
+        double warmupEpochs) {
 
     public TrainingRecipe {
+        if (fineTune == null) {
+            fineTune = FineTune.FULL;
+        }
+        if (backboneLrFactor == 0) {
+            backboneLrFactor = 1;
+        }
         if (epochs < 1 || learningRate <= 0 || lrStep < 1 || lrGamma <= 0 || batchSize < 2 || momentum < 0
-                || momentum >= 1 || weightDecay < 0) {
+                || momentum >= 1 || weightDecay < 0 || backboneLrFactor < 0 || warmupEpochs < 0) {
             throw new IllegalArgumentException("invalid training recipe: " + this);
         }
+    }
+
+    public TrainingRecipe(int imageSize, int epochs, double learningRate, int lrStep, double lrGamma, int batchSize,
+            double momentum, double weightDecay, long seed) {
+        this(imageSize, epochs, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay, seed, FineTune.FULL,
+                1, 0);
     }
 
     /** Ayyachamy et al., 2019. */
@@ -34,19 +53,43 @@ public record TrainingRecipe(int imageSize, int epochs, double learningRate, int
     }
 
     public TrainingRecipe withImageSize(int s) {
-        return new TrainingRecipe(s, epochs, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay, seed);
+        return new TrainingRecipe(s, epochs, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay, seed,
+                fineTune, backboneLrFactor, warmupEpochs);
     }
 
     public TrainingRecipe withEpochs(int e) {
-        return new TrainingRecipe(imageSize, e, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay, seed);
+        return new TrainingRecipe(imageSize, e, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay, seed,
+                fineTune, backboneLrFactor, warmupEpochs);
     }
 
     public TrainingRecipe withSeed(long s) {
-        return new TrainingRecipe(imageSize, epochs, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay, s);
+        return new TrainingRecipe(imageSize, epochs, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay, s,
+                fineTune, backboneLrFactor, warmupEpochs);
     }
 
-    /** The learning rate of a (0-based) epoch: step decay. */
+    public TrainingRecipe withFineTune(FineTune f) {
+        return new TrainingRecipe(imageSize, epochs, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay,
+                seed, f, backboneLrFactor, warmupEpochs);
+    }
+
+    /**
+     * The learning rate at a step: step decay by epoch, times a linear warm-up over the first
+     * {@link #warmupEpochs} epochs.
+     *
+     * @param epoch 0-based
+     * @param progress fraction of the epoch done, in [0, 1)
+     */
+    public double learningRateAt(int epoch, double progress) {
+        double lr = learningRate * Math.pow(lrGamma, epoch / lrStep);
+        double t = epoch + progress;
+        if (warmupEpochs > 0 && t < warmupEpochs) {
+            lr *= Math.max(1e-3, t / warmupEpochs);
+        }
+        return lr;
+    }
+
+    /** The learning rate at the start of an epoch. */
     public double learningRateAt(int epoch) {
-        return learningRate * Math.pow(lrGamma, epoch / lrStep);
+        return learningRateAt(epoch, 0);
     }
 }

@@ -56,7 +56,9 @@ public final class ContactSheet {
                 g.setColor(new Color(80, 160, 255));
                 g.setStroke(new BasicStroke(3));
                 g.drawRect(x - 2, y - 2, TILE + 3, TILE + 3);
-                label(g, x, y, "query: " + res.predictedClass(), String.format("p = %.3f", res.confidence()), Color.WHITE);
+                label(g, x, y, res.predictedClass() == null ? "query" : "query: " + res.predictedClass(),
+                        res.predictedClass() == null ? "no classifier" : String.format("p = %.3f", res.confidence()),
+                        Color.WHITE);
                 x += TILE + PAD;
                 for (Hit hit : res.hits()) {
                     MedicalImage img = null;
@@ -74,7 +76,8 @@ public final class ContactSheet {
                         g.drawString("file unavailable", x + 14, y + TILE / 2);
                     }
                     String cls = hit.image().searchClass();
-                    Color c = cls.equals(res.predictedClass()) ? new Color(140, 220, 140) : new Color(255, 170, 60);
+                    Color c = res.predictedClass() == null || cls.equals(res.predictedClass()) ? new Color(140, 220, 140)
+                            : new Color(255, 170, 60);
                     label(g, x, y, cls, String.format("MSE %.4g", hit.meanSquaredError()), c);
                     x += TILE + PAD;
                 }

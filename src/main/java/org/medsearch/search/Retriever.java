@@ -58,9 +58,13 @@ public final class Retriever {
     /** Searches with an embedding computed elsewhere (batch evaluation). */
     public SearchResult search(Embedding e, SearchRequest request, long modelNanos) throws IOException {
         List<String> classes = embedder.bundle().classes();
-        String predicted = classes.get(e.predictedClass());
+        String predicted = e.predictedClass() < 0 ? null : classes.get(e.predictedClass());
         SearchFilter f = request.filter();
         if (request.scope() == Scope.PREDICTED) {
+            if (predicted == null) {
+                throw new MedsearchException("the model has no classifier (a bare ImageNet backbone), so the"
+                        + " predicted-class scope is unavailable: use --scope all");
+            }
             f = f.withClasses(Set.of(predicted));
         }
         long t1 = System.nanoTime();

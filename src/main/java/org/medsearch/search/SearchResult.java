@@ -7,7 +7,7 @@ import org.medsearch.model.Embedding;
 /**
  * The answer to one query.
  *
- * @param predictedClass the model's class for the query
+ * @param predictedClass the model's class for the query (null for a model without a classifier)
  * @param confidence its probability
  * @param classes the model's classes, aligned with {@code embedding.probabilities()}
  * @param embedding the query's vector and class probabilities

@@ -1,0 +1,84 @@
+package org.medsearch.model;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.medsearch.dataset.Download;
+import org.medsearch.dataset.MedNist;
+import org.medsearch.util.MedsearchException;
+import org.medsearch.util.Progress;
+
+/**
+ * Initial weights for training: torchvision's random initialisation ({@code scratch}), torchvision's
+ * ImageNet weights ({@code imagenet}: IMAGENET1K_V1, {@code resnet18-f37072fd.pth}), or a file (a
+ * torchvision state dict as {@code .pth} or {@code .safetensors}).
+ *
+ * <p>The ImageNet weights come from the cache ({@code <cache>/weights/resnet18-f37072fd.pth}); on
+ * first use they are downloaded from download.pytorch.org. Either way the file's SHA-256 must start
+ * with the eight hex digits its name carries, as torchvision checks it; a file that fails the check
+ * is never used. Offline with nothing cached, the error says which file to place where.
+ *
+ * <pre>{@code
+ * Pretrained.Init init = Pretrained.resolve("imagenet", MedNist.cacheDir(), progress);
+ * ResNet18 net = ResNet18.fromStateDict(manager, init.weights(), classes, seed);
+ * }</pre>
+ */
+public final class Pretrained {
+    private Pretrained() {}
+
+    public static final URI IMAGENET_URL = URI.create("https://download.pytorch.org/models/resnet18-f37072fd.pth");
+    public static final String IMAGENET_FILE = "resnet18-f37072fd.pth";
+    public static final String IMAGENET_SHA256_PREFIX = "f37072fd";
+
+    /** Where the ImageNet weights come from (tests point it at a local server). */
+    public record Source(URI url, String sha256Prefix) {
+        public static Source imagenet() {
+            return new Source(IMAGENET_URL, IMAGENET_SHA256_PREFIX);
+        }
+    }
+
+    /**
+     * Resolved initial weights.
+     *
+     * @param weights a torchvision state dict, or null for {@code scratch}
+     * @param description how the manifest records it: "scratch", "imagenet (resnet18-f37072fd.pth sha256:...)", a file
+     */
+    public record Init(Map<String, Tensor> weights, String description) {}
+
+    public static Init resolve(String init, Path cacheDir, Progress progress) throws IOException {
+        return resolve(init, cacheDir, Source.imagenet(), progress);
+    }
+
+    public static Init resolve(String init, Path cacheDir, Source imagenet, Progress progress) throws IOException {
+        if (init.equals("scratch")) {
+            return new Init(null, "scratch");
+        }
+        if (init.equals("imagenet")) {
+            Path f = imagenetFile(cacheDir, imagenet, progress);
+            return new Init(PthReader.read(f), "imagenet " + f.getFileName() + " sha256:" + Download.digest(f, "SHA-256"));
+        }
+        Path f = Path.of(init);
+        if (!Files.isRegularFile(f)) {
+            throw new MedsearchException("--init: no such file " + f
+                    + " (use 'scratch', 'imagenet', or a torchvision state dict as .safetensors or .pth)");
+        }
+        return new Init(Weights.read(f), f.getFileName() + " sha256:" + Download.digest(f, "SHA-256"));
+    }
+
+    /** The verified ImageNet weights file in the cache, downloading it on first use. */
+    public static Path imagenetFile(Path cacheDir, Source source, Progress progress) throws IOException {
+        Path target = cacheDir.resolve("weights").resolve(IMAGENET_FILE);
+        try {
+            return Download.fetch(source.url(), "SHA-256", source.sha256Prefix(), target, progress);
+        } catch (MedsearchException e) {
+            throw new MedsearchException("ImageNet weights unavailable: " + e.getMessage());
+        }
+    }
+
+    /** The default cache folder (shared with the data sets). */
+    public static Path cacheDir() {
+        return MedNist.cacheDir();
+    }
+}
