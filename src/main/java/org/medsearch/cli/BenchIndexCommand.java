@@ -144,6 +144,7 @@ final class BenchIndexCommand implements Callable<Integer> {
             index.search(mix.query(0, new SplittableRandom(seed + 7)).vector, k, SearchFilter.ALL, SearchMode.EXACT);
             out.printf("first search      %.1f s (builds the exact path's in-heap arrays: %s)%n",
                     (System.nanoTime() - w0) / 1e9, IndexCommand.bytes(index.stats().heapBytes()));
+            out.printf("exact kernel      %s%n", st.exactKernel());
             out.printf("planner           exact up to %,d candidates: a one-class query has ~%,d, an unfiltered one %,d%n",
                     index.exactThreshold(), count / classes, count);
             out.flush();

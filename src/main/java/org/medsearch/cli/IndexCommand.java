@@ -148,6 +148,7 @@ final class IndexCommand implements Callable<Integer> {
         out.printf("model fingerprint %s%n", s.modelFingerprint());
         out.printf("vector format     %s%n", s.vectorFormat());
         out.printf("segments          %d%n", s.segments());
+        out.printf("exact kernel      %s%n", s.exactKernel());
         out.printf("bytes on disk     %s%n", bytes(s.bytesOnDisk()));
         s.bytesByKind().forEach((k, v) -> out.printf("  %-24s %s%n", k, bytes(v)));
         out.printf("created by        medsearch %s%n", s.createdBy());

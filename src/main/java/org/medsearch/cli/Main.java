@@ -41,6 +41,17 @@ public final class Main implements Runnable {
 
     static boolean debug = Boolean.getBoolean("medsearch.debug") || System.getenv("MEDSEARCH_DEBUG") != null;
 
+    /**
+     * Lucene 9 on Java 17 logs that it will not use the Vector API (medsearch's own scan does); the
+     * logger is held here because java.util.logging keeps loggers only weakly.
+     */
+    private static final java.util.logging.Logger LUCENE_VECTORIZATION =
+            java.util.logging.Logger.getLogger("org.apache.lucene.internal.vectorization");
+
+    static {
+        LUCENE_VECTORIZATION.setLevel(java.util.logging.Level.SEVERE);
+    }
+
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());

@@ -621,10 +621,12 @@ public final class LuceneIndex implements Closeable {
      * @param bytesByKind bytes on disk of the raw vectors (.vec), the quantised vectors (.veq), the
      *     HNSW graph (.vex) and everything else
      * @param heapBytes memory of the exact path's in-heap vector copies (built on first search)
+     * @param exactKernel the exact path's distance kernel ("vector API (...)" or "scalar")
      */
     public record Stats(int images, Map<String, Integer> perClass, Map<String, Integer> perSplit,
             Map<String, Integer> perModality, long bytesOnDisk, Map<String, Long> bytesByKind, int segments,
-            String modelFingerprint, String vectorFormat, long nextId, String createdBy, long heapBytes) {}
+            String modelFingerprint, String vectorFormat, long nextId, String createdBy, long heapBytes,
+            String exactKernel) {}
 
     public Stats stats() throws IOException {
         Map<String, Long> kinds = new TreeMap<>();
@@ -649,7 +651,8 @@ public final class LuceneIndex implements Closeable {
             return s.leaves.size();
         });
         return new Stats(size(), countsPerClass(), countsPerSplit(), countsPerModality(), total, kinds, segs,
-                info.modelFingerprint(), info.vectorFormat().describe(), nextId.get(), info.createdBy(), heap[0]);
+                info.modelFingerprint(), info.vectorFormat().describe(), nextId.get(), info.createdBy(), heap[0],
+                Distances.kernel());
     }
 
     /**
