@@ -169,8 +169,8 @@ public final class Evaluation {
         Map<String, Integer> perSplit = retriever.index().countsPerSplit();
         int testInIndex = perSplit.getOrDefault("test", 0);
         String note = testInIndex > 0
-                ? "the index holds " + testInIndex + " test images; queries never retrieve their own bytes (leave-one-out)"
-                : "the index holds no test image";
+                ? "The index holds " + testInIndex + " test images; queries never retrieve their own bytes (leave-one-out)"
+                : "The index holds no test image";
         EvaluationReport.IndexFacts ix = new EvaluationReport.IndexFacts(retriever.index().directory().toString(),
                 retriever.index().size(), perClass, perSplit, note);
         return new EvaluationReport(EvaluationReport.FORMAT, Instant.now().toString(), mf, ix,

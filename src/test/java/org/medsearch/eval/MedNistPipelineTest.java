@@ -57,7 +57,7 @@ class MedNistPipelineTest {
                 assertEquals(30, p.queries());
                 assertTrue(p.meanAveragePrecision() >= 0.9, key + " mAP@10 " + p.meanAveragePrecision());
             }
-            assertEquals("the index holds no test image", r.index().note());
+            assertEquals("The index holds no test image", r.index().note());
         }
     }
 }
