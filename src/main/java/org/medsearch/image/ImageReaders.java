@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.medsearch.dicom.DicomImageReader;
 
 /**
  * The set of readers medsearch knows, tried in order by content. This is the one entry point for
@@ -33,7 +34,7 @@ public final class ImageReaders {
 
     /** Every built-in reader with {@link ReadLimits#DEFAULT}. */
     public static ImageReaders standard() {
-        return new ImageReaders(List.of(new RasterImageReader()), ReadLimits.DEFAULT);
+        return new ImageReaders(List.of(new RasterImageReader(), new DicomImageReader()), ReadLimits.DEFAULT);
     }
 
     /** A copy that also tries {@code reader}, after the existing ones. */

@@ -38,6 +38,9 @@ public final class RasterImageReader implements ImageReader {
 
     /** The format the leading bytes announce, or null. */
     static String format(byte[] h) {
+        if (h.length >= 132 && h[128] == 'D' && h[129] == 'I' && h[130] == 'C' && h[131] == 'M') {
+            return null; // a DICOM file, whose 128-byte preamble may legally be a TIFF header (PS3.10 7.1)
+        }
         if (h.length >= 8 && (h[0] & 0xff) == 0x89 && h[1] == 'P' && h[2] == 'N' && h[3] == 'G'
                 && h[4] == 0x0d && h[5] == 0x0a && h[6] == 0x1a && h[7] == 0x0a) {
             return "png";
