@@ -20,7 +20,10 @@ final class JpegLsDecoder {
 
     private final byte[] b;
     private final int end;
+    private final boolean legacyThresholds;
     private int p;
+    /** Whether a scan used default thresholds for MAXVAL below 128, where CharLS 1.x (dcmtk) computed others. */
+    private boolean lowMaxvalDefaults;
 
     // frame header and preset parameters
     private int precision;
@@ -33,15 +36,35 @@ final class JpegLsDecoder {
     private int presetT3;
     private int presetReset;
 
-    private JpegLsDecoder(byte[] b, int off, int len) {
+    private JpegLsDecoder(byte[] b, int off, int len, boolean legacyThresholds) {
         this.b = b;
         this.p = off;
         this.end = off + len;
+        this.legacyThresholds = legacyThresholds;
     }
 
-    /** Samples, pixel-interleaved, {@code pm.samplesPerFrame()} of them. */
+    /**
+     * Samples, pixel-interleaved, {@code pm.samplesPerFrame()} of them.
+     *
+     * <p>For MAXVAL below 128 the standard's default thresholds differ from those of CharLS 1.x, the
+     * encoder inside dcmtk up to 3.6.x, which writes no LSE segment for them: such a stream fails to
+     * decode with the standard's values and is then decoded again with CharLS 1.x's, as dcmdjpls does.
+     * A conformant stream never reaches the second attempt.
+     */
     static int[] decode(byte[] b, int off, int len, PixelModule pm) throws ImageFormatException {
-        return new JpegLsDecoder(b, off, len).run(pm);
+        JpegLsDecoder standard = new JpegLsDecoder(b, off, len, false);
+        try {
+            return standard.run(pm);
+        } catch (ImageFormatException e) {
+            if (!standard.lowMaxvalDefaults) {
+                throw e;
+            }
+            try {
+                return new JpegLsDecoder(b, off, len, true).run(pm);
+            } catch (ImageFormatException again) {
+                throw e;
+            }
+        }
     }
 
     private int[] run(PixelModule pm) throws ImageFormatException {
@@ -241,7 +264,8 @@ final class JpegLsDecoder {
             if (maxval < 1 || maxval > 65535 || near > Math.min(255, maxval / 2)) {
                 throw error("invalid MAXVAL " + maxval + " or NEAR " + near);
             }
-            int[] t = defaultThresholds(maxval, near);
+            int[] t = defaultThresholds(maxval, near, legacyThresholds);
+            lowMaxvalDefaults |= maxval < 128 && (presetT1 == 0 || presetT2 == 0 || presetT3 == 0);
             t1 = presetT1 != 0 ? presetT1 : t[0];
             t2 = presetT2 != 0 ? presetT2 : t[1];
             t3 = presetT3 != 0 ? presetT3 : t[2];
@@ -543,12 +567,12 @@ final class JpegLsDecoder {
         }
     }
 
-    /** Default thresholds T1, T2, T3 (T.87 C.2.4.1.1). */
-    static int[] defaultThresholds(int maxval, int near) {
+    /** Default thresholds T1, T2, T3 (T.87 C.2.4.1.1); {@code legacy}: CharLS 1.x's, which lacks the MAXVAL &lt; 128 branch. */
+    static int[] defaultThresholds(int maxval, int near, boolean legacy) {
         int t1;
         int t2;
         int t3;
-        if (maxval >= 128) {
+        if (maxval >= 128 || legacy) {
             int factor = (Math.min(maxval, 4095) + 128) >> 8;
             t1 = clampThreshold(factor * (3 - 2) + 2 + 3 * near, near + 1, maxval);
             t2 = clampThreshold(factor * (7 - 3) + 3 + 5 * near, t1, maxval);

@@ -102,7 +102,7 @@ class DicomSamplesTest {
     }
 
     static int[] allFrames(DicomFile f) throws Exception {
-        int per = f.rows() * f.columns() * (f.photometricInterpretation().equals("RGB") ? 3 : 1);
+        int per = f.rows() * f.columns() * f.pixelModule().samples();
         int[] all = new int[per * f.frameCount()];
         for (int i = 0; i < f.frameCount(); i++) {
             System.arraycopy(f.storedFrame(i), 0, all, i * per, per);
