@@ -256,12 +256,14 @@ final class Frames {
         }
         List<List<Dataset.Fragment>> out = new ArrayList<>();
         for (Dataset.Fragment f : data) {
-            if (out.isEmpty() || startsFrame(f)) {
+            if (startsFrame(f)) {
                 out.add(new ArrayList<>());
+            } else if (out.isEmpty()) {
+                break; // the first fragment must start a frame
             }
             out.get(out.size() - 1).add(f);
         }
-        if (out.size() != frames) {
+        if (out.size() != frames || !startsFrame(data.get(0))) {
             throw new ImageFormatException("cannot tell which of " + data.size() + " fragments belong to each of "
                     + frames + " frames");
         }
