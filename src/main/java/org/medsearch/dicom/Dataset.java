@@ -111,7 +111,7 @@ public final class Dataset {
         if (e == null || e.length <= 0) {
             return null;
         }
-        String s = new String(buf, e.offset, e.length, charset).strip().replace("\0", "");
+        String s = new String(buf, e.offset, e.length, charset).replace("\0", "").strip();
         return s.isEmpty() ? null : s;
     }
 
@@ -288,7 +288,7 @@ public final class Dataset {
             case "OB", "OW", "OD", "OF", "OL", "OV", "UN":
                 return "<" + e.length + " bytes>";
             default:
-                return Text.sanitize(new String(buf, e.offset, Math.min(e.length, maxChars * 4), charset).strip(), maxChars);
+                return Text.sanitize(new String(buf, e.offset, Math.min(e.length, maxChars * 4), charset).replace("\0", "").strip(), maxChars);
         }
     }
 

@@ -26,6 +26,14 @@ final class DicomParser {
     /** VRs with a 2-byte reserved field and a 4-byte length in explicit encodings. */
     private static final Set<String> LONG_VRS = Set.of("OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN",
             "UR", "UT", "UV");
+    /** The VR strings by their two letters, {@code (first - 'A') * 26 + (second - 'A')}: no allocation per element. */
+    private static final String[] VR_TABLE = new String[26 * 26];
+
+    static {
+        for (String vr : VRS) {
+            VR_TABLE[(vr.charAt(0) - 'A') * 26 + vr.charAt(1) - 'A'] = vr;
+        }
+    }
 
     private final byte[] buf;
     private int pos;
@@ -58,8 +66,14 @@ final class DicomParser {
 
     /** The two bytes at {@code off} form a known VR. */
     static boolean isVr(byte[] b, int off) {
-        return off + 2 <= b.length && b[off] >= 'A' && b[off] <= 'Z' && b[off + 1] >= 'A' && b[off + 1] <= 'Z'
-                && VRS.contains(new String(b, off, 2, StandardCharsets.US_ASCII));
+        return vrAt(b, off) != null;
+    }
+
+    private static String vrAt(byte[] b, int off) {
+        if (off + 2 > b.length || b[off] < 'A' || b[off] > 'Z' || b[off + 1] < 'A' || b[off + 1] > 'Z') {
+            return null;
+        }
+        return VR_TABLE[(b[off] - 'A') * 26 + b[off + 1] - 'A'];
     }
 
     private void readDataset(Dataset ds, int limit, boolean explicit, boolean untilItemEnd, int depth)
@@ -93,10 +107,9 @@ final class DicomParser {
     private void readElement(Dataset ds, int limit, boolean explicit, int depth) throws ImageFormatException {
         boolean be = ds.bigEndian;
         int tag = tag(pos, be);
-        String vr;
+        String vr = explicit ? vrAt(buf, pos + 4) : null;
         long len;
-        if (explicit && isVr(buf, pos + 4)) {
-            vr = new String(buf, pos + 4, 2, StandardCharsets.US_ASCII);
+        if (vr != null) {
             if (LONG_VRS.contains(vr)) {
                 if (limit - pos < 12) {
                     throw truncated("element header cut short at offset " + pos);
