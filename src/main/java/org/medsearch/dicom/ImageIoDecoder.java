@@ -84,8 +84,12 @@ final class ImageIoDecoder {
             return r.getPixels(r.getMinX(), r.getMinY(), w, h, (int[]) null);
         } catch (ImageFormatException e) {
             throw e;
-        } catch (IOException | RuntimeException | OutOfMemoryError | StackOverflowError e) {
-            // codecs report damage with IIOException, EOFException and assorted unchecked exceptions
+        } catch (IOException | RuntimeException | Error e) {
+            // codecs report damage with IIOException, EOFException, assorted unchecked exceptions and, in
+            // JJ2000's case, plain java.lang.Error; only a failing virtual machine is not the file's fault
+            if (e instanceof VirtualMachineError && !(e instanceof OutOfMemoryError || e instanceof StackOverflowError)) {
+                throw (VirtualMachineError) e;
+            }
             String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             throw new ImageFormatException("corrupt or unsupported " + codec + " frame (" + Text.sanitize(why, 120) + ")", e);
         } finally {
