@@ -25,6 +25,7 @@ import org.medsearch.image.ReadLimits;
  *
  * <p>A file whose transfer syntax is not supported still parses when its dataset is readable (for
  * inspection); {@link #frame} then throws {@code "unsupported transfer syntax <uid> (<name>)"}.
+ * Instances are immutable apart from caches and may be shared between threads.
  *
  * <pre>{@code
  * DicomFile ct = DicomFile.parse(Files.readAllBytes(path), ReadLimits.DEFAULT);
@@ -181,7 +182,7 @@ public final class DicomFile {
         Inflater inf = new Inflater(raw);
         try {
             inf.setInput(b, start, b.length - start);
-            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.min(b.length * 4, 1 << 20));
+            ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(b.length * 4L, 1 << 20));
             byte[] chunk = new byte[1 << 16];
             boolean padded = false;
             int idle = 0;

@@ -14,8 +14,9 @@ final class Frames {
     private final Dataset.Element pixelData;
     private final PixelModule pm;
     private final TransferSyntax ts;
-    private List<List<Dataset.Fragment>> frameFragments;
-    private Palette palette;
+    // lazily computed, idempotent; volatile for safe publication between threads
+    private volatile List<List<Dataset.Fragment>> frameFragments;
+    private volatile Palette palette;
 
     Frames(Dataset ds, PixelModule pm, TransferSyntax ts) throws ImageFormatException {
         this.ds = ds;
@@ -83,12 +84,14 @@ final class Frames {
             case "MONOCHROME1", "MONOCHROME2":
                 return samples;
             case "PALETTE COLOR": {
-                if (palette == null) {
-                    palette = Palette.of(ds, pm);
+                Palette lut = palette;
+                if (lut == null) {
+                    lut = Palette.of(ds, pm);
+                    palette = lut;
                 }
                 int[] out = new int[samples.length];
                 for (int k = 0; k < samples.length; k++) {
-                    out[k] = palette.luma(samples[k]);
+                    out[k] = lut.luma(samples[k]);
                 }
                 return out;
             }
@@ -205,10 +208,12 @@ final class Frames {
 
     /** The compressed bytes of frame {@code i}: one fragment as is, several concatenated. */
     private byte[] frameBytes(int i) throws ImageFormatException {
-        if (frameFragments == null) {
-            frameFragments = assignFragments();
+        List<List<Dataset.Fragment>> assigned = frameFragments;
+        if (assigned == null) {
+            assigned = assignFragments();
+            frameFragments = assigned;
         }
-        List<Dataset.Fragment> parts = frameFragments.get(i);
+        List<Dataset.Fragment> parts = assigned.get(i);
         long total = 0;
         for (Dataset.Fragment f : parts) {
             total += f.length();

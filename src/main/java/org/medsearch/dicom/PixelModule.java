@@ -72,6 +72,9 @@ record PixelModule(int rows, int columns, int samples, int bitsAllocated, int bi
             throw new ImageFormatException("palette indices of " + bitsStored + " bits");
         }
         limits.checkPixels(columns, rows, frames);
+        if ((long) rows * columns * samples > Integer.MAX_VALUE - 16) {
+            throw new ImageFormatException("frames of " + columns + "x" + rows + " pixels are too large for one array");
+        }
         return new PixelModule(rows, columns, samples, bitsAllocated, bitsStored, highBit, representation == 1,
                 planar == 1, pi, frames);
     }
