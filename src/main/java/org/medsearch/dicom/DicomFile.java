@@ -53,6 +53,9 @@ public final class DicomFile {
         this.frames = frames;
     }
 
+    /** How the message of an exception that wraps a bug of ours (not a problem of the file) starts. */
+    static final String INTERNAL_ERROR = "cannot decode this DICOM file (internal error";
+
     /** Work that may run into a bug of ours: it still surfaces as an {@link ImageFormatException}. */
     interface Work<T> {
         T run() throws ImageFormatException;
@@ -62,7 +65,7 @@ public final class DicomFile {
         try {
             return w.run();
         } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
-            throw new ImageFormatException("cannot decode this DICOM file (internal error: " + e.getClass().getSimpleName() + ")", e);
+            throw new ImageFormatException(INTERNAL_ERROR + ": " + e.getClass().getSimpleName() + ")", e);
         }
     }
 

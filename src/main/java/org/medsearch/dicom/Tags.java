@@ -45,7 +45,6 @@ public final class Tags {
     public static final int RED_PALETTE_DATA = 0x00281201;
     public static final int SEGMENTED_RED_PALETTE_DATA = 0x00281221;
     public static final int EXTENDED_OFFSET_TABLE = 0x7FE00001;
-    public static final int EXTENDED_OFFSET_TABLE_LENGTHS = 0x7FE00002;
     public static final int PIXEL_DATA = 0x7FE00010;
 
     static final int ITEM = 0xFFFEE000;

@@ -125,7 +125,8 @@ public enum TransferSyntax {
     }
 
     static ImageFormatException unsupported(String uid) {
-        String u = Text.sanitize(uid.trim(), 64);
+        // a UID is digits and dots: anything else from the file is not echoed
+        String u = Text.sanitize(uid.trim().replaceAll("[^0-9.]", "?"), 64);
         return new ImageFormatException("unsupported transfer syntax " + u + " (" + UNSUPPORTED.getOrDefault(u, "unknown") + ")");
     }
 }

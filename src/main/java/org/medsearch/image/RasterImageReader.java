@@ -72,11 +72,18 @@ public final class RasterImageReader implements ImageReader {
             throw new ImageFormatException("not a PNG, JPEG, BMP, GIF or TIFF image");
         }
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
-            Iterator<javax.imageio.ImageReader> it = ImageIO.getImageReadersByFormatName(fmt);
-            if (!it.hasNext()) {
+            javax.imageio.ImageReader reader = null;
+            for (Iterator<javax.imageio.ImageReader> it = ImageIO.getImageReadersByFormatName(fmt); it.hasNext() && reader == null; ) {
+                javax.imageio.ImageReader r = it.next();
+                // jai-imageio-core, there for the DICOM JPEG 2000 codec, also registers BMP and TIFF readers
+                // that ImageIO may list first: keep the JDK and TwelveMonkeys ones
+                if (!r.getOriginatingProvider().getClass().getName().startsWith("com.github.jaiimageio.")) {
+                    reader = r;
+                }
+            }
+            if (reader == null) {
                 throw new ImageFormatException("no decoder for " + fmt);
             }
-            javax.imageio.ImageReader reader = it.next();
             List<String> warnings = new ArrayList<>();
             try {
                 reader.setInput(in, true, true);
