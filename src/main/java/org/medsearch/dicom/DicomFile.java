@@ -2,6 +2,7 @@ package org.medsearch.dicom;
 
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -354,7 +355,7 @@ public final class DicomFile {
         if (v.length < n) {
             throw Dataset.malformed(tag);
         }
-        return java.util.Arrays.copyOf(v, n);
+        return Arrays.copyOf(v, n);
     }
 
     /** The identifiers used to group images; see {@link Identifiers}. */

@@ -1,5 +1,6 @@
 package org.medsearch.dicom;
 
+import java.util.Arrays;
 import org.medsearch.image.ImageFormatException;
 
 /**
@@ -287,8 +288,8 @@ final class JpegLsDecoder {
             int bpp = Math.max(2, bits);
             limit = 2 * (bpp + Math.max(8, bpp));
             long a0 = Math.max(2, (range + 32) / 64);
-            java.util.Arrays.fill(a, a0);
-            java.util.Arrays.fill(n, 1);
+            Arrays.fill(a, a0);
+            Arrays.fill(n, 1);
         }
 
         void decode(int[] comps, int[] out, int nf) throws ImageFormatException {
@@ -336,7 +337,7 @@ final class JpegLsDecoder {
                 // run mode: samples equal (within NEAR) to Ra, then maybe an interruption sample
                 int remaining = width - x + 1;
                 int count = runLength(remaining, comp);
-                java.util.Arrays.fill(cur, x, x + count, ra);
+                Arrays.fill(cur, x, x + count, ra);
                 x += count;
                 if (count == remaining) {
                     continue;
@@ -374,7 +375,7 @@ final class JpegLsDecoder {
                 int remaining = width - x + 1;
                 int count = runLength(remaining, 0);
                 for (int i = 0; i < ns; i++) {
-                    java.util.Arrays.fill(cur[i], x, x + count, cur[i][x - 1]);
+                    Arrays.fill(cur[i], x, x + count, cur[i][x - 1]);
                 }
                 x += count;
                 if (count == remaining) {

@@ -1,5 +1,6 @@
 package org.medsearch.dicom;
 
+import java.util.Locale;
 import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.ReadLimits;
 
@@ -35,7 +36,7 @@ record PixelModule(int rows, int columns, int samples, int bitsAllocated, int bi
         if (pi == null) {
             pi = samples == 3 ? "RGB" : "MONOCHROME2";
         }
-        pi = pi.toUpperCase(java.util.Locale.ROOT);
+        pi = pi.toUpperCase(Locale.ROOT);
         if (rows < 1 || rows > 0xffff || columns < 1 || columns > 0xffff) {
             throw new ImageFormatException("invalid image size " + columns + "x" + rows);
         }

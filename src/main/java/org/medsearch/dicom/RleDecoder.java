@@ -1,5 +1,6 @@
 package org.medsearch.dicom;
 
+import java.util.Arrays;
 import org.medsearch.image.ImageFormatException;
 
 /**
@@ -61,7 +62,7 @@ final class RleDecoder {
                     throw new ImageFormatException("RLE segment " + segment + " cut short");
                 }
                 int count = Math.min(1 - n, out.length - o);
-                java.util.Arrays.fill(out, o, o + count, b[p++]);
+                Arrays.fill(out, o, o + count, b[p++]);
                 o += count;
             }
         }
