@@ -13,8 +13,9 @@ import org.medsearch.image.ReadLimits;
  * <p>Plain {@code mvn test} replays the inputs in
  * src/test/resources/org/medsearch/dicom/DicomFuzzTestInputs/read/ (small synthetic files, truncated
  * samples, and every crash found so far). To fuzz:
- * {@code mvn -B -o test -Pfuzz -Dtest=DicomFuzzTest -Djazzer.max_duration=10m}; findings land in that
- * folder's parent as crash-* files, the working corpus in .cifuzz-corpus/.
+ * {@code mvn -B -o test -Pfuzz -Dtest=DicomFuzzTest -Djazzer.max_duration=10m}; a finding is written to
+ * that folder as crash-* (or slow-unit-*), which makes it a regression input once fixed; the working
+ * corpus grows in .cifuzz-corpus/ (git-ignored).
  */
 class DicomFuzzTest {
 
