@@ -57,7 +57,7 @@ final class ImageIoDecoder {
             throw new ImageFormatException("JPEG 2000 decoder unavailable", ex);
         }
         ImageInputStream in = new StrictByteStream(b, off, len);
-        return withDeadline(() -> decode(reader, in, pm, "JPEG 2000"), 3_000 + pm.pixels() / 250);
+        return withDeadline(() -> decode(reader, in, pm, "JPEG 2000"), 5_000 + pm.pixels() / 250);
     }
 
     /**

@@ -79,6 +79,8 @@ public final class RasterImageReader implements ImageReader {
                 // that ImageIO may list first: keep the JDK and TwelveMonkeys ones
                 if (!r.getOriginatingProvider().getClass().getName().startsWith("com.github.jaiimageio.")) {
                     reader = r;
+                } else {
+                    r.dispose();
                 }
             }
             if (reader == null) {
