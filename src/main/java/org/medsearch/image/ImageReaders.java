@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.medsearch.volume.NiftiImageReader;
+import java.util.ServiceLoader;
 
 /**
  * The set of readers medsearch knows, tried in order by content. This is the one entry point for
@@ -32,9 +32,18 @@ public final class ImageReaders {
         this.limits = limits;
     }
 
-    /** Every built-in reader with {@link ReadLimits#DEFAULT}. */
+    /** Readers found through {@link ServiceLoader} ({@code META-INF/services}), in their declared order. */
+    private static final List<ImageReader> INSTALLED =
+            ServiceLoader.load(ImageReader.class, ImageReaders.class.getClassLoader()).stream()
+                    .map(ServiceLoader.Provider::get).toList();
+
+    /**
+     * Every installed reader (PNG/JPEG/BMP/GIF/TIFF, DICOM, NIfTI: see
+     * {@code META-INF/services/org.medsearch.image.ImageReader}) with {@link ReadLimits#DEFAULT}.
+     * A new format plugs in by adding its reader to that file; no code here changes.
+     */
     public static ImageReaders standard() {
-        return new ImageReaders(List.of(new RasterImageReader(), new NiftiImageReader()), ReadLimits.DEFAULT);
+        return new ImageReaders(INSTALLED, ReadLimits.DEFAULT);
     }
 
     /** A copy that also tries {@code reader}, after the existing ones. */

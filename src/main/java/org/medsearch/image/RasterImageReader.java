@@ -38,6 +38,9 @@ public final class RasterImageReader implements ImageReader {
 
     /** The format the leading bytes announce, or null. */
     static String format(byte[] h) {
+        if (h.length >= 132 && h[128] == 'D' && h[129] == 'I' && h[130] == 'C' && h[131] == 'M') {
+            return null; // a DICOM file, whose 128-byte preamble may legally be a TIFF header (PS3.10 7.1)
+        }
         if (h.length >= 8 && (h[0] & 0xff) == 0x89 && h[1] == 'P' && h[2] == 'N' && h[3] == 'G'
                 && h[4] == 0x0d && h[5] == 0x0a && h[6] == 0x1a && h[7] == 0x0a) {
             return "png";
@@ -69,11 +72,20 @@ public final class RasterImageReader implements ImageReader {
             throw new ImageFormatException("not a PNG, JPEG, BMP, GIF or TIFF image");
         }
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
-            Iterator<javax.imageio.ImageReader> it = ImageIO.getImageReadersByFormatName(fmt);
-            if (!it.hasNext()) {
+            javax.imageio.ImageReader reader = null;
+            for (Iterator<javax.imageio.ImageReader> it = ImageIO.getImageReadersByFormatName(fmt); it.hasNext() && reader == null; ) {
+                javax.imageio.ImageReader r = it.next();
+                // jai-imageio-core, there for the DICOM JPEG 2000 codec, also registers BMP and TIFF readers
+                // that ImageIO may list first: keep the JDK and TwelveMonkeys ones
+                if (!r.getOriginatingProvider().getClass().getName().startsWith("com.github.jaiimageio.")) {
+                    reader = r;
+                } else {
+                    r.dispose();
+                }
+            }
+            if (reader == null) {
                 throw new ImageFormatException("no decoder for " + fmt);
             }
-            javax.imageio.ImageReader reader = it.next();
             List<String> warnings = new ArrayList<>();
             try {
                 reader.setInput(in, true, true);
