@@ -71,48 +71,87 @@ public final class RasterImageReader implements ImageReader {
         if (fmt == null) {
             throw new ImageFormatException("not a PNG, JPEG, BMP, GIF or TIFF image");
         }
+        List<javax.imageio.ImageReader> readers = readers(fmt);
+        if (readers.isEmpty()) {
+            throw new ImageFormatException("no decoder for " + fmt);
+        }
+        ImageFormatException first = null;
+        try {
+            for (javax.imageio.ImageReader reader : readers) {
+                try {
+                    return decode(reader, bytes, fmt, limits);
+                } catch (Undecodable e) {
+                    // this decoder cannot do it (an unusual colour model, say): the next one may
+                    if (first == null) {
+                        first = e.reported;
+                    }
+                }
+            }
+        } finally {
+            readers.forEach(javax.imageio.ImageReader::dispose);
+        }
+        throw first;
+    }
+
+    /** A decoder's exception: another decoder may succeed where this one failed. */
+    private static final class Undecodable extends Exception {
+        private static final long serialVersionUID = 1L;
+        final transient ImageFormatException reported;
+
+        Undecodable(ImageFormatException reported) {
+            super(null, null, false, false);
+            this.reported = reported;
+        }
+    }
+
+    /**
+     * The decoders for a format, fastest first: for JPEG the JDK's own (native libjpeg, about twice
+     * as fast as TwelveMonkeys on small images), then TwelveMonkeys, which reads CMYK, 12-bit and
+     * damaged-but-legal files the JDK rejects. jai-imageio-core (there for the DICOM JPEG 2000
+     * codec) also registers BMP and TIFF readers that ImageIO may list first: they are left out.
+     */
+    private static List<javax.imageio.ImageReader> readers(String fmt) {
+        List<javax.imageio.ImageReader> list = new ArrayList<>();
+        for (Iterator<javax.imageio.ImageReader> it = ImageIO.getImageReadersByFormatName(fmt); it.hasNext(); ) {
+            javax.imageio.ImageReader r = it.next();
+            if (r.getOriginatingProvider().getClass().getName().startsWith("com.github.jaiimageio.")) {
+                r.dispose();
+            } else {
+                list.add(r);
+            }
+        }
+        list.sort(java.util.Comparator.comparingInt(r -> r.getClass().getName().startsWith("com.sun.imageio.") ? 0 : 1));
+        return list;
+    }
+
+    private static MedicalImage decode(javax.imageio.ImageReader reader, byte[] bytes, String fmt, ReadLimits limits)
+            throws ImageFormatException, Undecodable {
+        List<String> warnings = new ArrayList<>();
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
-            javax.imageio.ImageReader reader = null;
-            for (Iterator<javax.imageio.ImageReader> it = ImageIO.getImageReadersByFormatName(fmt); it.hasNext() && reader == null; ) {
-                javax.imageio.ImageReader r = it.next();
-                // jai-imageio-core, there for the DICOM JPEG 2000 codec, also registers BMP and TIFF readers
-                // that ImageIO may list first: keep the JDK and TwelveMonkeys ones
-                if (!r.getOriginatingProvider().getClass().getName().startsWith("com.github.jaiimageio.")) {
-                    reader = r;
-                } else {
-                    r.dispose();
-                }
+            reader.setInput(in, true, true);
+            reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+            int w = reader.getWidth(0);
+            int h = reader.getHeight(0);
+            limits.checkPixels(w, h, 1);
+            ImageReadParam param = reader.getDefaultReadParam();
+            BufferedImage img = reader.read(0, param);
+            if (!warnings.isEmpty()) {
+                // a decoder that had to guess (typically: "premature end of data") decoded a broken file
+                throw new ImageFormatException("corrupt or truncated " + fmt.toUpperCase() + " (" + warnings.get(0) + ")");
             }
-            if (reader == null) {
-                throw new ImageFormatException("no decoder for " + fmt);
-            }
-            List<String> warnings = new ArrayList<>();
-            try {
-                reader.setInput(in, true, true);
-                reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
-                int w = reader.getWidth(0);
-                int h = reader.getHeight(0);
-                limits.checkPixels(w, h, 1);
-                ImageReadParam param = reader.getDefaultReadParam();
-                BufferedImage img = reader.read(0, param);
-                if (!warnings.isEmpty()) {
-                    throw new ImageFormatException(
-                            "corrupt or truncated " + fmt.toUpperCase() + " (" + warnings.get(0) + ")");
-                }
-                Map<String, String> meta = new LinkedHashMap<>();
-                meta.put("format", fmt);
-                meta.put("bitsPerSample", Integer.toString(img.getColorModel().getComponentSize(0)));
-                return new MedicalImage(img.getWidth(), img.getHeight(), toGray(img), meta);
-            } finally {
-                reader.dispose();
-            }
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put("format", fmt);
+            meta.put("bitsPerSample", Integer.toString(img.getColorModel().getComponentSize(0)));
+            return new MedicalImage(img.getWidth(), img.getHeight(), toGray(img), meta);
         } catch (ImageFormatException e) {
             throw e;
         } catch (IOException | RuntimeException | OutOfMemoryError e) {
             // ImageIO signals damage with IIOException, EOFException, and sometimes with unchecked
-            // exceptions from deep inside a codec; all of them mean "this file is broken"
+            // exceptions from deep inside a codec; all of them mean "this file is broken" unless
+            // another decoder reads it
             String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            throw new ImageFormatException("corrupt or truncated " + fmt.toUpperCase() + " (" + oneLine(why) + ")", e);
+            throw new Undecodable(new ImageFormatException(
+                    "corrupt or truncated " + fmt.toUpperCase() + " (" + oneLine(why) + ")", e));
         }
     }
 
