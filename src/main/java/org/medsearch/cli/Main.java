@@ -32,6 +32,8 @@ import picocli.CommandLine.Command;
             DemoCommand.class,
             BenchCommand.class,
             BenchIndexCommand.class,
+            InspectCommand.class,
+            SlicesCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -11,6 +11,7 @@ import java.util.Locale;
 import javax.imageio.ImageIO;
 import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.MedicalImage;
+import org.medsearch.image.ReadLimits;
 import org.medsearch.util.FileUtil;
 
 /**
@@ -31,7 +32,7 @@ public final class SliceExport {
     private SliceExport() {}
 
     /**
-     * Reads {@code volumeFile}, selects {@code count} slices along {@code plane} (around
+     * Reads {@code volumeFile} (a NIfTI file or a DICOM series folder, see {@link Volumes}), selects {@code count} slices along {@code plane} (around
      * {@code center}, or the largest slice of {@code mask}, or the middle slice when both are null)
      * and writes them to {@code outDir}, which is created if needed.
      *
@@ -47,10 +48,10 @@ public final class SliceExport {
         if (center != null && mask != null) {
             throw new IllegalArgumentException("give either a center slice or a mask, not both");
         }
-        Volume v = NiftiReader.read(volumeFile);
+        Volume v = Volumes.read(volumeFile, ReadLimits.DEFAULT);
         List<MedicalImage> slices;
         if (mask != null) {
-            slices = SliceSelector.selectByMask(v, NiftiReader.read(mask), plane, count);
+            slices = SliceSelector.selectByMask(v, Volumes.read(mask, ReadLimits.DEFAULT), plane, count);
         } else if (center != null) {
             slices = SliceSelector.select(v, plane, center, count);
         } else {
