@@ -5,6 +5,7 @@ import io.javalin.http.UploadedFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Locale;
+import java.util.function.Supplier;
 
 /**
  * A {@code multipart/form-data} request body, parsed only when first needed, so that a request can
@@ -107,16 +108,21 @@ final class MultipartForm {
         return new ApiException(413, "too_large", "the upload is larger than the limit of " + maxBytes + " bytes");
     }
 
-    /** Jetty reports an over-long or malformed body as an unchecked exception from the parser. */
-    private <T> T parse(java.util.function.Supplier<T> read) {
+    /**
+     * Jetty reports an over-long or malformed body as an exception from the parser, sometimes a
+     * checked one thrown through Kotlin code, with the reason somewhere in its causes.
+     */
+    private <T> T parse(Supplier<T> read) {
         try {
             return read.get();
         } catch (ApiException e) {
             throw e;
-        } catch (RuntimeException e) {
-            String m = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
-            if (m.contains("max") || m.contains("too large") || m.contains("exceeds")) {
-                throw tooLarge();
+        } catch (Exception e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                String m = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
+                if (m.contains("max length exceeded") || m.contains("exceeds") || m.contains("too large")) {
+                    throw tooLarge();
+                }
             }
             throw ApiException.badRequest("the multipart body is malformed");
         }
