@@ -106,8 +106,15 @@ final class ServeCommand implements Callable<Integer> {
                         + Main.oneLine(String.valueOf(e.getMessage())));
             }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                server.stop();
-                stopped.countDown();
+                try {
+                    server.stop();
+                } catch (RuntimeException e) {
+                    err.println("medsearch: stopping: " + e);
+                    e.printStackTrace(err);
+                    err.flush();
+                } finally {
+                    stopped.countDown();
+                }
                 try {
                     // the JVM halts when the hooks return: let the index and the model close first
                     closed.await(10, TimeUnit.SECONDS);
@@ -124,6 +131,8 @@ final class ServeCommand implements Callable<Integer> {
             out.flush();
             err.flush();
             stopped.await();
+            out.println("Stopped: the requests in flight were answered.");
+            out.flush();
         } finally {
             closed.countDown();
         }

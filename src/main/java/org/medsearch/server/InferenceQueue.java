@@ -173,8 +173,9 @@ public final class InferenceQueue implements AutoCloseable {
             }
             submitted = true;
             Job job = new Job(input, System.nanoTime(), new CompletableFuture<>());
-            queue.add(job);
+            // before the add: a worker that takes this job must not linger waiting for it
             preparing.decrementAndGet();
+            queue.add(job);
             try {
                 return job.result().get(RESULT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             } catch (ExecutionException e) {
