@@ -103,13 +103,12 @@ public final class LoadGenerator {
         }
         this.base = base;
         List<byte[]> b = new ArrayList<>(queries.size());
-        MultipartBody template = null;
         for (byte[] q : queries) {
-            template = new MultipartBody().field("k", Integer.toString(k)).field("scope", scope).file("image", "query", q);
-            b.add(template.bytes());
+            b.add(new MultipartBody().field("k", Integer.toString(k)).field("scope", scope).file("image", "query", q)
+                    .bytes());
         }
         this.bodies = b;
-        this.contentType = template.contentType();
+        this.contentType = new MultipartBody().contentType();
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
                 .build();
     }
