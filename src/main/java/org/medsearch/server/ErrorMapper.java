@@ -3,6 +3,8 @@ package org.medsearch.server;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.router.JavalinDefaultRoutingApi;
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import org.eclipse.jetty.http.HttpField;
@@ -50,7 +52,31 @@ final class ErrorMapper {
 
     private static void write(Context ctx, int status, String code, String message, Map<String, String> headers) {
         headers.forEach(ctx::header);
+        if (ctx.req().getContentLengthLong() > 0 || ctx.header("Transfer-Encoding") != null) {
+            // A refused request's body may be unread. Closing on unread bytes resets the connection, and the
+            // client, still sending, loses the answer with it: read (a bounded amount of) what is left first,
+            // and say that the connection closes, so that the client does not reuse it.
+            drain(ctx, status == 413 ? DRAIN_TOO_LARGE : DRAIN_OTHER);
+            ctx.header("Connection", "close");
+        }
         ctx.status(status).json(new ApiResponses.Error(code, message));
+    }
+
+    /** What is read of a refused body: an oversized upload is read further, so that its 413 arrives. */
+    private static final long DRAIN_TOO_LARGE = 64L << 20;
+    private static final long DRAIN_OTHER = 1L << 20;
+
+    private static void drain(Context ctx, long cap) {
+        try (InputStream in = ctx.req().getInputStream()) {
+            byte[] buf = new byte[64 << 10];
+            long read = 0;
+            int n;
+            while (read < cap && (n = in.read(buf)) > 0) {
+                read += n;
+            }
+        } catch (IOException | RuntimeException e) {
+            // the stream is gone or was consumed by a failed parse: the close header is all we can do
+        }
     }
 
     /** The stable code of a status the server answers without a more specific one. */
