@@ -93,7 +93,8 @@ public final class ImageService {
      * @param inference queue wait, forward pass and batch size
      * @param totalNanos from admission to the answer
      */
-    public record Outcome(SearchRequest request, SearchResult result, long decodeNanos, InferenceQueue.Result inference, long totalNanos) {}
+    public record Outcome(SearchRequest request, SearchResult result, long decodeNanos, InferenceQueue.Result inference,
+            long totalNanos) {}
 
     /**
      * An image added by {@link #add}.
@@ -174,13 +175,22 @@ public final class ImageService {
                 Files.createDirectories(uploads);
                 Path file = uploads.resolve(UUID.randomUUID() + "." + ext);
                 FileUtil.writeAtomically(file, d.bytes());
+                long id = -1;
                 try {
-                    long id = index.add(new IndexedImage(-1, file.toString(), label, predicted,
+                    id = index.add(new IndexedImage(-1, file.toString(), label, predicted,
                             r.embedding().confidence(), Hashing.sha256Hex(d.bytes()), r.embedding().vector(), null,
                             null, null, d.image().metadata()));
                     index.commit();
                     return new Added(id, predicted, r.embedding().confidence());
                 } catch (IOException | RuntimeException e) {
+                    if (id >= 0) {
+                        // not committed: keep a later commit from making an image whose file is gone
+                        try {
+                            index.delete(id);
+                        } catch (IOException | RuntimeException again) {
+                            e.addSuppressed(again);
+                        }
+                    }
                     Files.deleteIfExists(file);
                     throw e;
                 }
