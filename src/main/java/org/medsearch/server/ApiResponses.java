@@ -60,10 +60,10 @@ public final class ApiResponses {
 
     /** The inference queue's state; see {@link InferenceQueue.Stats}. */
     public record Queue(int capacity, int inFlight, int peakInFlight, long rejected, long batches, long queries,
-            double meanBatch, int largestBatch) {
+            double meanBatch, int largestBatch, double modelSeconds) {
         static Queue of(InferenceQueue.Stats s) {
             return new Queue(s.capacity(), s.admitted(), s.peakAdmitted(), s.rejected(), s.batches(), s.queries(),
-                    s.meanBatch(), s.largestBatch());
+                    s.meanBatch(), s.largestBatch(), Math.round(s.modelSeconds() * 1000) / 1000.0);
         }
     }
 

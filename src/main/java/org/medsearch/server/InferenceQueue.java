@@ -68,9 +68,10 @@ public final class InferenceQueue implements AutoCloseable {
      * @param batches forward passes run
      * @param queries queries answered
      * @param largestBatch the largest batch run
+     * @param modelSeconds time spent in forward passes, all workers together
      */
     public record Stats(int capacity, int admitted, int peakAdmitted, long rejected, long batches, long queries,
-            int largestBatch) {
+            int largestBatch, double modelSeconds) {
         public double meanBatch() {
             return batches == 0 ? 0 : (double) queries / batches;
         }
@@ -95,6 +96,7 @@ public final class InferenceQueue implements AutoCloseable {
     private final AtomicLong rejected = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong answered = new AtomicLong();
+    private final AtomicLong modelNanos = new AtomicLong();
     private final List<Thread> workers = new ArrayList<>();
     private volatile boolean closed;
 
@@ -147,7 +149,7 @@ public final class InferenceQueue implements AutoCloseable {
 
     public Stats stats() {
         return new Stats(capacity, admitted.get(), peak.get(), rejected.get(), batches.get(), answered.get(),
-                largest.get());
+                largest.get(), modelNanos.get() / 1e9);
     }
 
     /** One admitted query. Close it (try-with-resources) whether or not it reached the model. */
@@ -257,6 +259,7 @@ public final class InferenceQueue implements AutoCloseable {
         try {
             List<Embedding> out = model.embed(x, n);
             long dt = System.nanoTime() - t0;
+            modelNanos.addAndGet(dt);
             batches.incrementAndGet();
             answered.addAndGet(n);
             largest.accumulateAndGet(n, Math::max);
