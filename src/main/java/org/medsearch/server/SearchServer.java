@@ -138,10 +138,6 @@ public final class SearchServer {
         return app.port();
     }
 
-    public ServerConfig config() {
-        return config;
-    }
-
     /** The base URL, e.g. {@code http://127.0.0.1:8080/}. */
     public String url() {
         String h = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
