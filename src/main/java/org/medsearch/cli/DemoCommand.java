@@ -33,6 +33,7 @@ import org.medsearch.search.Retriever;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
+import org.medsearch.server.ServerConfig;
 import org.medsearch.util.FileUtil;
 import org.medsearch.util.Progress;
 import picocli.CommandLine.Command;
@@ -43,10 +44,12 @@ import picocli.CommandLine.Model.CommandSpec;
 /**
  * {@code medsearch demo}: the whole pipeline in one go, sized to finish in minutes on a laptop CPU:
  * train (64x64, 3 epochs, a sample of each class), index the training split, evaluate on the test
- * split, and search with one test image per class.
+ * split, search with one test image per class, then serve the search page over what it built
+ * until Ctrl-C ({@code --no-serve} ends there instead).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Train, index, evaluate and search in one go, with settings that finish in minutes on a CPU.",
+        description = {"Train, index, evaluate and search in one go, with settings that finish in minutes on a CPU; "
+                + "then serve the search page over the result (Ctrl-C stops it; --no-serve skips it).",
             "Without --data it downloads MedNIST (58,954 images, 6 classes) once into the cache "
                     + "($MEDSEARCH_CACHE, else ~/.cache/medsearch)."})
 final class DemoCommand implements Callable<Integer> {
@@ -76,6 +79,13 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = {"-q", "--quiet"}, description = "No progress bars.")
     boolean quiet;
+
+    @Option(names = "--no-serve", description = "Stop after the search instead of serving the search page.")
+    boolean noServe;
+
+    @Option(names = "--port", defaultValue = "8080",
+            description = "Port of the search page on 127.0.0.1, 0 for any free one (default ${DEFAULT-VALUE}).")
+    int port;
 
     @Option(names = "--mednist-url", hidden = true, description = "Another MedNIST mirror (tests).")
     URI mednistUrl;
@@ -162,6 +172,10 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         out.flush();
+        if (!noServe) {
+            out.println("== serving the search page over this model and index");
+            ServeCommand.serve(modelDir, indexDir, ServerConfig.defaults().withPort(port), out, Output.err(spec));
+        }
         return 0;
     }
 

@@ -7,7 +7,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code medsearch} command line: train, index, search, evaluate, demo, bench.
+ * The {@code medsearch} command line: train, index, search, evaluate, demo, bench, serve, loadtest.
  *
  * <p>Exit codes: 0 success; 2 a problem the user can fix (bad option, missing model or index, a file
  * that is not an image), reported in one line without a stack trace; 1 an internal error (a bug),
@@ -30,6 +30,8 @@ import picocli.CommandLine.Command;
             SearchCommand.class,
             EvaluateCommand.class,
             DemoCommand.class,
+            ServeCommand.class,
+            LoadtestCommand.class,
             BenchCommand.class,
             BenchIndexCommand.class,
             InspectCommand.class,

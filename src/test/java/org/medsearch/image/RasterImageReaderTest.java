@@ -106,7 +106,7 @@ class RasterImageReaderTest {
     @Test
     void decompressionBombIsRefusedBeforeDecoding() throws Exception {
         // a real PNG of 20000 x 20000 black pixels compresses to a few hundred kilobytes
-        byte[] bomb = bigBlackPng(20000, 20000);
+        byte[] bomb = TestImages.bigBlackPng(20000, 20000);
         ImageReaders strict = readers.withLimits(ReadLimits.DEFAULT.withMaxPixels(100_000_000L));
         ImageFormatException e = assertThrows(ImageFormatException.class, () -> strict.read(bomb));
         assertTrue(e.getMessage().contains("exceeds the limit"), e.getMessage());
@@ -117,36 +117,5 @@ class RasterImageReaderTest {
         ImageReaders small = readers.withLimits(ReadLimits.DEFAULT.withMaxFileBytes(100));
         assertTrue(assertThrows(ImageFormatException.class, () -> small.read(new byte[101])).getMessage()
                 .contains("exceeds the limit"));
-    }
-
-    /** A PNG whose IHDR says w x h, with a valid, highly compressed all-zero image stream. */
-    static byte[] bigBlackPng(int w, int h) throws Exception {
-        java.io.ByteArrayOutputStream raw = new java.io.ByteArrayOutputStream();
-        java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(raw,
-                new java.util.zip.Deflater(9));
-        byte[] row = new byte[1 + w];
-        for (int y = 0; y < h; y++) {
-            z.write(row);
-        }
-        z.close();
-        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
-        png.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10});
-        java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 0)
-                .put((byte) 0).put((byte) 0).put((byte) 0);
-        chunk(png, "IHDR", ihdr.array());
-        chunk(png, "IDAT", raw.toByteArray());
-        chunk(png, "IEND", new byte[0]);
-        return png.toByteArray();
-    }
-
-    private static void chunk(java.io.ByteArrayOutputStream out, String type, byte[] data) throws Exception {
-        java.io.DataOutputStream d = new java.io.DataOutputStream(out);
-        d.writeInt(data.length);
-        d.writeBytes(type);
-        d.write(data);
-        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-        crc.update(type.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        crc.update(data);
-        d.writeInt((int) crc.getValue());
     }
 }

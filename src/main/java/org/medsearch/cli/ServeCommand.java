@@ -1,0 +1,157 @@
+package org.medsearch.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.medsearch.index.LuceneIndex;
+import org.medsearch.model.Embedder;
+import org.medsearch.model.ModelBundle;
+import org.medsearch.search.Retriever;
+import org.medsearch.server.SearchServer;
+import org.medsearch.server.ServerConfig;
+import org.medsearch.util.MedsearchException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code medsearch serve}: the REST API and the search page over a model and an index. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serve the search page and the REST API (see /api/openapi.json) until Ctrl-C or SIGTERM.",
+            "Writes (POST /api/images, DELETE /api/images/{id}) are off unless a token is given with --token-file "
+                    + "or the MEDSEARCH_TOKEN environment variable; clients send it as 'Authorization: Bearer <token>'."})
+final class ServeCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "The model the index was built with.")
+    Path model;
+
+    @Option(names = "--index", required = true, paramLabel = "INDEX", description = "An index from 'medsearch index'.")
+    Path index;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1",
+            description = "Address to bind (default ${DEFAULT-VALUE}: this machine only).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "TCP port, 0 for any free one (default ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--token-file", paramLabel = "FILE",
+            description = "A file holding the bearer token for writes (else $MEDSEARCH_TOKEN; neither: writes off).")
+    Path tokenFile;
+
+    @Option(names = "--cors", paramLabel = "ORIGIN",
+            description = "Allow browser calls from this origin, e.g. https://viewer.example.org (default: none).")
+    String cors;
+
+    @Option(names = "--queue", defaultValue = "8", paramLabel = "N",
+            description = "Searches that may wait for the model beyond those it computes; more get 503 (default ${DEFAULT-VALUE}).")
+    int queue;
+
+    @Option(names = "--batch", defaultValue = "16", paramLabel = "N",
+            description = "Queries per forward pass (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--workers", defaultValue = "1", paramLabel = "N",
+            description = "Threads running forward passes (default ${DEFAULT-VALUE}; each uses the engine's intra-op threads).")
+    int workers;
+
+    @Option(names = "--max-upload", defaultValue = "32", paramLabel = "MiB",
+            description = "Largest upload in MiB (default ${DEFAULT-VALUE}).")
+    int maxUploadMiB;
+
+    @Option(names = "--max-pixels", defaultValue = "64", paramLabel = "MPX",
+            description = "Largest decoded image in megapixels, against decompression bombs (default ${DEFAULT-VALUE}).")
+    int maxMegapixels;
+
+    @Option(names = "--grace", defaultValue = "10", paramLabel = "SECONDS",
+            description = "How long a stop waits for requests in flight (default ${DEFAULT-VALUE}).")
+    int graceSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = Output.out(spec);
+        ServerConfig cfg = ServerConfig.defaults().withHost(host).withPort(port).withToken(token(tokenFile))
+                .withCorsOrigin(cors).withQueue(queue, batch, workers)
+                .withLimits((long) maxUploadMiB << 20, (long) maxMegapixels << 20)
+                .withGrace(Duration.ofSeconds(graceSeconds));
+        serve(model, index, cfg, out, Output.err(spec));
+        return 0;
+    }
+
+    /**
+     * Loads the model, opens the index (for writing only when writes are on), serves until the JVM
+     * is asked to stop (Ctrl-C, SIGTERM), then stops gracefully and closes the index and the model.
+     */
+    static void serve(Path modelDir, Path indexDir, ServerConfig cfg, PrintWriter out, PrintWriter err)
+            throws IOException, InterruptedException {
+        CountDownLatch stopped = new CountDownLatch(1);
+        CountDownLatch closed = new CountDownLatch(1);
+        try (ModelBundle bundle = ModelBundle.load(modelDir);
+                LuceneIndex idx = LuceneIndex.open(indexDir, cfg.writesEnabled())) {
+            SearchServer server;
+            try {
+                server = SearchServer.start(cfg, new Retriever(new Embedder(bundle), idx));
+            } catch (RuntimeException e) {
+                throw new MedsearchException("cannot serve on " + cfg.host() + ":" + cfg.port() + ": "
+                        + Main.oneLine(String.valueOf(e.getMessage())));
+            }
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    server.stop();
+                } catch (RuntimeException e) {
+                    err.println("medsearch: stopping: " + e);
+                    e.printStackTrace(err);
+                    err.flush();
+                } finally {
+                    stopped.countDown();
+                }
+                try {
+                    // the JVM halts when the hooks return: let the index and the model close first
+                    closed.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "medsearch-shutdown"));
+            if (!ServerConfig.isLoopback(cfg.host())) {
+                err.println("medsearch: warning: listening on " + cfg.host() + ", not only on this machine; "
+                        + "there is no TLS: put a reverse proxy with HTTPS in front");
+            }
+            out.printf("Serving %d images, model %s, writes %s%nOpen %s (Ctrl-C to stop)%n", idx.size(),
+                    bundle.fingerprint(), cfg.writesEnabled() ? "on" : "off", server.url());
+            out.flush();
+            err.flush();
+            stopped.await();
+            out.println("Stopped: the requests in flight were answered.");
+            out.flush();
+        } finally {
+            closed.countDown();
+        }
+    }
+
+    /** The token from a file, else from $MEDSEARCH_TOKEN, else null (writes off). */
+    static String token(Path file) throws IOException {
+        if (file != null) {
+            try {
+                String t = Files.readString(file, StandardCharsets.UTF_8).strip();
+                if (t.isEmpty()) {
+                    throw new MedsearchException("--token-file " + file + " is empty");
+                }
+                return t;
+            } catch (NoSuchFileException e) {
+                throw new MedsearchException("--token-file " + file + " does not exist");
+            }
+        }
+        String env = System.getenv("MEDSEARCH_TOKEN");
+        return env == null || env.isBlank() ? null : env;
+    }
+}

@@ -1,0 +1,150 @@
+package org.medsearch.server;
+
+import io.javalin.http.Context;
+import io.javalin.router.JavalinDefaultRoutingApi;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.medsearch.search.Scope;
+import org.medsearch.search.SearchRequest;
+import org.medsearch.util.Version;
+
+/**
+ * The REST endpoints: request parsing and response shaping around {@link ImageService}. Paths and
+ * bodies are those of {@code openapi.json}; every error is an {@link ApiException}.
+ *
+ * <pre>{@code
+ * Javalin.create(cfg -> new ApiRoutes(service, auth, stats, model, queue, config).register(cfg.routes));
+ * }</pre>
+ */
+final class ApiRoutes {
+
+    /** The API's own bound on k: 100 results are several screens of thumbnails. */
+    static final int MAX_K = 100;
+    /** Ids are decimal longs, nothing else: no sign, no dots, no slashes, so no traversal. */
+    private static final Pattern ID = Pattern.compile("[0-9]{1,18}");
+    /** Ids never change meaning (they are never reused), so renderings may be cached. */
+    private static final String IMAGE_CACHE = "private, max-age=3600";
+
+    private final ImageService service;
+    private final BearerAuth auth;
+    private final RequestStats stats;
+    private final ModelSummary model;
+    private final InferenceQueue queue;
+    private final ServerConfig config;
+    private final byte[] openapi;
+
+    ApiRoutes(ImageService service, BearerAuth auth, RequestStats stats, ModelSummary model, InferenceQueue queue,
+            ServerConfig config) {
+        this.service = service;
+        this.auth = auth;
+        this.stats = stats;
+        this.model = model;
+        this.queue = queue;
+        this.config = config;
+        try (InputStream in = ApiRoutes.class.getResourceAsStream("openapi.json")) {
+            if (in == null) {
+                throw new IllegalStateException("openapi.json is missing from the jar");
+            }
+            this.openapi = in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    void register(JavalinDefaultRoutingApi r) {
+        r.post("/api/search", this::search);
+        r.get("/api/images/{id}/thumbnail", this::thumbnail);
+        r.get("/api/images/{id}", this::image);
+        r.post("/api/images", this::add);
+        r.delete("/api/images/{id}", this::delete);
+        r.get("/api/classes", this::classes);
+        r.get("/api/health", this::health);
+        r.get("/api/stats", this::stats);
+        r.get("/api/openapi.json", this::openapi);
+    }
+
+    private void search(Context ctx) throws Exception {
+        MultipartForm form = new MultipartForm(ctx, config.maxUploadBytes());
+        form.checkDeclaredSize();
+        ImageService.Outcome o = service.search(new ImageService.Query() {
+            @Override
+            public byte[] image() throws IOException {
+                return form.file("image");
+            }
+
+            @Override
+            public SearchRequest request() {
+                return SearchRequest.of(form.intField("k", 10, 1, MAX_K),
+                        form.enumField("scope", Scope.class, Scope.PREDICTED));
+            }
+        });
+        ctx.json(ApiResponses.search(o));
+    }
+
+    private void thumbnail(Context ctx) throws Exception {
+        long id = id(ctx);
+        png(ctx, id, service.thumbnail(id));
+    }
+
+    private void image(Context ctx) throws Exception {
+        long id = id(ctx);
+        png(ctx, id, service.image(id));
+    }
+
+    private static void png(Context ctx, long id, Optional<byte[]> png) {
+        byte[] bytes = png.orElseThrow(() -> noSuchImage(id));
+        ctx.header("Cache-Control", IMAGE_CACHE).contentType("image/png").result(bytes);
+    }
+
+    private void add(Context ctx) throws Exception {
+        auth.check(ctx.header("Authorization"));
+        MultipartForm form = new MultipartForm(ctx, config.maxUploadBytes());
+        form.checkDeclaredSize();
+        String label = form.field("label");
+        ImageService.Added a = service.add(() -> form.file("image"), label == null ? null : label.strip());
+        ctx.status(201).header("Location", ApiResponses.imageUrl(a.id()));
+        ctx.json(new ApiResponses.Added(a.id(), label.strip(), new ApiResponses.ClassProbability(a.predicted(),
+                a.confidence()), ApiResponses.thumbnailUrl(a.id()), ApiResponses.imageUrl(a.id())));
+    }
+
+    private void delete(Context ctx) throws Exception {
+        auth.check(ctx.header("Authorization"));
+        long id = id(ctx);
+        if (!service.delete(id)) {
+            throw noSuchImage(id);
+        }
+        ctx.status(204);
+    }
+
+    private void classes(Context ctx) throws IOException {
+        ctx.json(ApiResponses.classes(service.classes(), service.classCounts()));
+    }
+
+    private void health(Context ctx) throws IOException {
+        ctx.json(new ApiResponses.Health("ok", service.indexSize(), auth.enabled()));
+    }
+
+    private void stats(Context ctx) throws IOException {
+        ctx.json(new ApiResponses.Stats(service.indexSize(), model, Math.round(stats.uptimeSeconds() * 10) / 10.0,
+                stats.snapshot(), ApiResponses.Queue.of(queue.stats()), RequestStats.memory(), Version.current()));
+    }
+
+    private void openapi(Context ctx) {
+        ctx.contentType("application/json").result(openapi);
+    }
+
+    private static long id(Context ctx) {
+        String raw = ctx.pathParam("id");
+        if (!ID.matcher(raw).matches()) {
+            throw ApiException.badRequest("an image id is a decimal number");
+        }
+        return Long.parseLong(raw);
+    }
+
+    private static ApiException noSuchImage(long id) {
+        return ApiException.notFound("no image with id " + id);
+    }
+}

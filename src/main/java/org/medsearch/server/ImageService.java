@@ -1,0 +1,293 @@
+package org.medsearch.server;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.medsearch.image.ImageFormatException;
+import org.medsearch.image.ImageReaders;
+import org.medsearch.image.MedicalImage;
+import org.medsearch.image.Preprocessing;
+import org.medsearch.image.ReadLimits;
+import org.medsearch.index.IndexedImage;
+import org.medsearch.index.LuceneIndex;
+import org.medsearch.search.Retriever;
+import org.medsearch.search.SearchRequest;
+import org.medsearch.search.SearchResult;
+import org.medsearch.util.FileUtil;
+import org.medsearch.util.Hashing;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the web service does, without HTTP: search by an uploaded image, render indexed images,
+ * add and delete images. Routes call it; tests may too.
+ *
+ * <p>Contracts:
+ * <ul>
+ *   <li>Every decode goes through {@link ImageReaders} with the server's limits (upload size,
+ *       decoded pixels) and through a gate of one permit per core, so at most that many images
+ *       are being decoded at once, whatever the number of clients: memory stays bounded by the
+ *       limits, not by the traffic.</li>
+ *   <li>A search holds an {@link InferenceQueue} ticket from before its upload is read until its
+ *       answer; without one it fails at once with a 503 ({@link ApiException#overloaded()}).</li>
+ *   <li>Nothing returned holds a source path or patient data: callers get ids, labels and pixels.</li>
+ *   <li>Uploads added to the index are stored under {@code <index>/uploads/} with a server-chosen
+ *       name; deleting such an image deletes its file. Files of images indexed from a data set are
+ *       never touched.</li>
+ *   <li>{@link #add} and {@link #delete} need the index opened writable; they are serialised.</li>
+ * </ul>
+ *
+ * <pre>{@code
+ * ImageService svc = new ImageService(config, new Retriever(embedder, index), queue);
+ * ImageService.Outcome o = svc.search(ImageService.Query.of(bytes, SearchRequest.of(10, Scope.PREDICTED)));
+ * byte[] png = svc.thumbnail(o.result().hits().get(0).id());
+ * }</pre>
+ */
+public final class ImageService {
+
+    /** Where the bytes of an upload come from; read only once the request holds its permits. */
+    @FunctionalInterface
+    public interface Upload {
+        byte[] bytes() throws IOException;
+    }
+
+    /**
+     * A search as it arrives: its image, read only once the search is admitted, then its parameters
+     * (which may live in the same request body, so they are asked for after the image).
+     */
+    public interface Query {
+        byte[] image() throws IOException;
+
+        SearchRequest request();
+
+        /** A query whose image and parameters are already at hand. */
+        static Query of(byte[] image, SearchRequest request) {
+            return new Query() {
+                @Override
+                public byte[] image() {
+                    return image;
+                }
+
+                @Override
+                public SearchRequest request() {
+                    return request;
+                }
+            };
+        }
+    }
+
+    /**
+     * A search's answer and where its time went.
+     *
+     * @param request the search's parameters
+     * @param result classification and hits
+     * @param decodeNanos decoding and pre-processing of the upload
+     * @param inference queue wait, forward pass and batch size
+     * @param totalNanos from admission to the answer
+     */
+    public record Outcome(SearchRequest request, SearchResult result, long decodeNanos, InferenceQueue.Result inference,
+            long totalNanos) {}
+
+    /**
+     * An image added by {@link #add}.
+     *
+     * @param id its new id
+     * @param predicted the model's class for it
+     * @param confidence that class's probability
+     */
+    public record Added(long id, String predicted, float confidence) {}
+
+    private static final Logger LOG = LoggerFactory.getLogger(ImageService.class);
+    /** A decode that cannot start within this time means the server is saturated: say so (503). */
+    private static final long GATE_WAIT_SECONDS = 30;
+    public static final String UPLOADS_DIR = "uploads";
+
+    private final ServerConfig config;
+    private final Retriever retriever;
+    private final LuceneIndex index;
+    private final InferenceQueue queue;
+    private final ImageReaders readers;
+    private final Preprocessing prep;
+    private final Semaphore decodeGate = new Semaphore(Math.max(2, Runtime.getRuntime().availableProcessors()));
+    private final Path uploads;
+    private final Object writeLock = new Object();
+
+    public ImageService(ServerConfig config, Retriever retriever, InferenceQueue queue) {
+        this.config = config;
+        this.retriever = retriever;
+        this.index = retriever.index();
+        this.queue = queue;
+        this.readers = ImageReaders.standard().withLimits(new ReadLimits(config.maxUploadBytes(), config.maxPixels()));
+        this.prep = retriever.embedder().preprocessing();
+        this.uploads = index.directory().resolve(UPLOADS_DIR).toAbsolutePath().normalize();
+    }
+
+    public List<String> classes() {
+        return retriever.embedder().bundle().classes();
+    }
+
+    /** Visible images per class. */
+    public Map<String, Integer> classCounts() throws IOException {
+        return index.countsPerClass();
+    }
+
+    public int indexSize() throws IOException {
+        return index.size();
+    }
+
+    /** Classifies the upload and returns its nearest indexed images. */
+    public Outcome search(Query query) throws IOException, InterruptedException {
+        long t0 = System.nanoTime();
+        try (InferenceQueue.Ticket ticket = queue.tryAdmit().orElseThrow(ApiException::overloaded)) {
+            Decoded d = decodeUpload(query::image);
+            SearchRequest request = query.request();
+            InferenceQueue.Result r = infer(ticket, d.input());
+            SearchResult res = retriever.search(r.embedding(), request, r.modelNanos());
+            return new Outcome(request, res, d.nanos(), r, System.nanoTime() - t0);
+        }
+    }
+
+    /**
+     * Stores the upload under the uploads folder, embeds it and adds it to the index with
+     * {@code label}, durably (one commit).
+     *
+     * @throws ApiException 400 when {@code label} is not one of the model's classes
+     */
+    public Added add(Upload upload, String label) throws IOException, InterruptedException {
+        if (label == null || !classes().contains(label)) {
+            throw ApiException.badRequest("label must be one of the model's classes " + classes() + ", got "
+                    + (label == null ? "none" : "'" + label + "'"));
+        }
+        try (InferenceQueue.Ticket ticket = queue.tryAdmit().orElseThrow(ApiException::overloaded)) {
+            Decoded d = decodeUpload(upload);
+            InferenceQueue.Result r = infer(ticket, d.input());
+            int cls = r.embedding().predictedClass();
+            String predicted = cls < 0 ? null : classes().get(cls);
+            String ext = d.image().metadata().getOrDefault("format", "img").replaceAll("[^a-z0-9]", "");
+            synchronized (writeLock) {
+                Files.createDirectories(uploads);
+                Path file = uploads.resolve(UUID.randomUUID() + "." + ext);
+                FileUtil.writeAtomically(file, d.bytes());
+                long id = -1;
+                try {
+                    id = index.add(new IndexedImage(-1, file.toString(), label, predicted,
+                            r.embedding().confidence(), Hashing.sha256Hex(d.bytes()), r.embedding().vector(), null,
+                            d.image().metadata().get("modality"), null, null, d.image().metadata()));
+                    index.commit();
+                    return new Added(id, predicted, r.embedding().confidence());
+                } catch (IOException | RuntimeException e) {
+                    if (id >= 0) {
+                        // not committed: keep a later commit from making an image whose file is gone
+                        try {
+                            index.delete(id);
+                        } catch (IOException | RuntimeException again) {
+                            e.addSuppressed(again);
+                        }
+                    }
+                    Files.deleteIfExists(file);
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /**
+     * Removes an image from the index, durably, and deletes its file if it was an upload.
+     *
+     * @return false when no image has this id
+     */
+    public boolean delete(long id) throws IOException {
+        synchronized (writeLock) {
+            Optional<IndexedImage> img = index.get(id);
+            if (img.isEmpty()) {
+                return false;
+            }
+            index.delete(id);
+            index.commit();
+            Path file = Path.of(img.get().path()).toAbsolutePath().normalize();
+            if (file.startsWith(uploads)) {
+                Files.deleteIfExists(file);
+            }
+            return true;
+        }
+    }
+
+    /** A PNG of the indexed image shrunk to the configured thumbnail size, or empty for an unknown id. */
+    public Optional<byte[]> thumbnail(long id) throws IOException, InterruptedException {
+        return render(id, config.thumbnailSize());
+    }
+
+    /** A PNG of the indexed image's decoded pixels at full size, or empty for an unknown id. */
+    public Optional<byte[]> image(long id) throws IOException, InterruptedException {
+        return render(id, Integer.MAX_VALUE);
+    }
+
+    private Optional<byte[]> render(long id, int side) throws IOException, InterruptedException {
+        Optional<IndexedImage> img = index.get(id);
+        if (img.isEmpty()) {
+            return Optional.empty();
+        }
+        try (Gate g = enterGate()) {
+            MedicalImage m = readers.read(Path.of(img.get().path()));
+            return Optional.of(PngRenderer.png(PngRenderer.fit(m, side)));
+        } catch (ImageFormatException e) {
+            // the operator's log may name the file; the client only learns that it cannot be had
+            LOG.warn("image {} ({}): {}", id, img.get().path(), e.getMessage());
+            throw new ApiException(404, "not_found", "image " + id + " is indexed, but its file cannot be read");
+        }
+    }
+
+    private record Decoded(byte[] bytes, MedicalImage image, float[] input, long nanos) {}
+
+    private Decoded decodeUpload(Upload upload) throws IOException, InterruptedException {
+        try (Gate g = enterGate()) {
+            byte[] bytes = upload.bytes();
+            long t0 = System.nanoTime();
+            MedicalImage img = decode(bytes);
+            float[] input = prep.apply(img);
+            return new Decoded(bytes, img, input, System.nanoTime() - t0);
+        }
+    }
+
+    /** Decodes an upload; the type comes from the content alone. 415: not an image; 422: a broken or too large one. */
+    private MedicalImage decode(byte[] bytes) {
+        try {
+            return readers.read(bytes);
+        } catch (ImageFormatException e) {
+            boolean known = bytes.length > 0 && readers.readerFor(Arrays.copyOf(bytes, Math.min(bytes.length, 512))) != null;
+            if (!known) {
+                throw new ApiException(415, "unsupported_media_type", e.getMessage());
+            }
+            throw new ApiException(422, "invalid_image", e.getMessage());
+        }
+    }
+
+    private static InferenceQueue.Result infer(InferenceQueue.Ticket ticket, float[] input) throws InterruptedException {
+        try {
+            return ticket.infer(input);
+        } catch (TimeoutException e) {
+            throw new ApiException(503, "overloaded", "the model did not answer in time; retry later",
+                    Map.of("Retry-After", "5"));
+        }
+    }
+
+    private interface Gate extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    private Gate enterGate() throws InterruptedException {
+        if (!decodeGate.tryAcquire(GATE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+            throw ApiException.overloaded();
+        }
+        return decodeGate::release;
+    }
+}

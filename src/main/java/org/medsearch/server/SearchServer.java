@@ -1,0 +1,155 @@
+package org.medsearch.server;
+
+import io.javalin.Javalin;
+import io.javalin.config.JavalinConfig;
+import io.javalin.config.SizeUnit;
+import io.javalin.http.Context;
+import io.javalin.http.staticfiles.Location;
+import io.javalin.json.JavalinJackson;
+import io.javalin.router.Endpoint;
+import java.util.regex.Pattern;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.medsearch.model.Engines;
+import org.medsearch.search.Retriever;
+
+/**
+ * The web service and the search page in one process: Javalin on Jetty, the REST API under
+ * {@code /api} ({@link ApiRoutes}), the page from the classpath folder {@code web/}.
+ *
+ * <p>Contracts: it binds where {@link ServerConfig} says (loopback by default); the API's errors
+ * are JSON ({@link ErrorMapper}); the page and the API send a strict Content-Security-Policy and
+ * {@code nosniff}; CORS headers are sent only when an origin is configured. {@link #stop()} is
+ * graceful: the server stops accepting, lets the requests in flight finish (up to the configured
+ * grace), then stops the inference workers. The caller owns the model and the index: the server
+ * never closes them, and the index must be open for writing when a write token is configured.
+ *
+ * <pre>{@code
+ * try (ModelBundle model = ModelBundle.load(modelDir); LuceneIndex index = LuceneIndex.open(indexDir, false)) {
+ *     SearchServer server = SearchServer.start(ServerConfig.defaults(), new Retriever(new Embedder(model), index));
+ *     System.out.println("http://127.0.0.1:" + server.port() + "/");
+ *     ...
+ *     server.stop();
+ * }
+ * }</pre>
+ */
+public final class SearchServer {
+
+    /** Jetty threads: enough for every admitted query plus the cheap requests, few enough to bound memory. */
+    private static final int MAX_THREADS = 128;
+    /** Uploads above this size are buffered on disk by the multipart parser, not in memory. */
+    private static final int IN_MEMORY_PART_BYTES = 1 << 20;
+    /** A dot segment, raw or percent-encoded, anywhere in the path. */
+    private static final Pattern DOT_SEGMENT = Pattern.compile("(^|/)(\\.|%2e){1,2}(/|$)", Pattern.CASE_INSENSITIVE);
+    private static final String CSP = "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
+            + "base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+    private final Javalin app;
+    private final InferenceQueue queue;
+    private final ServerConfig config;
+
+    private SearchServer(Javalin app, InferenceQueue queue, ServerConfig config) {
+        this.app = app;
+        this.queue = queue;
+        this.config = config;
+    }
+
+    /** Starts a server whose forward passes are the retriever's embedder's. */
+    public static SearchServer start(ServerConfig config, Retriever retriever) {
+        return start(config, retriever, retriever.embedder()::embed);
+    }
+
+    /**
+     * Starts a server with another forward pass (tests use it to hold a query in flight); the
+     * model must compute what {@code retriever}'s embedder computes.
+     */
+    public static SearchServer start(ServerConfig config, Retriever retriever, InferenceQueue.BatchModel model) {
+        InferenceQueue queue = new InferenceQueue(model, retriever.embedder().preprocessing().inputLength(),
+                config.queueSlots(), config.maxBatch(), config.workers());
+        try {
+            queue.warmUp();
+            ImageService service = new ImageService(config, retriever, queue);
+            ModelSummary summary = ModelSummary.of(retriever.embedder().bundle().manifest(), Engines.threads());
+            RequestStats stats = new RequestStats();
+            ApiRoutes routes = new ApiRoutes(service, new BearerAuth(config.token()), stats, summary, queue, config);
+            Javalin app = Javalin.create(cfg -> configure(cfg, config, routes, stats));
+            app.start(config.host(), config.port());
+            return new SearchServer(app, queue, config);
+        } catch (RuntimeException | Error e) {
+            queue.close();
+            throw e;
+        }
+    }
+
+    private static void configure(JavalinConfig cfg, ServerConfig config, ApiRoutes routes, RequestStats stats) {
+        cfg.startup.showJavalinBanner = false;
+        cfg.startup.showOldJavalinVersionWarning = false;
+        cfg.jsonMapper(new JavalinJackson(ApiResponses.MAPPER, false));
+        cfg.http.maxRequestSize = config.maxUploadBytes();
+        cfg.http.prefer405over404 = true;
+        cfg.jetty.multipartConfig.maxFileSize(config.maxUploadBytes(), SizeUnit.BYTES);
+        cfg.jetty.multipartConfig.maxTotalRequestSize(config.maxUploadBytes(), SizeUnit.BYTES);
+        cfg.jetty.multipartConfig.maxInMemoryFileSize(IN_MEMORY_PART_BYTES, SizeUnit.BYTES);
+        QueuedThreadPool threads = new QueuedThreadPool(MAX_THREADS, 8);
+        threads.setName("medsearch-http");
+        cfg.jetty.threadPool = threads;
+        cfg.jetty.modifyServer(server -> {
+            // Jetty waits for the requests GracefulHandler counts, up to the stop timeout
+            server.setHandler(new GracefulHandler());
+            server.setStopTimeout(config.grace().toMillis());
+            server.setErrorHandler(new ErrorMapper.JsonErrorHandler());
+        });
+        cfg.staticFiles.add(sf -> {
+            sf.hostedPath = "/";
+            sf.directory = "/web";
+            sf.location = Location.CLASSPATH;
+        });
+        if (config.corsOrigin() != null) {
+            cfg.bundledPlugins.enableCors(cors -> cors.addRule(rule -> rule.allowHost(config.corsOrigin())));
+        }
+        cfg.requestLogger.http((ctx, ms) -> stats.record(route(ctx), ctx.statusCode()));
+        cfg.routes.before(SearchServer::guard);
+        ErrorMapper.register(cfg.routes);
+        routes.register(cfg.routes);
+    }
+
+    /** Headers for every response, and a refusal of dot segments before any route or file is looked up. */
+    private static void guard(Context ctx) {
+        ctx.header("X-Content-Type-Options", "nosniff");
+        ctx.header("Referrer-Policy", "no-referrer");
+        ctx.header("X-Frame-Options", "DENY");
+        ctx.header("Content-Security-Policy", CSP);
+        if (ctx.path().startsWith("/api/")) {
+            ctx.header("Cache-Control", "no-store");
+        }
+        String raw = ctx.req().getRequestURI();
+        if (raw != null && DOT_SEGMENT.matcher(raw).find()) {
+            throw ApiException.badRequest("paths with '.' or '..' segments are not accepted");
+        }
+    }
+
+    private static String route(Context ctx) {
+        Endpoint e = ctx.endpoints().matchedHttpEndpoint();
+        return e == null ? "other" : e.method.name() + " " + e.path;
+    }
+
+    /** The port it listens on (useful with port 0). */
+    public int port() {
+        return app.port();
+    }
+
+    /** The base URL, e.g. {@code http://127.0.0.1:8080/}. */
+    public String url() {
+        String h = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
+        return "http://" + h + ":" + port() + "/";
+    }
+
+    /** Stops gracefully: no new connections, requests in flight finish (up to the grace), then the workers stop. */
+    public void stop() {
+        try {
+            app.stop();
+        } finally {
+            queue.close();
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package org.medsearch.server;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.Arrays;
+
+/**
+ * How a {@link SearchServer} listens and what it accepts. Every limit is an upper bound on memory
+ * or time that one client can make the server spend.
+ *
+ * <p>Contract: the constructor rejects nonsensical values with an {@link IllegalArgumentException}
+ * whose message names the option; a null {@code token} means writes are off, a null
+ * {@code corsOrigin} means no CORS headers at all.
+ *
+ * <pre>{@code
+ * ServerConfig cfg = ServerConfig.defaults().withPort(0).withToken(System.getenv("MEDSEARCH_TOKEN"));
+ * }</pre>
+ *
+ * @param host address to bind; loopback unless the operator says otherwise
+ * @param port TCP port, 0 for any free one
+ * @param token bearer token for {@code POST /api/images} and {@code DELETE /api/images/{id}}, or null
+ * @param corsOrigin the one origin allowed to call the API from a browser, or null
+ * @param queueSlots searches that may wait for the model beyond those it is computing; more get 503
+ * @param maxBatch queries the model takes in one forward pass
+ * @param workers threads running forward passes
+ * @param maxUploadBytes the largest request body
+ * @param maxPixels the largest decoded image (width x height x frames), against decompression bombs
+ * @param thumbnailSize the longest side of a thumbnail, in pixels
+ * @param grace how long a stop waits for the requests in flight
+ */
+public record ServerConfig(String host, int port, String token, String corsOrigin, int queueSlots, int maxBatch,
+        int workers, long maxUploadBytes, long maxPixels, int thumbnailSize, Duration grace) {
+
+    /** Tokens shorter than this are guessable; {@code openssl rand -hex 32} gives 64 characters. */
+    public static final int MIN_TOKEN_LENGTH = 16;
+
+    public ServerConfig {
+        if (host == null || host.isBlank()) {
+            throw new IllegalArgumentException("--host must not be empty");
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
+        }
+        if (token != null && token.strip().length() < MIN_TOKEN_LENGTH) {
+            throw new IllegalArgumentException("the write token must have at least " + MIN_TOKEN_LENGTH
+                    + " characters (try: openssl rand -hex 32)");
+        }
+        token = token == null ? null : token.strip();
+        if (queueSlots < 0 || queueSlots > 10_000) {
+            throw new IllegalArgumentException("--queue must be between 0 and 10000, got " + queueSlots);
+        }
+        if (maxBatch < 1 || maxBatch > 256) {
+            throw new IllegalArgumentException("--batch must be between 1 and 256, got " + maxBatch);
+        }
+        if (workers < 1 || workers > 64) {
+            throw new IllegalArgumentException("--workers must be between 1 and 64, got " + workers);
+        }
+        if (maxUploadBytes < 1024) {
+            throw new IllegalArgumentException("--max-upload must be at least 1 KiB");
+        }
+        if (maxPixels < 1024) {
+            throw new IllegalArgumentException("--max-pixels must be at least 1024");
+        }
+        if (thumbnailSize < 16 || thumbnailSize > 1024) {
+            throw new IllegalArgumentException("thumbnail size must be between 16 and 1024");
+        }
+        if (grace == null || grace.isNegative()) {
+            throw new IllegalArgumentException("--grace must not be negative");
+        }
+    }
+
+    /**
+     * Loopback, port 8080, writes off, no CORS, 8 queue slots, batches of 16 on one worker, 32 MiB
+     * uploads, 64 megapixels, 128-pixel thumbnails, 10 s grace.
+     */
+    public static ServerConfig defaults() {
+        return new ServerConfig("127.0.0.1", 8080, null, null, 8, 16, 1, 32L << 20, 64L << 20, 128,
+                Duration.ofSeconds(10));
+    }
+
+    /**
+     * Whether every address {@code host} names is a loopback address ({@code 127.0.0.1}, {@code ::1},
+     * {@code localhost}, bracketed IPv6 included); false for a name that does not resolve.
+     */
+    public static boolean isLoopback(String host) {
+        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        try {
+            InetAddress[] all = InetAddress.getAllByName(h);
+            return all.length > 0 && Arrays.stream(all).allMatch(InetAddress::isLoopbackAddress);
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
+    public boolean writesEnabled() {
+        return token != null;
+    }
+
+    public ServerConfig withHost(String h) {
+        return new ServerConfig(h, port, token, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
+                thumbnailSize, grace);
+    }
+
+    public ServerConfig withPort(int p) {
+        return new ServerConfig(host, p, token, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
+                thumbnailSize, grace);
+    }
+
+    public ServerConfig withToken(String t) {
+        return new ServerConfig(host, port, t, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
+                thumbnailSize, grace);
+    }
+
+    public ServerConfig withCorsOrigin(String o) {
+        return new ServerConfig(host, port, token, o, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
+                thumbnailSize, grace);
+    }
+
+    public ServerConfig withQueue(int slots, int batch, int nWorkers) {
+        return new ServerConfig(host, port, token, corsOrigin, slots, batch, nWorkers, maxUploadBytes, maxPixels,
+                thumbnailSize, grace);
+    }
+
+    public ServerConfig withLimits(long uploadBytes, long pixels) {
+        return new ServerConfig(host, port, token, corsOrigin, queueSlots, maxBatch, workers, uploadBytes, pixels,
+                thumbnailSize, grace);
+    }
+
+    public ServerConfig withGrace(Duration g) {
+        return new ServerConfig(host, port, token, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
+                thumbnailSize, g);
+    }
+
+    /** Keeps the token out of logs and exception messages. */
+    @Override
+    public String toString() {
+        return "ServerConfig[host=" + host + ", port=" + port + ", writes=" + (token != null ? "on" : "off")
+                + ", cors=" + corsOrigin + ", queue=" + queueSlots + ", batch=" + maxBatch + ", workers=" + workers
+                + ", maxUploadBytes=" + maxUploadBytes + ", maxPixels=" + maxPixels + "]";
+    }
+}

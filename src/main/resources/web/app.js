@@ -1,0 +1,213 @@
+// medsearch page: one query image in, the predicted class and the most similar cases out.
+// Plain DOM, no framework, nothing loaded from elsewhere; text goes in with textContent only.
+'use strict';
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const drop = $('drop');
+  const fileInput = $('file');
+  const kInput = $('k');
+  const scopeInput = $('scope');
+  const errorBox = $('error');
+  const status = $('status');
+  const results = $('results');
+  const viewer = $('viewer');
+  let current = null;       // the File being searched with
+  let previewUrl = null;    // its object URL, revoked when replaced
+  let lastOpener = null;    // the result button that opened the viewer, to return focus to
+  let generation = 0;       // answers to superseded searches are dropped
+
+  function showError(title, message) {
+    errorBox.replaceChildren();
+    const strong = document.createElement('strong');
+    strong.textContent = title;
+    const text = document.createElement('span');
+    text.textContent = message;
+    errorBox.append(strong, text);
+    errorBox.hidden = false;
+  }
+
+  function clearError() {
+    errorBox.hidden = true;
+    errorBox.replaceChildren();
+  }
+
+  function clampK() {
+    const k = Math.round(Number(kInput.value));
+    const v = kInput.value.trim() !== '' && Number.isFinite(k) ? Math.min(100, Math.max(1, k)) : 10;
+    kInput.value = String(v);
+    return v;
+  }
+
+  function setQuery(file) {
+    current = file;
+    $('file-name').textContent = file.name;
+    if (previewUrl) URL.revokeObjectURL(previewUrl);
+    previewUrl = URL.createObjectURL(file);
+    const img = $('query-preview');
+    // the browser may not display every format the server reads (TIFF); the search still runs
+    img.onerror = () => { img.hidden = true; drop.classList.remove('has-image'); };
+    img.onload = () => { img.hidden = false; drop.classList.add('has-image'); };
+    $('drop-hint').textContent = 'Drop another image, or press Enter to choose one.';
+    img.alt = 'Query image ' + file.name;
+    img.src = previewUrl;
+    search();
+  }
+
+  async function search() {
+    if (!current) return;
+    const mine = ++generation;
+    clearError();
+    const form = new FormData();
+    form.append('image', current);
+    form.append('k', String(clampK()));
+    form.append('scope', scopeInput.value);
+    status.textContent = 'Searching…';
+    drop.setAttribute('aria-busy', 'true');
+    let response;
+    let body = null;
+    try {
+      response = await fetch('/api/search', { method: 'POST', body: form });
+      body = await response.json().catch(() => null);
+    } catch (e) {
+      if (mine !== generation) return;
+      drop.removeAttribute('aria-busy');
+      showError('The server did not answer.', 'Check that medsearch is still running, then try again.');
+      status.textContent = 'Search failed.';
+      return;
+    }
+    if (mine !== generation) return;
+    drop.removeAttribute('aria-busy');
+    if (!response.ok) {
+      const message = body && body.message ? body.message : 'HTTP ' + response.status;
+      const title = response.status === 503 ? 'The server is busy.' : 'This file was rejected.';
+      showError(title, capitalise(message) + '.');
+      $('prediction').hidden = true;
+      results.replaceChildren();
+      status.textContent = 'No results: ' + message + '.';
+      return;
+    }
+    render(body);
+  }
+
+  function capitalise(s) {
+    const t = s.replace(/\.$/, '');
+    return t.charAt(0).toUpperCase() + t.slice(1);
+  }
+
+  function percent(p) {
+    return (p * 100).toFixed(p >= 0.995 || p < 0.001 ? 0 : 1) + '%';
+  }
+
+  function render(r) {
+    $('predicted-class').textContent = r.predicted.name;
+    $('predicted-prob').textContent = percent(r.predicted.probability);
+    const bars = $('probabilities');
+    bars.replaceChildren();
+    const sorted = [...r.probabilities].sort((a, b) => b.probability - a.probability);
+    for (const c of sorted) {
+      const li = document.createElement('li');
+      if (c.name === r.predicted.name) li.className = 'best';
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = c.name;
+      name.title = c.name;
+      const track = document.createElement('span');
+      track.className = 'track';
+      track.setAttribute('aria-hidden', 'true');
+      const fill = document.createElement('span');
+      fill.className = 'fill';
+      fill.style.display = 'block';
+      fill.style.width = Math.max(0, Math.min(100, c.probability * 100)) + '%';
+      track.append(fill);
+      const value = document.createElement('span');
+      value.className = 'value';
+      value.textContent = percent(c.probability);
+      li.append(name, track, value);
+      bars.append(li);
+    }
+    $('prediction').hidden = false;
+
+    results.replaceChildren();
+    r.results.forEach((hit, i) => {
+      const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'result';
+      b.dataset.id = String(hit.id);
+      b.setAttribute('aria-label', 'Result ' + (i + 1) + ': ' + hit.label + ', distance '
+        + hit.distance.toPrecision(3) + '. Open larger.');
+      const img = document.createElement('img');
+      img.src = hit.thumbnailUrl;
+      img.alt = '';
+      img.loading = 'lazy';
+      const meta = document.createElement('span');
+      meta.className = 'meta';
+      const label = document.createElement('span');
+      label.className = 'label';
+      label.textContent = hit.label;
+      const rank = document.createElement('span');
+      rank.className = 'rank';
+      rank.textContent = '#' + (i + 1);
+      meta.append(label, rank);
+      const dist = document.createElement('span');
+      dist.className = 'distance';
+      dist.textContent = 'distance ' + hit.distance.toPrecision(3);
+      b.append(img, meta, dist);
+      b.addEventListener('click', () => openViewer(hit, i + 1, b));
+      li.append(b);
+      results.append(li);
+    });
+    const scopeText = r.scope === 'all' ? 'among all classes' : 'of class ' + r.predicted.name;
+    const t = r.timings;
+    status.textContent = r.results.length === 0
+      ? 'Predicted ' + r.predicted.name + '; no indexed image to compare with.'
+      : r.results.length + ' most similar images ' + scopeText + ' (predicted ' + r.predicted.name + ', '
+        + percent(r.predicted.probability) + '). Server time ' + t.totalMs.toFixed(0) + ' ms.';
+  }
+
+  function openViewer(hit, rank, opener) {
+    lastOpener = opener;
+    $('viewer-title').textContent = 'Result ' + rank + ': ' + hit.label;
+    $('viewer-caption').textContent = 'Image ' + hit.id + ', distance ' + hit.distance.toPrecision(4);
+    const img = $('viewer-image');
+    img.alt = 'Result ' + rank + ', class ' + hit.label;
+    img.src = hit.imageUrl;
+    viewer.showModal();
+    $('viewer-close').focus();
+  }
+
+  // the dialog closes with Escape (natively), the Close button or a click on the backdrop
+  $('viewer-close').addEventListener('click', () => viewer.close());
+  viewer.addEventListener('click', (e) => { if (e.target === viewer) viewer.close(); });
+  viewer.addEventListener('close', () => { if (lastOpener) lastOpener.focus(); });
+
+  fileInput.addEventListener('change', () => {
+    if (fileInput.files && fileInput.files[0]) setQuery(fileInput.files[0]);
+  });
+  drop.addEventListener('click', () => fileInput.click());
+  drop.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      fileInput.click();
+    }
+  });
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('dragging'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('dragging'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('dragging');
+    const f = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
+    if (f) setQuery(f);
+  });
+  // a file dropped outside the zone must not replace the page
+  window.addEventListener('dragover', (e) => e.preventDefault());
+  window.addEventListener('drop', (e) => e.preventDefault());
+  kInput.addEventListener('change', search);
+  scopeInput.addEventListener('change', search);
+
+  fetch('/api/classes').then((r) => r.json()).then((c) => {
+    const names = c.classes.map((x) => x.name + ' ' + x.count).join(', ');
+    $('index-info').textContent = c.total + ' indexed images in ' + c.classes.length + ' classes: ' + names + '.';
+  }).catch(() => { $('index-info').textContent = 'The index could not be read.'; });
+})();

@@ -1,0 +1,260 @@
+package org.medsearch.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.io.TempDir;
+import org.medsearch.testutil.TestImages;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.Rectangle;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.interactions.Actions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The page in a real browser: Debian's Chromium, driven by its chromedriver, against a real server.
+ * Every test leaves a screenshot in {@code target/screenshots/}. Skips where Chromium or
+ * chromedriver is not installed ({@code .ci/run} installs both).
+ */
+class BrowserTest {
+
+    static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    static final Path SCREENSHOTS = Path.of("target", "screenshots");
+
+    @TempDir
+    static Path scratch;
+    static Fixture.Built built;
+    static Fixture.Running running;
+    static WebDriver driver;
+    String name;
+
+    @BeforeAll
+    static void start() throws Exception {
+        assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+                "skipped: /usr/bin/chromium or /usr/bin/chromedriver is absent (apt-get install chromium chromium-driver)");
+        built = Fixture.synthetic();
+        running = Fixture.start(built, ServerConfig.defaults(), scratch);
+        Files.createDirectories(SCREENSHOTS);
+        driver = browser(scratch.resolve("chromium-profile"));
+    }
+
+    /** Headless Chromium that talks to nothing but this machine, with a fresh profile. */
+    static WebDriver browser(Path profile) {
+        ChromeOptions o = new ChromeOptions();
+        o.setBinary(CHROMIUM.toFile());
+        o.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--user-data-dir=" + profile.toAbsolutePath(),
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
+                "--window-size=1280,900");
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort().build();
+        return new ChromeDriver(service, o);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (driver != null) {
+            driver.quit();
+        }
+        if (running != null) {
+            running.close();
+        }
+    }
+
+    @BeforeEach
+    void open(TestInfo info) {
+        name = info.getTestMethod().orElseThrow().getName();
+        driver.manage().window().setSize(new Dimension(1280, 900));
+        driver.get(running.server.url());
+        waitUntil(d -> text("index-info").contains("indexed images"));
+    }
+
+    @AfterEach
+    void screenshot() {
+        if (driver != null) {
+            screenshotAs(name);
+        }
+    }
+
+    static void waitUntil(java.util.function.Function<WebDriver, Boolean> condition) {
+        new WebDriverWait(driver, Duration.ofSeconds(60)).until(condition::apply);
+    }
+
+    static String text(String id) {
+        return driver.findElement(By.id(id)).getText();
+    }
+
+    static List<WebElement> results() {
+        return driver.findElements(By.cssSelector("#results .result"));
+    }
+
+    static Object js(String script, Object... args) {
+        return ((JavascriptExecutor) driver).executeScript(script, args);
+    }
+
+    /** Waits for k thumbnails, all loaded. */
+    static void waitForResults(int k) {
+        waitUntil(d -> results().size() == k && (Boolean) js(
+                "return [...document.querySelectorAll('#results img')].every(i => i.complete && i.naturalWidth > 0)"));
+    }
+
+    @Test
+    void anUploadShowsThePredictionBarsAndTheGrid() {
+        driver.findElement(By.id("file")).sendKeys(built.data().resolve("disc/img_004.png").toAbsolutePath().toString());
+        waitForResults(10);
+        assertEquals("disc", text("predicted-class"));
+        List<WebElement> bars = driver.findElements(By.cssSelector("#probabilities li"));
+        assertEquals(3, bars.size());
+        assertTrue(bars.get(0).getText().startsWith("disc"), "the predicted class comes first: " + bars.get(0).getText());
+        for (WebElement r : results()) {
+            assertTrue(r.getText().startsWith("disc"), r.getText());
+            assertTrue(r.getText().contains("distance"), r.getText());
+        }
+        assertTrue(text("status").contains("10 most similar images of class disc"), text("status"));
+        assertTrue((Boolean) js("return !document.getElementById('query-preview').hidden"), "the query is shown");
+    }
+
+    @Test
+    void aMedNistUploadIsClassifiedAndAnswered() throws Exception {
+        Fixture.Built mednist = Fixture.mednist();
+        try (Fixture.Running m = Fixture.start(mednist, ServerConfig.defaults(), scratch)) {
+            driver.get(m.server.url());
+            waitUntil(d -> text("index-info").contains("600 indexed images in 6 classes"));
+            Path query;
+            try (Stream<Path> s = Files.list(mednist.data().resolve("HeadCT"))) {
+                query = s.sorted().skip(7).findFirst().orElseThrow();
+            }
+            driver.findElement(By.id("file")).sendKeys(query.toAbsolutePath().toString());
+            waitForResults(10);
+            assertEquals("HeadCT", text("predicted-class"));
+            assertEquals(6, driver.findElements(By.cssSelector("#probabilities li")).size());
+            long headCt = results().stream().filter(r -> r.getText().startsWith("HeadCT")).count();
+            assertEquals(10, headCt, "scope 'predicted' shows the predicted class only");
+        }
+    }
+
+    @Test
+    void aTextFileIsRejectedWithAClearMessage() throws Exception {
+        Path text = Files.writeString(scratch.resolve("notes.png"), "Patient seen on Monday. Not an image.\n");
+        driver.findElement(By.id("file")).sendKeys(text.toAbsolutePath().toString());
+        waitUntil(d -> d.findElement(By.id("error")).isDisplayed());
+        String message = text("error");
+        assertTrue(message.contains("This file was rejected."), message);
+        assertTrue(message.contains("Not an image medsearch can read"), message);
+        assertEquals("alert", driver.findElement(By.id("error")).getAttribute("role"));
+        assertEquals(0, results().size());
+        assertTrue(text("status").startsWith("No results"), text("status"));
+    }
+
+    @Test
+    void aDroppedFileIsSearched() throws Exception {
+        byte[] png = TestImages.png(TestImages.pattern("stripes", 64, new Random(77)));
+        js("const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));"
+                + "const dt = new DataTransfer();"
+                + "dt.items.add(new File([bytes], 'dropped.png', {type: 'image/png'}));"
+                + "document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true,"
+                + " cancelable: true}));", Base64.getEncoder().encodeToString(png));
+        waitForResults(10);
+        assertEquals("stripes", text("predicted-class"));
+        assertEquals("dropped.png", text("file-name"));
+    }
+
+    @Test
+    void kAndScopeChangeTheSearch() {
+        driver.findElement(By.id("file")).sendKeys(built.data().resolve("columns/img_002.png").toAbsolutePath().toString());
+        waitForResults(10);
+        driver.findElement(By.id("k")).sendKeys(Keys.chord(Keys.CONTROL, "a"), "4", Keys.TAB);
+        waitForResults(4);
+        new org.openqa.selenium.support.ui.Select(driver.findElement(By.id("scope"))).selectByValue("all");
+        waitUntil(d -> text("status").contains("among all classes"));
+        assertEquals(4, results().size());
+    }
+
+    @Test
+    void theKeyboardReachesEveryControlAndTheViewer() {
+        // the chooser itself is the browser's; count the drop zone's requests for it instead of opening it
+        js("window.pickerRequests = 0; document.getElementById('file').addEventListener('click', e => {"
+                + " window.pickerRequests++; e.preventDefault(); });");
+        Actions keys = new Actions(driver);
+        keys.sendKeys(Keys.TAB).perform();
+        assertEquals("Skip to results", driver.switchTo().activeElement().getText());
+        keys.sendKeys(Keys.TAB).perform();
+        assertEquals("drop", driver.switchTo().activeElement().getAttribute("id"));
+        assertEquals("solid", js("return getComputedStyle(document.activeElement).outlineStyle"), "focus is visible");
+        keys.sendKeys(Keys.ENTER).perform();
+        keys.sendKeys(Keys.SPACE).perform();
+        assertEquals(2L, js("return window.pickerRequests"), "Enter and Space open the file picker");
+        keys.sendKeys(Keys.TAB).perform();
+        assertEquals("file", driver.switchTo().activeElement().getAttribute("id"));
+        keys.sendKeys(Keys.TAB).perform();
+        assertEquals("k", driver.switchTo().activeElement().getAttribute("id"));
+        keys.sendKeys(Keys.TAB).perform();
+        assertEquals("scope", driver.switchTo().activeElement().getAttribute("id"));
+
+        driver.findElement(By.id("file")).sendKeys(built.data().resolve("disc/img_020.png").toAbsolutePath().toString());
+        waitForResults(10);
+        js("document.getElementById('scope').focus()");
+        keys.sendKeys(Keys.TAB).perform();
+        WebElement first = driver.switchTo().activeElement();
+        assertTrue(first.getAttribute("aria-label").startsWith("Result 1: disc"), first.getAttribute("aria-label"));
+        keys.sendKeys(Keys.ENTER).perform();
+        waitUntil(d -> (Boolean) js("return document.getElementById('viewer').open"));
+        waitUntil(d -> (Boolean) js("const i = document.getElementById('viewer-image'); return i.complete && i.naturalWidth > 0"));
+        assertEquals("viewer-close", driver.switchTo().activeElement().getAttribute("id"));
+        assertTrue(text("viewer-title").startsWith("Result 1: disc"), text("viewer-title"));
+        screenshotAs(name + "-viewer");
+        keys.sendKeys(Keys.ESCAPE).perform();
+        waitUntil(d -> !(Boolean) js("return document.getElementById('viewer').open"));
+        assertEquals(first, driver.switchTo().activeElement(), "focus returns to the result");
+    }
+
+    @Test
+    void onATabletTheQueryComesAboveTheResults() {
+        driver.manage().window().setSize(new Dimension(820, 1180));
+        driver.get(running.server.url());
+        driver.findElement(By.id("file")).sendKeys(built.data().resolve("stripes/img_030.png").toAbsolutePath().toString());
+        waitForResults(10);
+        Rectangle query = driver.findElement(By.cssSelector(".panel.query")).getRect();
+        Rectangle res = driver.findElement(By.cssSelector(".panel.results")).getRect();
+        assertTrue(res.getY() >= query.getY() + query.getHeight(), "one column: results below the query");
+        assertTrue(query.getWidth() > 700, "the query panel takes the width: " + query.getWidth());
+        long overflow = (Long) js("return document.documentElement.scrollWidth - document.documentElement.clientWidth");
+        assertEquals(0L, overflow, "no horizontal scrolling");
+    }
+
+    static void screenshotAs(String file) {
+        try {
+            File f = ((TakesScreenshot) driver).getScreenshotAs(OutputType.FILE);
+            Files.copy(f.toPath(), SCREENSHOTS.resolve(file + ".png"), StandardCopyOption.REPLACE_EXISTING);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
