@@ -3,7 +3,6 @@ package org.medsearch.model;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.GradientCollector;
@@ -133,7 +132,7 @@ public final class Trainer {
             }
             Sgd sgd = new Sgd(net, recipe, state == null ? recipe.learningRateAt(0) : state.velocityLr());
             if (savedVelocity != null) {
-                sgd.restore(manager, savedVelocity);
+                sgd.restore(savedVelocity);
             }
             for (int epoch = startEpoch; epoch < recipe.epochs(); epoch++) {
                 double lr = recipe.learningRateAt(epoch);
@@ -308,14 +307,19 @@ public final class Trainer {
 
     /**
      * SGD with momentum, PyTorch's rule: {@code buf = m*buf + g + wd*w; w -= lr*buf}, with a per-group
-     * learning rate (backbone and head). The learning rate rides on the loss (the step's gradients
-     * are already {@code lr*g}), so the update needs no extra pass over the weights: each velocity
-     * holds {@code lr_group * buf}, rescaled when the learning rate changes.
+     * learning rate (backbone and head).
+     *
+     * <p>Two tricks spare a pass over the weights per step. The learning rate rides on the loss, so
+     * backward yields {@code lr*g}. And each parameter's gradient buffer is its momentum buffer:
+     * instead of zeroing it after the update, the step scales it by {@code m}, and the next backward
+     * adds {@code lr*g} into it in place (autograd accumulates into an existing gradient), which is
+     * exactly {@code lr*buf} of PyTorch's rule. A step is then two kernels per parameter
+     * ({@code w -= f*u; u *= m}) where the textbook update needs five.
      */
     static final class Sgd {
         private final ResNet18 net;
         private final List<String> names = new ArrayList<>();
-        private final Map<String, NDArray> velocity = new LinkedHashMap<>();
+        private final Map<String, NDArray> buffers = new LinkedHashMap<>();
         private final Map<String, Float> factor = new LinkedHashMap<>();
         private final float momentum;
         private final double weightDecay;
@@ -331,15 +335,13 @@ public final class Trainer {
                 if (!recipe.fineTune().trains(n)) {
                     continue;
                 }
-                NDArray w = net.parameters().get(n);
-                w.setRequiresGradient(true);
+                net.parameters().get(n).setRequiresGradient(true);
                 names.add(n);
-                velocity.put(n, w.zerosLike());
                 factor.put(n, n.startsWith("fc.") ? 1f : (float) recipe.backboneLrFactor());
             }
         }
 
-        /** The learning rate the velocities are scaled to. */
+        /** The learning rate the buffers are scaled to. */
         double learningRate() {
             return lr;
         }
@@ -347,56 +349,89 @@ public final class Trainer {
         void setLearningRate(double newLr) {
             if (newLr != lr) {
                 float f = (float) (newLr / lr);
-                velocity.values().forEach(v -> v.muli(f));
+                buffers.values().forEach(u -> u.muli(f));
                 lr = newLr;
             }
         }
 
+        /** The update, after a backward pass of {@code lr * loss}. */
         void step() {
             boolean grad = JniUtils.isGradMode();
             JniUtils.setGradMode(false);
             try {
                 for (String name : names) {
                     NDArray w = net.parameters().get(name);
-                    NDArray v = velocity.get(name);
-                    float f = factor.get(name);
-                    try (NDArray g = w.getGradient()) {
-                        v.muli(momentum);
-                        if (f == 1f) {
-                            v.addi(g);
-                        } else {
-                            try (NDArray scaled = g.mul(f)) {
-                                v.addi(scaled);
-                            }
-                        }
-                    }
+                    NDArray u = buffer(name);
                     if (weightDecay > 0) {
-                        try (NDArray d = w.mul((float) (lr * f * weightDecay))) {
-                            v.addi(d);
+                        try (NDArray d = w.mul((float) (lr * weightDecay))) {
+                            u.addi(d);
                         }
                     }
-                    w.subi(v);
-                    JniUtils.zeroGrad((PtNDArray) w);
+                    float f = factor.get(name);
+                    if (f == 1f) {
+                        w.subi(u);
+                    } else {
+                        try (NDArray scaled = u.mul(f)) {
+                            w.subi(scaled);
+                        }
+                    }
+                    u.muli(momentum);
                 }
             } finally {
                 JniUtils.setGradMode(grad);
             }
         }
 
+        /** The gradient buffer of a parameter, which exists once a backward pass has run. */
+        private NDArray buffer(String name) {
+            return buffers.computeIfAbsent(name, n -> net.parameters().get(n).getGradient());
+        }
+
+        /** The momentum state (buffers as the next backward will find them). */
         Map<String, Tensor> velocity() {
             Map<String, Tensor> m = new LinkedHashMap<>();
-            velocity.forEach((k, v) -> m.put(k, Tensor.ofFloats(v.getShape().getShape(), v.toFloatArray())));
+            for (String n : names) {
+                NDArray u = buffers.get(n);
+                long[] shape = net.parameters().get(n).getShape().getShape();
+                m.put(n, u == null ? Tensor.ofFloats(shape, new float[Math.toIntExact(Tensor.elementCount(shape))])
+                        : Tensor.ofFloats(shape, u.toFloatArray()));
+            }
             return m;
         }
 
-        void restore(NDManager manager, Map<String, Tensor> saved) {
-            saved.forEach((k, t) -> {
-                NDArray old = velocity.get(k);
-                if (old != null) {
-                    velocity.put(k, like(manager, net.parameters().get(k), t));
-                    old.close();
+        /** Puts saved momentum state back into the gradient buffers (creating them with a zero gradient). */
+        void restore(Map<String, Tensor> saved) {
+            List<NDArray> temporaries = new ArrayList<>();
+            try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
+                NDArray zero = null;
+                for (String n : names) {
+                    NDArray sum = net.parameters().get(n).sum();
+                    NDArray t = sum.mul(0f);
+                    temporaries.add(sum);
+                    temporaries.add(t);
+                    zero = zero == null ? t : zero.add(t);
+                    temporaries.add(zero);
                 }
-            });
+                gc.backward(zero);
+            } finally {
+                temporaries.forEach(NDArray::close);
+            }
+            boolean grad = JniUtils.isGradMode();
+            JniUtils.setGradMode(false);
+            try {
+                for (String n : names) {
+                    Tensor t = saved.get(n);
+                    if (t != null) {
+                        NDArray u = buffer(n);
+                        NDArray w = net.parameters().get(n);
+                        try (NDArray v = like(w.getManager(), w, t)) {
+                            u.addi(v);
+                        }
+                    }
+                }
+            } finally {
+                JniUtils.setGradMode(grad);
+            }
         }
     }
 
