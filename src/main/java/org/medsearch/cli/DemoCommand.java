@@ -12,6 +12,7 @@ import org.medsearch.dataset.Dataset;
 import org.medsearch.dataset.DatasetScanner;
 import org.medsearch.dataset.MedNist;
 import org.medsearch.dataset.Sample;
+import org.medsearch.dataset.SampleLoader;
 import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
 import org.medsearch.eval.Evaluation;
@@ -135,14 +136,14 @@ final class DemoCommand implements Callable<Integer> {
             IndexInfo info = Models.indexInfo(bundle, VectorFormat.FLOAT32);
             Embedder embedder = new Embedder(bundle);
             try (LuceneIndex index = openFresh(indexDir, info, out)) {
-                Indexer.Report r = new Indexer(embedder, ImageReaders.standard(), progress, out::println)
+                Indexer.Report r = new Indexer(embedder, bundle.readers(), progress, out::println)
                         .index(ds, index, Indexer.Options.defaults().withSplit(split, EnumSet.of(Split.Part.TRAIN)));
                 out.printf("Indexed %d images (%d new, %.0f img/s)%n", index.size(), r.added(), r.imagesPerSecond());
 
                 out.println("== 3/4 evaluate on the test split");
                 out.flush();
                 Retriever retriever = new Retriever(embedder, index);
-                EvaluationReport report = new Evaluation(retriever, ImageReaders.standard(), progress)
+                EvaluationReport report = new Evaluation(retriever, bundle.readers(), progress)
                         .run(ds, split, Evaluation.Options.defaults());
                 Path html = ReportWriter.write(report, reportDir);
                 EvaluateCommand.print(out, report);
@@ -159,14 +160,14 @@ final class DemoCommand implements Callable<Integer> {
                         continue;
                     }
                     seen.add(s.label());
-                    MedicalImage img = ImageReaders.standard().read(s.path());
+                    MedicalImage img = SampleLoader.load(s, bundle.readers());
                     SearchResult res = retriever.search(img, SearchRequest.of(10, Scope.PREDICTED));
                     out.println("query (" + s.label() + "):");
                     SearchCommand.print(out, s.path(), res);
                     rows.add(new ContactSheet.Row(rel, img, res));
                 }
                 Path sheet = workdir.resolve("search.png");
-                ContactSheet.write(sheet, rows, ImageReaders.standard());
+                ContactSheet.write(sheet, rows, bundle.readers());
                 out.printf("Contact sheet: %s%nDone in %.0f s. Model %s, index %s.%n", sheet.toAbsolutePath(),
                         (System.nanoTime() - t0) / 1e9, modelDir, indexDir);
             }

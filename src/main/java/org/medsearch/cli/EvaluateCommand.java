@@ -55,6 +55,9 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the paper protocol's queries (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @picocli.CommandLine.Mixin
+    VolumeOptions volumes;
+
     @Option(names = {"-q", "--quiet"}, description = "No progress bars.")
     boolean quiet;
 
@@ -64,13 +67,14 @@ final class EvaluateCommand implements Callable<Integer> {
         Progress progress = Output.progress(quiet);
         try (LuceneIndex idx = LuceneIndex.open(index, false); ModelBundle bundle = Models.loadFor(model, idx, progress)) {
             Retriever retriever = new Retriever(new Embedder(bundle), idx);
-            Dataset ds = new DatasetScanner(ImageReaders.standard()).optDecode(false).optProgress(progress).scan(data);
+            Dataset ds = volumes.configure(new DatasetScanner(bundle.readers())).optDecode(false).optProgress(progress)
+                    .scan(data);
             Split split = splitFile != null ? Split.read(splitFile, 0, SplitRatios.DEFAULT)
                     : IndexCommand.readSplit(bundle, ds, true);
             Evaluation.Options d = Evaluation.Options.defaults();
             Evaluation.Options opts = new Evaluation.Options(k, Math.max(k, d.curveLength()), d.paperQueriesPerClass(),
                     seed, d.threads());
-            EvaluationReport r = new Evaluation(retriever, ImageReaders.standard(), progress)
+            EvaluationReport r = new Evaluation(retriever, bundle.readers(), progress)
                     .optPatientKeys(PatientKeys.loadIfPresent(PatientKeys.saltFile(index)))
                     .run(ds, split, opts);
             Path html = ReportWriter.write(r, report);

@@ -73,6 +73,9 @@ final class IndexCommand implements Callable<Integer> {
     @Option(names = "--workers", description = "Image decoding threads (default: one per core).")
     Integer workers;
 
+    @picocli.CommandLine.Mixin
+    VolumeOptions volumes;
+
     @Option(names = "--check", description = "Check the index's consistency and exit (status 2 if damaged).")
     boolean check;
 
@@ -111,7 +114,8 @@ final class IndexCommand implements Callable<Integer> {
                 out.println("Note: " + model + " has no classifier: images are indexed by their ImageNet features"
                         + " alone, and searches must use --scope all");
             }
-            Dataset ds = new DatasetScanner(ImageReaders.standard()).optDecode(false).optProgress(progress).scan(data);
+            Dataset ds = volumes.configure(new DatasetScanner(bundle.readers())).optDecode(false).optProgress(progress)
+                    .scan(data);
             Indexer.Options opts = new Indexer.Options(null, null, prune, batch, Math.max(1, commitEvery));
             Split split = readSplit(bundle, ds, !parts.equals("all"));
             if (split != null) {
@@ -122,7 +126,7 @@ final class IndexCommand implements Callable<Integer> {
                 if (idx.info().vectorFormat() != format && spec.commandLine().getParseResult().hasMatchedOption("--vectors")) {
                     out.println("Note: the index keeps its vector format " + idx.info().vectorFormat().key());
                 }
-                Indexer indexer = new Indexer(new Embedder(bundle), ImageReaders.standard(), progress, out::println);
+                Indexer indexer = new Indexer(new Embedder(bundle), bundle.readers(), progress, out::println);
                 if (ds.samples().stream().anyMatch(s -> s.patientId() != null)) {
                     indexer.optPatientKeys(PatientKeys.loadOrCreate(PatientKeys.saltFile(index)));
                 }

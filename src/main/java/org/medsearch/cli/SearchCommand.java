@@ -72,10 +72,10 @@ final class SearchCommand implements Callable<Integer> {
         PrintWriter err = Output.err(spec);
         SearchRequest request = new SearchRequest(k, scope, filter(),
                 exact ? LuceneIndex.SearchMode.EXACT : LuceneIndex.SearchMode.AUTO);
-        ImageReaders readers = ImageReaders.standard();
         int status = 0;
         try (LuceneIndex idx = LuceneIndex.open(index, false);
                 ModelBundle bundle = Models.loadFor(model, idx, Output.progress(false))) {
+            ImageReaders readers = bundle.readers();
             Retriever retriever = new Retriever(new Embedder(bundle), idx);
             List<ContactSheet.Row> rows = new ArrayList<>();
             for (Path q : queries) {

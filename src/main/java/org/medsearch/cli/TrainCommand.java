@@ -8,6 +8,8 @@ import org.medsearch.dataset.Dataset;
 import org.medsearch.dataset.DatasetScanner;
 import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
+import org.medsearch.dicom.DicomImageReader;
+import org.medsearch.dicom.WindowPreset;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.model.ModelManifest;
 import org.medsearch.model.FineTune;
@@ -84,6 +86,14 @@ final class TrainCommand implements Callable<Integer> {
             description = "Ramp the learning rate up linearly over the first E epochs (default ${DEFAULT-VALUE}: none).")
     double warmupEpochs;
 
+    @Option(names = "--window", paramLabel = "PRESET",
+            description = "Read DICOM images with this window: brain, lung, abdomen, bone, mediastinum"
+                    + " (default: each file's own window, else a robust min/max). Recorded in the model.")
+    String window;
+
+    @picocli.CommandLine.Mixin
+    VolumeOptions volumes;
+
     @Option(names = "--resume", description = "Continue an interrupted run in MODEL.")
     boolean resume;
 
@@ -100,12 +110,14 @@ final class TrainCommand implements Callable<Integer> {
                 weightDecay, seed, FineTune.parse(finetune), backboneLrFactor, warmupEpochs);
         Progress progress = Output.progress(quiet);
         Pretrained.Init start = Pretrained.resolve(init, Pretrained.cacheDir(), progress);
-        Dataset ds = scan(data, progress, out);
+        ImageReaders readers = DicomImageReader.withWindow(ImageReaders.standard(), window == null ? null
+                : WindowPreset.parse(window));
+        Dataset ds = scan(volumes.configure(new DatasetScanner(readers)), data, progress, out);
         Split split = split(ds, SplitRatios.parse(splitRatios), seed, out);
         Trainer trainer = new Trainer(ImageReaders.standard(), progress, line -> {
             out.println(line);
             out.flush();
-        });
+        }).optDicomWindow(window == null ? null : WindowPreset.parse(window));
         if (workers != null) {
             trainer.optWorkers(workers);
         }
@@ -120,8 +132,8 @@ final class TrainCommand implements Callable<Integer> {
         return out;
     }
 
-    static Dataset scan(Path data, Progress progress, PrintWriter out) throws java.io.IOException {
-        Dataset ds = new DatasetScanner(ImageReaders.standard()).optProgress(progress).scan(data);
+    static Dataset scan(DatasetScanner scanner, Path data, Progress progress, PrintWriter out) throws java.io.IOException {
+        Dataset ds = scanner.optProgress(progress).scan(data);
         out.println("Data: " + ds.report().summary(10));
         out.flush();
         return ds;

@@ -22,10 +22,17 @@ import java.util.concurrent.ForkJoinPool;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
+import org.medsearch.dicom.DicomFile;
+import org.medsearch.dicom.Identifiers;
 import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.util.Hashing;
 import org.medsearch.util.Progress;
+import org.medsearch.volume.NiftiReader;
+import org.medsearch.volume.Plane;
+import org.medsearch.volume.SliceSelector;
+import org.medsearch.volume.Volume;
+import org.medsearch.volume.Volumes;
 
 /**
  * Finds the images of a data set and checks each one once: it reads the bytes, hashes them, and
@@ -35,9 +42,14 @@ import org.medsearch.util.Progress;
  * <ul>
  *   <li>a folder with one sub-folder per class (the ImageFolder layout); files directly in the root
  *       of such a folder are skipped; a folder with no sub-folders at all is an unlabelled set;</li>
- *   <li>a CSV manifest {@code path,label[,patient_id,modality]} (a header row is optional; paths are
- *       relative to the manifest's folder or absolute; an empty label means unlabelled).</li>
+ *   <li>a CSV manifest {@code path,label[,patient_id,modality[,mask]]} (a header row is optional;
+ *       paths are relative to the manifest's folder or absolute; an empty label means unlabelled; a
+ *       mask, for a volume, picks its slices).</li>
  * </ul>
+ *
+ * <p>Images are 2D files (PNG, JPEG, BMP, GIF, TIFF, DICOM) or slices of volumes: a NIfTI file
+ * becomes {@link #optVolumeSlices} images. A DICOM file's PatientID and StudyInstanceUID (in memory
+ * only) and its Modality fill the sample's fields the manifest leaves empty.
  *
  * <p>Contract: unusable files (empty, truncated, not an image, unreadable, symlink loops) are skipped
  * and listed in the {@link ScanReport} with their reason; they never abort the scan. A class whose
@@ -59,6 +71,8 @@ public final class DatasetScanner {
     private Progress progress = Progress.NONE;
     private int limitPerClass;
     private long limitSeed;
+    private int volumeSlices = SliceSelector.DEFAULT_COUNT;
+    private Plane volumePlane = Plane.AXIAL;
 
     public DatasetScanner(ImageReaders readers) {
         this.readers = readers;
@@ -80,6 +94,20 @@ public final class DatasetScanner {
         return this;
     }
 
+    /**
+     * How volume files (NIfTI) become images: {@code count} slices along {@code plane} around the
+     * middle slice, or around the largest slice of the volume's mask when the manifest names one
+     * (default: 5 axial slices, as the paper).
+     */
+    public DatasetScanner optVolumeSlices(int count, Plane plane) {
+        if (count < 1) {
+            throw new IllegalArgumentException("slices per volume must be at least 1");
+        }
+        this.volumeSlices = count;
+        this.volumePlane = plane;
+        return this;
+    }
+
     /** Keeps at most {@code n} files per class (a seeded random sample), for quick runs; 0 keeps all. */
     public DatasetScanner optLimitPerClass(int n, long seed) {
         this.limitPerClass = Math.max(0, n);
@@ -88,9 +116,10 @@ public final class DatasetScanner {
     }
 
     /** One file to check, before it is read. */
-    private record Candidate(String relativePath, Path path, String label, String patientId, String modality) {}
+    private record Candidate(String relativePath, Path path, String label, String patientId, String modality,
+            Path mask) {}
 
-    private record Outcome(Sample sample, ScanReport.Skipped skipped) {}
+    private record Outcome(List<Sample> samples, ScanReport.Skipped skipped) {}
 
     /** Scans a class-per-folder directory or a CSV manifest. */
     public Dataset scan(Path source) throws IOException {
@@ -114,8 +143,8 @@ public final class DatasetScanner {
         List<Outcome> outcomes = check(candidates);
         List<Sample> samples = new ArrayList<>();
         for (Outcome o : outcomes) {
-            if (o.sample != null) {
-                samples.add(o.sample);
+            if (o.samples != null) {
+                samples.addAll(o.samples);
             } else {
                 skipped.add(o.skipped);
             }
@@ -194,10 +223,10 @@ public final class DatasetScanner {
                     if (hasClassFolders) {
                         skipped.add(new ScanReport.Skipped(rel, "not inside a class folder"));
                     } else {
-                        out.add(new Candidate(rel, file, null, null, null));
+                        out.add(new Candidate(rel, file, null, null, null, null));
                     }
                 } else {
-                    out.add(new Candidate(rel, file, rel.substring(0, slash), null, null));
+                    out.add(new Candidate(rel, file, rel.substring(0, slash), null, null, null));
                 }
                 return FileVisitResult.CONTINUE;
             }
@@ -237,12 +266,14 @@ public final class DatasetScanner {
                 }
                 if (rec.size() < 2 || rec.get(0).isEmpty()) {
                     throw new DatasetException(manifest + " line " + rec.getRecordNumber()
-                            + ": expected path,label[,patient_id,modality]");
+                            + ": expected path,label[,patient_id,modality[,mask]]");
                 }
                 String p = rec.get(0);
                 String label = emptyToNull(rec.get(1));
                 String patient = rec.size() > 2 ? emptyToNull(rec.get(2)) : null;
                 String modality = rec.size() > 3 ? emptyToNull(rec.get(3)) : null;
+                String maskPath = rec.size() > 4 ? emptyToNull(rec.get(4)) : null;
+                Path mask = maskPath == null ? null : base.resolve(maskPath).normalize();
                 Path file = base.resolve(p).normalize();
                 String rel = Path.of(p).isAbsolute() ? file.toString() : base.relativize(file).toString().replace('\\', '/');
                 if (!seen.add(rel)) {
@@ -252,7 +283,7 @@ public final class DatasetScanner {
                 if (label != null) {
                     classes.add(label);
                 }
-                out.add(new Candidate(rel, file, label, patient, modality));
+                out.add(new Candidate(rel, file, label, patient, modality, mask));
             }
         } catch (java.io.UncheckedIOException | IllegalStateException e) {
             throw new DatasetException(manifest + ": not a readable CSV manifest (" + e.getMessage() + ")");
@@ -285,20 +316,62 @@ public final class DatasetScanner {
         try {
             byte[] bytes = ImageReaders.readBytes(c.path, readers.limits());
             if (bytes.length == 0) {
-                return new Outcome(null, new ScanReport.Skipped(c.relativePath, "empty file"));
+                return skip(c, "empty file");
+            }
+            byte[] head = java.util.Arrays.copyOf(bytes, Math.min(1024, bytes.length));
+            String hash = Hashing.sha256Hex(bytes);
+            if (NiftiReader.looksLikeNifti(head)) {
+                return volume(c, bytes, hash);
             }
             if (decode) {
                 readers.read(bytes);
-            } else if (readers.readerFor(java.util.Arrays.copyOf(bytes, Math.min(512, bytes.length))) == null) {
-                return new Outcome(null, new ScanReport.Skipped(c.relativePath, "not an image medsearch can read"));
+            } else if (readers.readerFor(head) == null) {
+                return skip(c, "not an image medsearch can read");
             }
-            return new Outcome(new Sample(c.relativePath, c.path, c.label, c.patientId, c.modality,
-                    Hashing.sha256Hex(bytes)), null);
+            String patient = c.patientId;
+            String modality = c.modality;
+            String study = null;
+            if (DicomFile.looksLikeDicom(head)) {
+                // identifiers group the split (and are keyed, never stored, by the index)
+                DicomFile d = DicomFile.parse(bytes, readers.limits());
+                Identifiers ids = d.identifiers();
+                patient = patient != null ? patient : ids.patientId();
+                study = ids.studyInstanceUid();
+                modality = modality != null ? modality : d.technicalMetadata().get("modality");
+            }
+            return new Outcome(List.of(new Sample(c.relativePath, c.path, c.label, patient, modality, hash, study,
+                    null)), null);
         } catch (ImageFormatException e) {
-            return new Outcome(null, new ScanReport.Skipped(c.relativePath, e.getMessage()));
+            return skip(c, e.getMessage());
+        } catch (IllegalArgumentException e) {
+            return skip(c, e.getMessage());
         } catch (RuntimeException | OutOfMemoryError e) {
             // a decoder bug must not end a scan of 50,000 files; the file is reported like any other
-            return new Outcome(null, new ScanReport.Skipped(c.relativePath, "cannot decode (" + e + ")"));
+            return skip(c, "cannot decode (" + e + ")");
         }
+    }
+
+    private static Outcome skip(Candidate c, String why) {
+        return new Outcome(null, new ScanReport.Skipped(c.relativePath, why));
+    }
+
+    /** A volume becomes the paper's slices: the centre (middle, or largest mask slice) and its neighbours. */
+    private Outcome volume(Candidate c, byte[] bytes, String hash) throws ImageFormatException {
+        Path name = c.path.getFileName();
+        Volume v = NiftiReader.read(bytes, name == null ? "volume" : name.toString(), readers.limits()).toCanonical();
+        int n = v.dim(volumePlane.axis());
+        int center = n / 2;
+        if (c.mask != null) {
+            center = SliceSelector.largestMaskSlice(Volumes.read(c.mask, readers.limits()).toCanonical(), volumePlane);
+        }
+        int first = Math.max(0, center - (volumeSlices - 1) / 2);
+        int last = Math.min(n - 1, first + volumeSlices - 1);
+        List<Sample> out = new java.util.ArrayList<>();
+        for (int i = first; i <= last; i++) {
+            Sample.SliceRef ref = new Sample.SliceRef(volumePlane.label(), i);
+            out.add(new Sample(c.relativePath + "#" + ref, c.path, c.label, c.patientId, c.modality,
+                    Hashing.sha256Hex(hash + "#" + ref), null, ref));
+        }
+        return new Outcome(out, null);
     }
 }

@@ -25,7 +25,8 @@ import org.medsearch.util.Hashing;
 
 /**
  * A train/validation/test assignment of a {@link Dataset}'s samples, stratified by class, seeded,
- * and grouped: byte-identical images, and images of one patient, always land in the same part.
+ * and grouped: byte-identical images, images of one patient, and slices of one volume always land
+ * in the same part.
  *
  * <p>Contract: {@link #stratified} depends only on the samples (relative paths, labels, content
  * hashes, patient ids), the ratios and the seed, so the same inputs give the same split on any
@@ -90,11 +91,17 @@ public final class Split {
         }
         Map<String, Integer> byHash = new HashMap<>();
         Map<String, Integer> byPatient = new HashMap<>();
+        Map<java.nio.file.Path, Integer> byFile = new HashMap<>();
         for (int i = 0; i < n; i++) {
             Sample s = samples.get(i);
             Integer j = byHash.putIfAbsent(s.contentHash(), i);
             if (j != null) {
                 union(parent, i, j);
+            }
+            // the slices of one volume are one scan: they stay together
+            Integer f = byFile.putIfAbsent(s.path(), i);
+            if (f != null) {
+                union(parent, i, f);
             }
             if (s.patientId() != null) {
                 Integer k = byPatient.putIfAbsent(s.patientId(), i);

@@ -3,6 +3,7 @@ package org.medsearch.dicom;
 import java.util.Map;
 import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.ImageReader;
+import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
 import org.medsearch.image.ReadLimits;
 
@@ -43,6 +44,11 @@ public final class DicomImageReader implements ImageReader {
         }
         this.preset = preset;
         this.frame = frame;
+    }
+
+    /** {@code readers} with their DICOM reader windowing with {@code preset} (null: the file's window). */
+    public static ImageReaders withWindow(ImageReaders readers, WindowPreset preset) {
+        return readers.map(r -> r instanceof DicomImageReader d ? d.withWindow(preset) : r);
     }
 
     public DicomImageReader withWindow(WindowPreset p) {

@@ -17,6 +17,7 @@ import java.util.concurrent.Future;
 import org.medsearch.dataset.Dataset;
 import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.Sample;
+import org.medsearch.dataset.SampleLoader;
 import org.medsearch.dataset.Split;
 import org.medsearch.image.BatchLoader;
 import org.medsearch.image.ImageReaders;
@@ -97,8 +98,8 @@ public final class Evaluation {
         // 1. embed every test image once
         Embedding[] emb = new Embedding[test.size()];
         List<String> skipped = new ArrayList<>();
-        try (BatchLoader loader = BatchLoader.forFiles(readers, retriever.embedder().preprocessing(),
-                        test.stream().map(Sample::path).toList(), 64, opts.threads());
+        try (BatchLoader loader = new BatchLoader(readers, retriever.embedder().preprocessing(),
+                        SampleLoader.sources(test), 64, opts.threads());
                 Progress.Task task = progress.start("Classifying", test.size(), "img")) {
             for (BatchLoader.Batch b : loader) {
                 b.failures().forEach(f -> skipped.add(test.get(f.index()).relativePath() + ": " + f.reason()));

@@ -5,6 +5,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -37,8 +38,10 @@ public final class BatchLoader implements Iterable<BatchLoader.Batch>, AutoClose
      * @param indices the input index of each decoded image, in order
      * @param failures input indices that failed, with the reason
      * @param decodeNanos time the worker spent decoding and pre-processing this batch
+     * @param metadata each decoded image's technical metadata, aligned with {@code indices}
      */
-    public record Batch(float[] data, int[] indices, List<Failure> failures, long decodeNanos) {
+    public record Batch(float[] data, int[] indices, List<Failure> failures, long decodeNanos,
+            List<Map<String, String>> metadata) {
         public int size() {
             return indices.length;
         }
@@ -140,10 +143,13 @@ public final class BatchLoader implements Iterable<BatchLoader.Batch>, AutoClose
         float[] data = new float[(to - from) * len];
         int[] idx = new int[to - from];
         List<Failure> failures = new ArrayList<>();
+        List<Map<String, String>> meta = new ArrayList<>();
         int n = 0;
         for (int i = from; i < to; i++) {
             try {
-                prep.apply(sources.get(i).load(readers), data, n * len);
+                MedicalImage img = sources.get(i).load(readers);
+                prep.apply(img, data, n * len);
+                meta.add(img.metadata());
                 idx[n++] = i;
             } catch (ImageFormatException e) {
                 failures.add(new Failure(i, e.getMessage()));
@@ -155,7 +161,7 @@ public final class BatchLoader implements Iterable<BatchLoader.Batch>, AutoClose
             data = java.util.Arrays.copyOf(data, n * len);
             idx = java.util.Arrays.copyOf(idx, n);
         }
-        return new Batch(data, idx, failures, System.nanoTime() - t0);
+        return new Batch(data, idx, failures, System.nanoTime() - t0, meta);
     }
 
     @Override

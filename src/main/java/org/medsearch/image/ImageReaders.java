@@ -53,6 +53,11 @@ public final class ImageReaders {
         return new ImageReaders(l, limits);
     }
 
+    /** A copy with every reader passed through {@code f} (to configure one, e.g. a DICOM window). */
+    public ImageReaders map(java.util.function.UnaryOperator<ImageReader> f) {
+        return new ImageReaders(readers.stream().map(f).toList(), limits);
+    }
+
     /** A copy with other limits. */
     public ImageReaders withLimits(ReadLimits newLimits) {
         return new ImageReaders(readers, newLimits);

@@ -10,6 +10,7 @@ import java.util.function.Consumer;
 import org.medsearch.dataset.Dataset;
 import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.Sample;
+import org.medsearch.dataset.SampleLoader;
 import org.medsearch.dataset.ScanReport;
 import org.medsearch.dataset.Split;
 import org.medsearch.image.BatchLoader;
@@ -127,8 +128,8 @@ public final class Indexer {
         List<String> classes = embedder.bundle().classes();
         int done = 0;
         int sinceCommit = 0;
-        try (BatchLoader loader = BatchLoader.forFiles(readers, embedder.preprocessing(),
-                        todo.stream().map(Sample::path).toList(), opts.batchSize(), workers);
+        try (BatchLoader loader = new BatchLoader(readers, embedder.preprocessing(),
+                        SampleLoader.sources(todo), opts.batchSize(), workers);
                 Progress.Task task = progress.start("Indexing", todo.size(), "img")) {
             long started = System.nanoTime();
             for (BatchLoader.Batch b : loader) {
@@ -147,7 +148,8 @@ public final class Indexer {
                     String predicted = e.predictedClass() < 0 ? null : classes.get(e.predictedClass());
                     index.add(new IndexedImage(-1, key, s.label(), predicted, e.confidence(),
                             s.contentHash(), e.vector(), part == null ? null : part.key(), s.modality(),
-                            patientKeys == null ? null : patientKeys.key(s.patientId()), null, Map.of()));
+                            patientKeys == null ? null : patientKeys.key(s.patientId()),
+                            patientKeys == null ? null : patientKeys.key(s.studyId()), b.metadata().get(i)));
                 }
                 done += b.size();
                 sinceCommit += b.size();
@@ -165,8 +167,8 @@ public final class Indexer {
         return new Report(Math.max(0, added), updated, unchanged, pruned, skipped, seconds, done / seconds);
     }
 
-    /** The stored path of a sample: absolute and normalised, so results can be opened from anywhere. */
+    /** The stored path of a sample: absolute and normalised (see {@link SampleLoader#reference}). */
     static String key(Sample s) {
-        return s.path().toAbsolutePath().normalize().toString();
+        return SampleLoader.reference(s);
     }
 }

@@ -7,6 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.medsearch.dicom.DicomImageReader;
+import org.medsearch.dicom.WindowPreset;
+import org.medsearch.image.ImageReaders;
 import org.medsearch.image.Preprocessing;
 import org.medsearch.util.Hashing;
 import org.medsearch.util.Json;
@@ -131,7 +134,7 @@ public final class ModelBundle implements AutoCloseable {
         }
         Preprocessing prep = Preprocessing.imagenet(imageSize);
         ModelManifest m = new ModelManifest(ModelManifest.FORMAT, ModelManifest.ARCHITECTURE, List.of(),
-                ModelManifest.PreprocessingSpec.of(prep), weights.getFileName().toString(), sha,
+                ModelManifest.PreprocessingSpec.of(prep, null), weights.getFileName().toString(), sha,
                 fingerprint(sha, prep, List.of()), null);
         NDManager manager = Engines.newManager();
         try {
@@ -168,6 +171,15 @@ public final class ModelBundle implements AutoCloseable {
 
     public Preprocessing preprocessing() {
         return manifest.preprocessing().toPreprocessing();
+    }
+
+    /**
+     * The readers this model's images must be decoded with: the standard ones, with the DICOM window
+     * the model was trained with. Training, indexing, search and the server all use these.
+     */
+    public ImageReaders readers() {
+        String w = manifest.preprocessing().dicomWindow();
+        return DicomImageReader.withWindow(ImageReaders.standard(), w == null ? null : WindowPreset.parse(w));
     }
 
     public List<String> classes() {

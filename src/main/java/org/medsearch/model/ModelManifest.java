@@ -35,14 +35,20 @@ public record ModelManifest(
     public static final String FORMAT = "medsearch-model/1";
     public static final String ARCHITECTURE = "resnet18-torchvision";
 
-    /** The pre-processing, spelled out for readers of the JSON. */
+    /**
+     * The pre-processing, spelled out for readers of the JSON.
+     *
+     * @param dicomWindow the VOI window preset DICOM images are read with ("abdomen", ...), or null
+     *     for each file's own window (else a percentile window)
+     */
     public record PreprocessingSpec(int imageSize, float[] mean, float[] std, int channels, String grayscale,
-            String resize, String intensityRange) {
+            String resize, String intensityRange, String normalisation, String dicomWindow) {
 
-        public static PreprocessingSpec of(Preprocessing p) {
+        public static PreprocessingSpec of(Preprocessing p, String dicomWindow) {
             return new PreprocessingSpec(p.imageSize(), p.mean(), p.std(), Preprocessing.CHANNELS,
                     "ITU-R 601 luma for colour input; gray replicated to 3 channels",
-                    "antialiased bilinear to imageSize x imageSize", "[0,1] before normalisation");
+                    "antialiased bilinear to imageSize x imageSize", "[0,1] before normalisation",
+                    "ImageNet mean and std (the statistics torchvision's pretrained weights expect)", dicomWindow);
         }
 
         public Preprocessing toPreprocessing() {

@@ -18,7 +18,10 @@ import java.util.Map;
 import java.util.Random;
 import java.util.function.Consumer;
 import org.medsearch.dataset.Dataset;
+import org.medsearch.dicom.DicomImageReader;
+import org.medsearch.dicom.WindowPreset;
 import org.medsearch.dataset.Sample;
+import org.medsearch.dataset.SampleLoader;
 import org.medsearch.dataset.Split;
 import org.medsearch.image.BatchLoader;
 import org.medsearch.image.ImageReaders;
@@ -57,15 +60,26 @@ public final class Trainer {
     private static final String STATE = "state.json";
     private static final String STATE_FORMAT = "medsearch-checkpoint/1";
 
-    private final ImageReaders readers;
+    private ImageReaders readers;
     private final Progress progress;
     private final Consumer<String> log;
     private int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
+    private WindowPreset dicomWindow;
 
     public Trainer(ImageReaders readers, Progress progress, Consumer<String> log) {
         this.readers = readers;
         this.progress = progress;
         this.log = log;
+    }
+
+    /**
+     * Reads DICOM images with this VOI window preset (null: each file's own window) and records it in
+     * the manifest, so that indexing and search read them the same way.
+     */
+    public Trainer optDicomWindow(WindowPreset preset) {
+        this.dicomWindow = preset;
+        this.readers = DicomImageReader.withWindow(readers, preset);
+        return this;
     }
 
     /** Threads that decode images ahead of the network (default: one per core). */
@@ -244,7 +258,7 @@ public final class Trainer {
         int batches = (order.size() + recipe.batchSize() - 1) / recipe.batchSize();
         int batchIndex = 0;
         FineTune ft = recipe.fineTune();
-        try (BatchLoader loader = BatchLoader.forFiles(readers, prep, order.stream().map(Sample::path).toList(),
+        try (BatchLoader loader = new BatchLoader(readers, prep, SampleLoader.sources(order),
                         recipe.batchSize(), workers);
                 Progress.Task task = progress.start(
                         String.format("Epoch %d/%d", epoch + 1, recipe.epochs()), order.size(), "img")) {
@@ -443,7 +457,7 @@ public final class Trainer {
         double lossSum = 0;
         long correct = 0;
         long seen = 0;
-        try (BatchLoader loader = BatchLoader.forFiles(readers, prep, samples.stream().map(Sample::path).toList(),
+        try (BatchLoader loader = new BatchLoader(readers, prep, SampleLoader.sources(samples),
                         Math.max(batch, 64), workers);
                 Progress.Task task = progress.start(title, samples.size(), "img")) {
             for (BatchLoader.Batch b : loader) {
@@ -510,7 +524,7 @@ public final class Trainer {
                 ModelManifest.FORMAT,
                 ModelManifest.ARCHITECTURE,
                 classes,
-                ModelManifest.PreprocessingSpec.of(prep),
+                ModelManifest.PreprocessingSpec.of(prep, dicomWindow == null ? null : dicomWindow.label()),
                 ModelBundle.WEIGHTS,
                 weightsSha,
                 ModelBundle.fingerprint(weightsSha, prep, classes),

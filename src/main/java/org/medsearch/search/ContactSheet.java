@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import javax.imageio.ImageIO;
+import org.medsearch.dataset.SampleLoader;
 import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
@@ -63,7 +64,7 @@ public final class ContactSheet {
                 for (Hit hit : res.hits()) {
                     MedicalImage img = null;
                     try {
-                        img = readers.read(Path.of(hit.image().path()));
+                        img = SampleLoader.load(hit.image().path(), readers);
                     } catch (ImageFormatException e) {
                         // the indexed file moved or changed: keep the slot, say so
                     }

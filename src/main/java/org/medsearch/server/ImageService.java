@@ -11,6 +11,7 @@ import java.util.UUID;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.medsearch.dataset.SampleLoader;
 import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
@@ -125,7 +126,9 @@ public final class ImageService {
         this.retriever = retriever;
         this.index = retriever.index();
         this.queue = queue;
-        this.readers = ImageReaders.standard().withLimits(new ReadLimits(config.maxUploadBytes(), config.maxPixels()));
+        // the model's readers (its DICOM window), with the server's stricter limits
+        this.readers = retriever.embedder().bundle().readers()
+                .withLimits(new ReadLimits(config.maxUploadBytes(), config.maxPixels()));
         this.prep = retriever.embedder().preprocessing();
         this.uploads = index.directory().resolve(UPLOADS_DIR).toAbsolutePath().normalize();
     }
@@ -236,7 +239,7 @@ public final class ImageService {
             return Optional.empty();
         }
         try (Gate g = enterGate()) {
-            MedicalImage m = readers.read(Path.of(img.get().path()));
+            MedicalImage m = SampleLoader.load(img.get().path(), readers);
             return Optional.of(PngRenderer.png(PngRenderer.fit(m, side)));
         } catch (ImageFormatException e) {
             // the operator's log may name the file; the client only learns that it cannot be had

@@ -106,7 +106,22 @@ public final class SliceSelector {
         return new int[] {(int) Math.max(0, first), (int) Math.min(n - 1, last)};
     }
 
+    /**
+     * {@link #select} on a volume already in canonical orientation, with a window computed once by
+     * the caller ({@link IntensityWindow#of}): for cutting many single slices of one volume without
+     * sorting its voxels each time.
+     */
+    public static List<MedicalImage> selectCanonical(Volume canonical, IntensityWindow window, Plane plane, int center,
+            int count) {
+        return cut(canonical, plane, center, count, "center", window);
+    }
+
     private static List<MedicalImage> cut(Volume c, Plane plane, int center, int count, String centerFrom) {
+        return cut(c, plane, center, count, centerFrom, null);
+    }
+
+    private static List<MedicalImage> cut(Volume c, Plane plane, int center, int count, String centerFrom,
+            IntensityWindow window) {
         int n = c.dim(plane.axis());
         int[] r;
         try {
@@ -114,7 +129,7 @@ public final class SliceSelector {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(plane.label() + ": " + e.getMessage(), e);
         }
-        IntensityWindow w = IntensityWindow.of(c);
+        IntensityWindow w = window != null ? window : IntensityWindow.of(c);
         double[] sp = c.spacing();
         String spacing = switch (plane) {
             case AXIAL -> sp[0] + "x" + sp[1];
