@@ -71,8 +71,12 @@ final class BenchIndexCommand implements Callable<Integer> {
     @Option(names = "--k", defaultValue = "10", description = "Results per query (default ${DEFAULT-VALUE}).")
     int k;
 
-    @Option(names = "--fetch", defaultValue = "50", description = "Graph candidates before re-rank (default ${DEFAULT-VALUE}).")
-    int fetch;
+    @Option(names = "--fetch", defaultValue = "100", split = ",",
+            description = "Graph candidates before the exact re-rank; several values give one row each (default ${DEFAULT-VALUE}).")
+    List<Integer> fetch;
+
+    @Option(names = "--reuse", description = "With --dir: query an index an earlier run built there instead of building it again.")
+    boolean reuse;
 
     @Option(names = "--dir", paramLabel = "DIR", description = "Where to build the index (default: a temporary folder, removed).")
     Path dir;
@@ -91,7 +95,9 @@ final class BenchIndexCommand implements Callable<Integer> {
         for (String fmt : formats) {
             VectorFormat format = VectorFormat.parse(fmt);
             Path d = dir != null ? dir.resolve(format.key()) : Files.createTempDirectory("medsearch-bench-index");
-            FileUtil.deleteTree(d);
+            if (!(reuse && dir != null && LuceneIndex.exists(d))) {
+                FileUtil.deleteTree(d);
+            }
             try {
                 run(out, mix, format, d);
             } finally {
@@ -108,67 +114,87 @@ final class BenchIndexCommand implements Callable<Integer> {
         resetPeaks();
         IndexInfo info = new IndexInfo(LuceneIndex.FORMAT, "bench-" + seed, mix.classNames(), dim, Version.current(),
                 format, 0);
-        try (LuceneIndex index = LuceneIndex.create(d, info)) {
-            long t0 = System.nanoTime();
-            ExecutorService pool = Executors.newFixedThreadPool(threads);
-            int chunk = 100_000;
-            for (int from = 0; from < count; from += chunk) {
-                int a = from;
-                int b = Math.min(count, from + chunk);
-                List<Future<?>> part = new ArrayList<>();
-                for (int t = 0; t < threads; t++) {
-                    int first = a + t;
-                    part.add(pool.submit(() -> {
-                        for (int i = first; i < b; i += threads) {
-                            index.add(image(mix, i));
-                        }
-                        return null;
-                    }));
-                }
-                for (Future<?> f : part) {
-                    f.get();
-                }
-                index.commit();
-                double s = (System.nanoTime() - t0) / 1e9;
-                out.printf("  indexed %,d (%.0f vectors/s, %.0f s)%n", b, b / s, s);
-                out.flush();
+        boolean build = !LuceneIndex.exists(d);
+        try (LuceneIndex index = build ? LuceneIndex.create(d, info) : LuceneIndex.open(d, false)) {
+            if (build) {
+                build(out, mix, index);
+            } else {
+                out.printf("reusing the index in %s (%,d vectors)%n", d, index.size());
             }
-            pool.shutdown();
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            LuceneIndex.Stats st = index.stats();
-            out.printf("bulk indexing     %,.0f vectors/s (%,d in %.0f s, commits every %,d)%n", count / seconds, count,
-                    seconds, chunk);
-            out.printf("size on disk      %s in %d segments%n", IndexCommand.bytes(st.bytesOnDisk()), st.segments());
-            st.bytesByKind().forEach((kind, v) -> out.printf("  %-24s %s%n", kind, IndexCommand.bytes(v)));
-            long w0 = System.nanoTime();
-            index.search(mix.query(0, new SplittableRandom(seed + 7)).vector, k, SearchFilter.ALL, SearchMode.EXACT);
-            out.printf("first search      %.1f s (builds the exact path's in-heap arrays: %s)%n",
-                    (System.nanoTime() - w0) / 1e9, IndexCommand.bytes(index.stats().heapBytes()));
-            out.printf("exact kernel      %s%n", st.exactKernel());
-            out.printf("planner           exact up to %,d candidates: a one-class query has ~%,d, an unfiltered one %,d%n",
-                    index.exactThreshold(), count / classes, count);
-            out.flush();
+            query(out, mix, index);
+        }
+    }
 
-            List<Query> qs = new ArrayList<>();
-            SplittableRandom qr = new SplittableRandom(seed + 1000);
-            for (int i = 0; i < queries; i++) {
-                qs.add(mix.query(i % classes, qr));
+    private void build(PrintWriter out, Mixture mix, LuceneIndex index) throws Exception {
+        long t0 = System.nanoTime();
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        int chunk = 100_000;
+        for (int from = 0; from < count; from += chunk) {
+            int a = from;
+            int b = Math.min(count, from + chunk);
+            List<Future<?>> part = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int first = a + t;
+                part.add(pool.submit(() -> {
+                    for (int i = first; i < b; i += threads) {
+                        index.add(image(mix, i));
+                    }
+                    return null;
+                }));
             }
-            index.setApproximateFetch(fetch);
-            out.printf("%-28s %10s %10s %12s%n", "latency, k=" + k, "p50 ms", "p99 ms", "recall@" + k);
-            for (boolean filtered : new boolean[] {true, false}) {
-                List<List<Long>> exact = new ArrayList<>();
-                long[] te = time(index, qs, filtered, SearchMode.EXACT, exact);
+            for (Future<?> f : part) {
+                f.get();
+            }
+            index.commit();
+            double s = (System.nanoTime() - t0) / 1e9;
+            out.printf("  indexed %,d (%.0f vectors/s, %.0f s)%n", b, b / s, s);
+            out.flush();
+        }
+        pool.shutdown();
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        out.printf("bulk indexing     %,.0f vectors/s (%,d committed and searchable in %.0f s, commits every %,d)%n",
+                count / seconds, count, seconds, chunk);
+        out.flush();
+        index.waitForMerges();
+        double merged = (System.nanoTime() - t0) / 1e9;
+        out.printf("merges done       %.0f s after the start (background merges rebuild HNSW graphs; searches run"
+                + " meanwhile)%n", merged);
+    }
+
+    private void query(PrintWriter out, Mixture mix, LuceneIndex index) throws Exception {
+        LuceneIndex.Stats st = index.stats();
+        out.printf("size on disk      %s in %d segments%n", IndexCommand.bytes(st.bytesOnDisk()), st.segments());
+        st.bytesByKind().forEach((kind, v) -> out.printf("  %-24s %s%n", kind, IndexCommand.bytes(v)));
+        long w0 = System.nanoTime();
+        index.search(mix.query(0, new SplittableRandom(seed + 7)).vector, k, SearchFilter.ALL, SearchMode.EXACT);
+        out.printf("first search      %.1f s (builds the exact path's in-heap arrays: %s)%n",
+                (System.nanoTime() - w0) / 1e9, IndexCommand.bytes(index.stats().heapBytes()));
+        out.printf("exact kernel      %s%n", st.exactKernel());
+        out.printf("planner           exact up to %,d candidates: a one-class query has ~%,d, an unfiltered one %,d%n",
+                index.exactThreshold(), count / classes, count);
+        out.flush();
+
+        List<Query> qs = new ArrayList<>();
+        SplittableRandom qr = new SplittableRandom(seed + 1000);
+        for (int i = 0; i < queries; i++) {
+            qs.add(mix.query(i % classes, qr));
+        }
+        out.printf("%-34s %10s %10s %12s%n", "latency, k=" + k, "p50 ms", "p99 ms", "recall@" + k);
+        for (boolean filtered : new boolean[] {true, false}) {
+            List<List<Long>> exact = new ArrayList<>();
+            long[] te = time(index, qs, filtered, SearchMode.EXACT, exact);
+            String what = filtered ? "one class" : "unfiltered";
+            out.printf("%-34s %10.2f %10.2f %12s%n", "exact, " + what, p(te, 50), p(te, 99), "1 (exact)");
+            for (int f : fetch) {
+                index.setApproximateFetch(f);
                 List<List<Long>> approx = new ArrayList<>();
                 long[] ta = time(index, qs, filtered, SearchMode.APPROXIMATE, approx);
-                String what = filtered ? "one class" : "unfiltered";
-                out.printf("%-28s %10.2f %10.2f %12s%n", "exact, " + what, p(te, 50), p(te, 99), "1 (exact)");
-                out.printf("%-28s %10.2f %10.2f %12.4f%n", "approximate, " + what, p(ta, 50), p(ta, 99),
-                        recall(exact, approx));
+                out.printf("%-34s %10.2f %10.2f %12.4f%n", "approximate (fetch " + f + "), " + what, p(ta, 50),
+                        p(ta, 99), recall(exact, approx));
                 out.flush();
             }
-            out.printf("peak heap         %s%n", IndexCommand.bytes(peakHeap()));
         }
+        out.printf("peak heap         %s%n", IndexCommand.bytes(peakHeap()));
     }
 
     private long[] time(LuceneIndex index, List<Query> qs, boolean filtered, SearchMode mode, List<List<Long>> ids)

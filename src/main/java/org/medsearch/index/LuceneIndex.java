@@ -157,7 +157,7 @@ public final class LuceneIndex implements Closeable {
     private final Map<String, Integer> ordinals = new ConcurrentHashMap<>();
     private final List<String> ordinalNames = new ArrayList<>();
     private volatile int exactThreshold = DEFAULT_EXACT_THRESHOLD;
-    private volatile int approximateFetch = 50;
+    private volatile int approximateFetch = 100;
 
     private LuceneIndex(Path dir, Directory directory, IndexWriter writer, IndexInfo info, long nextId)
             throws IOException {
@@ -327,7 +327,7 @@ public final class LuceneIndex implements Closeable {
         this.exactThreshold = Math.max(0, n);
     }
 
-    /** Candidates the graph search fetches before the exact re-rank (default 50, at least k). */
+    /** Candidates the graph search fetches before the exact re-rank (default 100, at least k). */
     public void setApproximateFetch(int n) {
         this.approximateFetch = Math.max(1, n);
     }
@@ -386,6 +386,14 @@ public final class LuceneIndex implements Closeable {
                     + "; the last committed state is intact");
         }
         searchers.maybeRefreshBlocking();
+    }
+
+    /** Waits until background merges (which rebuild HNSW graphs) have finished; for benchmarks. */
+    public void waitForMerges() throws IOException {
+        requireWriter();
+        if (writer.getConfig().getMergeScheduler() instanceof org.apache.lucene.index.ConcurrentMergeScheduler cms) {
+            cms.sync();
+        }
     }
 
     /** Makes additions visible to this process's searches without making them durable. */

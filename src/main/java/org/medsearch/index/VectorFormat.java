@@ -1,6 +1,8 @@
 package org.medsearch.index;
 
 import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.apache.lucene.codecs.KnnVectorsFormat;
 import org.apache.lucene.codecs.lucene99.Lucene99HnswScalarQuantizedVectorsFormat;
 import org.apache.lucene.codecs.lucene99.Lucene99HnswVectorsFormat;
@@ -36,9 +38,19 @@ public enum VectorFormat {
         throw new IllegalArgumentException("vector format must be float32 or int8, got " + s);
     }
 
+    /** Merges rebuild HNSW graphs; Lucene can spread that work over threads. */
+    private static final int MERGE_WORKERS = Math.max(1, Runtime.getRuntime().availableProcessors());
+    private static final ExecutorService MERGE_EXEC = MERGE_WORKERS == 1 ? null
+            : Executors.newFixedThreadPool(MERGE_WORKERS, r -> {
+                Thread t = new Thread(r, "medsearch-hnsw-merge");
+                t.setDaemon(true);
+                return t;
+            });
+
     KnnVectorsFormat luceneFormat() {
-        return this == FLOAT32 ? new Lucene99HnswVectorsFormat(MAX_CONN, BEAM_WIDTH)
-                : new Lucene99HnswScalarQuantizedVectorsFormat(MAX_CONN, BEAM_WIDTH, 1, 7, false, null, null);
+        return this == FLOAT32 ? new Lucene99HnswVectorsFormat(MAX_CONN, BEAM_WIDTH, MERGE_WORKERS, MERGE_EXEC)
+                : new Lucene99HnswScalarQuantizedVectorsFormat(MAX_CONN, BEAM_WIDTH, MERGE_WORKERS, 7, false, null,
+                        MERGE_EXEC);
     }
 
     /** "hnsw-float32 (M=16, beam=100)". */
