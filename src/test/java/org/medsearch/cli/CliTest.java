@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,6 +16,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
+import org.medsearch.testutil.CliRun;
 import org.medsearch.testutil.TestImages;
 import org.medsearch.util.Json;
 
@@ -31,21 +30,12 @@ class CliTest {
     static Path model;
     static Path index;
 
-    record Run(int code, String out, String err) {}
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
-        return new Run(code, out.toString(), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
-    /** A user mistake: exit 2, one line on stderr, no stack trace. */
-    static void assertUserError(Run r, String expected) {
-        assertEquals(2, r.code(), r.toString());
-        assertTrue(r.err().contains(expected), r.err());
-        assertFalse(r.err().contains("\tat ") || r.err().contains("Exception"), "no stack trace: " + r.err());
-        assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
+    static void assertUserError(CliRun r, String expected) {
+        r.assertUserError(expected);
     }
 
     @BeforeAll
@@ -58,7 +48,7 @@ class CliTest {
     @Test
     @Order(1)
     void train() {
-        Run r = run("train", "--data", data.toString(), "--out", model.toString(), "--image-size", "64", "--epochs",
+        CliRun r = run("train", "--data", data.toString(), "--out", model.toString(), "--image-size", "64", "--epochs",
                 "2", "--batch", "16", "--quiet");
         assertEquals(0, r.code(), r.toString());
         assertTrue(r.out().contains("Data: 150 usable images in 3 classes"), r.out());
@@ -70,10 +60,10 @@ class CliTest {
     @Test
     @Order(2)
     void indexThenReindexIsIncremental() {
-        Run r = run("index", "--model", model.toString(), "--data", data.toString(), "--index", index.toString(), "-q");
+        CliRun r = run("index", "--model", model.toString(), "--data", data.toString(), "--index", index.toString(), "-q");
         assertEquals(0, r.code(), r.toString());
         assertTrue(r.out().contains("150 added, 0 updated, 0 unchanged"), r.out());
-        Run again = run("index", "--model", model.toString(), "--data", data.toString(), "--index", index.toString(), "-q");
+        CliRun again = run("index", "--model", model.toString(), "--data", data.toString(), "--index", index.toString(), "-q");
         assertEquals(0, again.code(), again.toString());
         assertTrue(again.out().contains("0 added, 0 updated, 150 unchanged"), again.out());
     }
@@ -83,7 +73,7 @@ class CliTest {
     void searchPrintsTopKAndWritesASheet() throws Exception {
         Path query = data.resolve("disc/img_007.png");
         Path sheet = work.resolve("sheet.png");
-        Run r = run("search", "--model", model.toString(), "--index", index.toString(), "--k", "5", "--sheet",
+        CliRun r = run("search", "--model", model.toString(), "--index", index.toString(), "--k", "5", "--sheet",
                 sheet.toString(), query.toString());
         assertEquals(0, r.code(), r.toString());
         assertTrue(r.out().contains("predicted: disc (p = "), r.out());
@@ -103,7 +93,7 @@ class CliTest {
     @Order(4)
     void evaluateWritesReports() throws Exception {
         Path report = work.resolve("report");
-        Run r = run("evaluate", "--model", model.toString(), "--index", index.toString(), "--data", data.toString(),
+        CliRun r = run("evaluate", "--model", model.toString(), "--index", index.toString(), "--data", data.toString(),
                 "--report", report.toString(), "-q");
         assertEquals(0, r.code(), r.toString());
         assertTrue(r.out().contains("Accuracy: "), r.out());
@@ -130,7 +120,7 @@ class CliTest {
         assertUserError(run("search", "--model", model.toString(), "--index", work.resolve("no-index").toString(),
                 q.toString()), "medsearch: index not found: ");
         Path text = Files.writeString(work.resolve("query.png"), "I am not an image");
-        Run notImage = run("search", "--model", model.toString(), "--index", index.toString(), text.toString());
+        CliRun notImage = run("search", "--model", model.toString(), "--index", index.toString(), text.toString());
         assertEquals(2, notImage.code());
         assertTrue(notImage.err().contains("query.png: not an image medsearch can read (looks like text)"), notImage.err());
         assertUserError(run("train", "--data", work.resolve("nothing-here").toString(), "--out",
@@ -143,7 +133,7 @@ class CliTest {
         Files.write(bad.resolve("broken/a.png"), new byte[0]);
         assertUserError(run("train", "--data", bad.toString(), "--out", work.resolve("m3").toString()),
                 "class 'broken' has no usable image");
-        Run unknown = run("search", "--nope");
+        CliRun unknown = run("search", "--nope");
         assertEquals(2, unknown.code());
     }
 
@@ -163,7 +153,7 @@ class CliTest {
     @Order(7)
     void helpOnEveryCommand() {
         for (String c : new String[] {"train", "index", "search", "evaluate", "demo", "bench"}) {
-            Run r = run(c, "--help");
+            CliRun r = run(c, "--help");
             assertEquals(0, r.code(), c);
             assertTrue(r.out().contains("Usage: medsearch " + c), r.out());
         }
@@ -172,13 +162,13 @@ class CliTest {
     @Test
     @Order(8)
     void statsAndCheck() {
-        Run stats = run("index", "--index", index.toString(), "--stats");
+        CliRun stats = run("index", "--index", index.toString(), "--stats");
         assertEquals(0, stats.code(), stats.toString());
         assertTrue(stats.out().contains("images            150"), stats.out());
         assertTrue(stats.out().contains("vector format     hnsw-float32 (M=16, beam=100)"), stats.out());
         assertTrue(stats.out().contains("HNSW graph") && stats.out().contains("vectors (float32)"), stats.out());
         assertTrue(stats.out().matches("(?s).*  disc\\s+50\\n.*"), stats.out());
-        Run check = run("index", "--index", index.toString(), "--check");
+        CliRun check = run("index", "--index", index.toString(), "--check");
         assertEquals(0, check.code(), check.toString());
         assertTrue(check.out().contains("is consistent: 150 images"), check.out());
     }
@@ -195,16 +185,16 @@ class CliTest {
         Files.write(copy.resolve("disc/img_000.png"), TestImages.png(TestImages.pattern("disc", 64, r)));
         Files.write(copy.resolve("disc/new.png"), TestImages.png(TestImages.pattern("disc", 64, r)));
         Files.delete(copy.resolve("stripes/img_003.png"));
-        Run again = run("index", "--model", model.toString(), "--data", copy.toString(), "--index", idx.toString(),
+        CliRun again = run("index", "--model", model.toString(), "--data", copy.toString(), "--index", idx.toString(),
                 "--prune", "-q");
         assertEquals(0, again.code(), again.toString());
         assertTrue(again.out().contains("1 added, 1 updated, 148 unchanged, 1 removed"), again.out());
         assertTrue(again.out().contains("150 images in the index"), again.out());
 
-        Run del = run("delete", "--index", idx.toString(), "--path", copy.resolve("disc/new.png").toString(), "0");
+        CliRun del = run("delete", "--index", idx.toString(), "--path", copy.resolve("disc/new.png").toString(), "0");
         assertEquals(0, del.code(), del.toString());
         assertTrue(del.out().contains("Removed 2 images; 148 remain"), del.out());
-        Run missing = run("delete", "--index", idx.toString(), "999999");
+        CliRun missing = run("delete", "--index", idx.toString(), "999999");
         assertEquals(2, missing.code());
         assertTrue(missing.out().contains("no image with id 999999"), missing.out());
         assertEquals(0, run("index", "--index", idx.toString(), "--check").code());
@@ -222,22 +212,22 @@ class CliTest {
         }
         Path manifest = Files.writeString(work.resolve("manifest.csv"), csv);
         Path idx = work.resolve("index-meta");
-        Run built = run("index", "--model", model.toString(), "--data", manifest.toString(), "--index", idx.toString(), "-q");
+        CliRun built = run("index", "--model", model.toString(), "--data", manifest.toString(), "--index", idx.toString(), "-q");
         assertEquals(0, built.code(), built.toString());
         Path q = data.resolve("disc/img_010.png");
 
-        Run ct = run("search", "--model", model.toString(), "--index", idx.toString(), "--k", "20", "--scope", "all",
+        CliRun ct = run("search", "--model", model.toString(), "--index", idx.toString(), "--k", "20", "--scope", "all",
                 "--filter", "modality=CT", q.toString());
         assertEquals(0, ct.code(), ct.toString());
         // even image numbers are CT
         assertTrue(resultPaths(ct).stream().allMatch(p -> Integer.parseInt(p.replaceAll(".*img_(\\d+).png", "$1")) % 2 == 0),
                 ct.out());
-        Run one = run("search", "--model", model.toString(), "--index", idx.toString(), "--k", "50", "--scope", "all",
+        CliRun one = run("search", "--model", model.toString(), "--index", idx.toString(), "--k", "50", "--scope", "all",
                 "--filter", "patient=PAT-SECRET-3", q.toString());
         List<String> ofThree = resultPaths(one);
         assertEquals(30, ofThree.size(), one.out());
         assertTrue(ofThree.stream().allMatch(p -> Integer.parseInt(p.replaceAll(".*img_(\\d+).png", "$1")) % 5 == 3));
-        Run without = run("search", "--model", model.toString(), "--index", idx.toString(), "--k", "200", "--scope",
+        CliRun without = run("search", "--model", model.toString(), "--index", idx.toString(), "--k", "200", "--scope",
                 "all", "--exclude-patient", "PAT-SECRET-3", q.toString());
         assertEquals(120, resultPaths(without).size(), without.out());
 
@@ -250,7 +240,7 @@ class CliTest {
         }
     }
 
-    static List<String> resultPaths(Run r) {
+    static List<String> resultPaths(CliRun r) {
         return r.out().lines().filter(l -> l.matches("\\s+\\d+\\s+\\S+\\s+\\d+\\s+\\S+\\s+/.*"))
                 .map(l -> l.trim().split("\\s+")[4]).toList();
     }

@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -15,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.medsearch.dicom.DicomFile;
 import org.medsearch.image.ReadLimits;
+import org.medsearch.testutil.CliRun;
 import org.medsearch.testutil.Shared;
 import org.medsearch.volume.NiftiReader;
 import org.medsearch.volume.Plane;
@@ -23,13 +22,8 @@ import org.medsearch.volume.SliceSelector;
 /** The medical commands: slices from volumes and series, inspect with and without identifying values. */
 class MedicalCliTest {
 
-    record Run(int code, String out, String err) {}
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
-        return new Run(code, out.toString(), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
     static List<String> pngs(Path dir) throws Exception {
@@ -41,7 +35,7 @@ class MedicalCliTest {
     @Test
     void slicesFromADicomSeriesFolder(@TempDir Path out) throws Exception {
         Path series = Shared.require("samples/dicom/transfer-syntaxes/volume");
-        Run r = run("slices", series.toString(), "--out", out.toString());
+        CliRun r = run("slices", series.toString(), "--out", out.toString());
         assertEquals(0, r.code(), r.toString());
         assertEquals(List.of("volume_axial_008.png", "volume_axial_009.png", "volume_axial_010.png",
                 "volume_axial_011.png", "volume_axial_012.png"), pngs(out));
@@ -52,7 +46,7 @@ class MedicalCliTest {
     void slicesAroundTheLargestMaskSlice(@TempDir Path out) throws Exception {
         Path ch2 = Shared.require("samples/nifti/ch2.nii.gz");
         int largest = SliceSelector.largestMaskSlice(NiftiReader.read(ch2).toCanonical(), Plane.CORONAL);
-        Run r = run("slices", ch2.toString(), "--mask", ch2.toString(), "--plane", "coronal", "--count", "1",
+        CliRun r = run("slices", ch2.toString(), "--mask", ch2.toString(), "--plane", "coronal", "--count", "1",
                 "--out", out.toString());
         assertEquals(0, r.code(), r.toString());
         assertEquals(List.of(String.format("ch2_coronal_%03d.png", largest)), pngs(out));
@@ -63,12 +57,12 @@ class MedicalCliTest {
     void inspectHidesIdentifyingValuesUnlessAsked() throws Exception {
         Path ct = Shared.require("samples/dicom/CT_small.dcm");
         String patientId = DicomFile.parse(Files.readAllBytes(ct), ReadLimits.DEFAULT).identifiers().patientId();
-        Run hidden = run("inspect", ct.toString());
+        CliRun hidden = run("inspect", ct.toString());
         assertEquals(0, hidden.code(), hidden.toString());
         assertTrue(hidden.out().contains("Modality                             CT"), hidden.out());
         assertFalse(hidden.out().contains(patientId), "PatientID shown without --show-phi");
         assertTrue(hidden.out().lines().anyMatch(l -> l.contains("PatientID") && l.endsWith("<hidden>")), hidden.out());
-        Run shown = run("inspect", "--show-phi", ct.toString());
+        CliRun shown = run("inspect", "--show-phi", ct.toString());
         assertTrue(shown.out().contains(patientId), shown.out());
     }
 }

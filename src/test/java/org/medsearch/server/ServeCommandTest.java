@@ -5,27 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.medsearch.cli.Main;
+import org.medsearch.testutil.CliRun;
 
 /** The serve and loadtest commands' options and their one-line refusals (no model is loaded here). */
 class ServeCommandTest {
 
-    record Run(int code, String out, String err) {}
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
-        return new Run(code, out.toString(), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
-    static void assertUserError(Run r, String expected) {
+    static void assertUserError(CliRun r, String expected) {
         assertEquals(2, r.code(), r.toString());
         assertTrue(r.err().contains(expected), r.err());
         assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), r.err());
@@ -35,7 +28,7 @@ class ServeCommandTest {
     void helpDescribesTheNewCommandsAndDemoServes() {
         assertTrue(run("serve", "--help").out().contains("--token-file"));
         assertTrue(run("loadtest", "--help").out().contains("--clients"));
-        Run demo = run("demo", "--help");
+        CliRun demo = run("demo", "--help");
         assertTrue(demo.out().contains("--no-serve") && demo.out().contains("--port"), demo.out());
     }
 
