@@ -156,6 +156,7 @@ final class BenchIndexCommand implements Callable<Integer> {
                 count / seconds, count, seconds, chunk);
         out.flush();
         index.waitForMerges();
+        index.commit(); // drops the files of merged-away segments
         double merged = (System.nanoTime() - t0) / 1e9;
         out.printf("merges done       %.0f s after the start (background merges rebuild HNSW graphs; searches run"
                 + " meanwhile)%n", merged);
