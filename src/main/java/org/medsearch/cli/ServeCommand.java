@@ -57,6 +57,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "Searches that may wait for the model beyond those it computes; more get 503 (default ${DEFAULT-VALUE}).")
     int queue;
 
+    @Option(names = "--fetch", defaultValue = "100", paramLabel = "N",
+            description = "Candidates an approximate graph search fetches before the exact re-rank (default ${DEFAULT-VALUE}).")
+    int fetch;
+
     @Option(names = "--batch", defaultValue = "16", paramLabel = "N",
             description = "Queries per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
@@ -84,20 +88,22 @@ final class ServeCommand implements Callable<Integer> {
                 .withCorsOrigin(cors).withQueue(queue, batch, workers)
                 .withLimits((long) maxUploadMiB << 20, (long) maxMegapixels << 20)
                 .withGrace(Duration.ofSeconds(graceSeconds));
-        serve(model, index, cfg, out, Output.err(spec));
+        serve(model, index, cfg, SearchCommand.checkFetch(fetch), out, Output.err(spec));
         return 0;
     }
 
     /**
-     * Loads the model, opens the index (for writing only when writes are on), serves until the JVM
+     * Loads the model, opens the index (for writing only when writes are on; graph searches fetch
+     * {@code fetch} candidates), serves until the JVM
      * is asked to stop (Ctrl-C, SIGTERM), then stops gracefully and closes the index and the model.
      */
-    static void serve(Path modelDir, Path indexDir, ServerConfig cfg, PrintWriter out, PrintWriter err)
+    static void serve(Path modelDir, Path indexDir, ServerConfig cfg, int fetch, PrintWriter out, PrintWriter err)
             throws IOException, InterruptedException {
         CountDownLatch stopped = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
         try (ModelBundle bundle = ModelBundle.load(modelDir);
                 LuceneIndex idx = LuceneIndex.open(indexDir, cfg.writesEnabled())) {
+            idx.setApproximateFetch(fetch);
             SearchServer server;
             try {
                 server = SearchServer.start(cfg, new Retriever(new Embedder(bundle), idx));

@@ -127,6 +127,8 @@ class CliTest {
                 work.resolve("m2").toString()), "medsearch: data set not found");
         assertUserError(run("search", "--model", model.toString(), "--index", index.toString(), "--k", "0",
                 q.toString()), "k must be between 1 and 1000");
+        assertUserError(run("search", "--model", model.toString(), "--index", index.toString(), "--fetch", "0",
+                q.toString()), "--fetch must be between 1 and 10000, not 0");
         Path bad = work.resolve("bad-data");
         TestImages.writeDataset(bad, 2, 3, 32, 1);
         Files.createDirectories(bad.resolve("broken"));
