@@ -33,6 +33,7 @@ import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
 import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Progress;
+import org.medsearch.util.Figures;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -213,9 +214,9 @@ final class BenchCommand implements Callable<Integer> {
             out.printf("search latency, one query at a time, k=10, predicted-class scope, %d images in the index:%n",
                     idx.size());
             out.printf("  end to end (read + decode + model + search): p50 %.2f ms, p99 %.2f ms%n",
-                    total[n / 2] / 1e6, total[(int) Math.ceil(n * 0.99) - 1] / 1e6);
-            out.printf("  index search alone: p50 %.3f ms, p99 %.3f ms%n", search[n / 2] / 1e6,
-                    search[(int) Math.ceil(n * 0.99) - 1] / 1e6);
+                    total[Figures.nearestRank(n, 50)] / 1e6, total[Figures.nearestRank(n, 99)] / 1e6);
+            out.printf("  index search alone: p50 %.3f ms, p99 %.3f ms%n", search[Figures.nearestRank(n, 50)] / 1e6,
+                    search[Figures.nearestRank(n, 99)] / 1e6);
         }
     }
 }

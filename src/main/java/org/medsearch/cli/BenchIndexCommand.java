@@ -26,6 +26,7 @@ import org.medsearch.index.SearchFilter;
 import org.medsearch.index.VectorFormat;
 import org.medsearch.util.FileUtil;
 import org.medsearch.util.Version;
+import org.medsearch.util.Figures;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -71,7 +72,7 @@ final class BenchIndexCommand implements Callable<Integer> {
     @Option(names = "--k", defaultValue = "10", description = "Results per query (default ${DEFAULT-VALUE}).")
     int k;
 
-    @Option(names = "--fetch", defaultValue = "100", split = ",",
+    @Option(names = "--fetch", defaultValue = "" + LuceneIndex.DEFAULT_APPROXIMATE_FETCH, split = ",",
             description = "Graph candidates before the exact re-rank; several values give one row each (default ${DEFAULT-VALUE}).")
     List<Integer> fetch;
 
@@ -90,7 +91,7 @@ final class BenchIndexCommand implements Callable<Integer> {
         Mixture mix = new Mixture(classes, dim, rank, seed);
         out.printf("bench-index: %,d vectors, %d dims, %d classes, rank-%d Gaussian mixture (rectified), %d indexing"
                 + " threads, k=%d, %d queries, heap max %s%n", count, dim, classes, rank, threads, k, queries,
-                IndexCommand.bytes(Runtime.getRuntime().maxMemory()));
+                Figures.bytes(Runtime.getRuntime().maxMemory()));
         out.flush();
         for (String fmt : formats) {
             VectorFormat format = VectorFormat.parse(fmt);
@@ -164,12 +165,12 @@ final class BenchIndexCommand implements Callable<Integer> {
 
     private void query(PrintWriter out, Mixture mix, LuceneIndex index) throws Exception {
         LuceneIndex.Stats st = index.stats();
-        out.printf("size on disk      %s in %d segments%n", IndexCommand.bytes(st.bytesOnDisk()), st.segments());
-        st.bytesByKind().forEach((kind, v) -> out.printf("  %-24s %s%n", kind, IndexCommand.bytes(v)));
+        out.printf("size on disk      %s in %d segments%n", Figures.bytes(st.bytesOnDisk()), st.segments());
+        st.bytesByKind().forEach((kind, v) -> out.printf("  %-24s %s%n", kind, Figures.bytes(v)));
         long w0 = System.nanoTime();
         index.search(mix.query(0, new SplittableRandom(seed + 7)).vector, k, SearchFilter.ALL, SearchMode.EXACT);
         out.printf("first search      %.1f s (builds the exact path's in-heap arrays: %s)%n",
-                (System.nanoTime() - w0) / 1e9, IndexCommand.bytes(index.stats().heapBytes()));
+                (System.nanoTime() - w0) / 1e9, Figures.bytes(index.stats().heapBytes()));
         out.printf("exact kernel      %s%n", st.exactKernel());
         out.printf("planner           exact up to %,d candidates: a one-class query has ~%,d, an unfiltered one %,d%n",
                 index.exactThreshold(), count / classes, count);
@@ -195,7 +196,7 @@ final class BenchIndexCommand implements Callable<Integer> {
                 out.flush();
             }
         }
-        out.printf("peak heap         %s%n", IndexCommand.bytes(peakHeap()));
+        out.printf("peak heap         %s%n", Figures.bytes(peakHeap()));
     }
 
     private long[] time(LuceneIndex index, List<Query> qs, boolean filtered, SearchMode mode, List<List<Long>> ids)
@@ -220,8 +221,7 @@ final class BenchIndexCommand implements Callable<Integer> {
     }
 
     private static double p(long[] sorted, int pct) {
-        int i = (int) Math.ceil(sorted.length * pct / 100.0) - 1;
-        return sorted[Math.max(0, Math.min(sorted.length - 1, i))] / 1e6;
+        return sorted[Figures.nearestRank(sorted.length, pct)] / 1e6;
     }
 
     private static double recall(List<List<Long>> exact, List<List<Long>> approx) {

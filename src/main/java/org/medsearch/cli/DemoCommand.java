@@ -175,7 +175,8 @@ final class DemoCommand implements Callable<Integer> {
         out.flush();
         if (!noServe) {
             out.println("== serving the search page over this model and index");
-            ServeCommand.serve(modelDir, indexDir, ServerConfig.defaults().withPort(port), 100, out, Output.err(spec));
+            ServeCommand.serve(modelDir, indexDir, ServerConfig.defaults().withPort(port),
+                    LuceneIndex.DEFAULT_APPROXIMATE_FETCH, out, Output.err(spec));
         }
         return 0;
     }

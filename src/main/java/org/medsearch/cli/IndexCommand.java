@@ -20,6 +20,7 @@ import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Progress;
+import org.medsearch.util.Figures;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -153,8 +154,8 @@ final class IndexCommand implements Callable<Integer> {
         out.printf("vector format     %s%n", s.vectorFormat());
         out.printf("segments          %d%n", s.segments());
         out.printf("exact kernel      %s%n", s.exactKernel());
-        out.printf("bytes on disk     %s%n", bytes(s.bytesOnDisk()));
-        s.bytesByKind().forEach((k, v) -> out.printf("  %-24s %s%n", k, bytes(v)));
+        out.printf("bytes on disk     %s%n", Figures.bytes(s.bytesOnDisk()));
+        s.bytesByKind().forEach((k, v) -> out.printf("  %-24s %s%n", k, Figures.bytes(v)));
         out.printf("created by        medsearch %s%n", s.createdBy());
         out.println("per class");
         s.perClass().forEach((k, v) -> out.printf("  %-24s %d%n", k, v));
@@ -166,20 +167,6 @@ final class IndexCommand implements Callable<Integer> {
             out.println("per modality");
             s.perModality().forEach((k, v) -> out.printf("  %-24s %d%n", k, v));
         }
-    }
-
-    static String bytes(long b) {
-        if (b < 1024) {
-            return b + " B";
-        }
-        String[] u = {"KiB", "MiB", "GiB", "TiB"};
-        double v = b;
-        int i = -1;
-        while (v >= 1024 && i < u.length - 1) {
-            v /= 1024;
-            i++;
-        }
-        return String.format("%.1f %s (%d bytes)", v, u[i], b);
     }
 
     /** The model's split, matched against this data set; null when it does not apply and is not required. */

@@ -20,7 +20,6 @@ import org.medsearch.search.Retriever;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
-import org.medsearch.util.MedsearchException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -61,10 +60,8 @@ final class SearchCommand implements Callable<Integer> {
     @Option(names = "--exact", description = "Always scan every candidate (no approximate graph search).")
     boolean exact;
 
-    @Option(names = "--fetch", defaultValue = "100", paramLabel = "N",
-            description = "Candidates an approximate graph search fetches before the exact re-rank;"
-                    + " more gives higher recall, more slowly (default ${DEFAULT-VALUE}).")
-    int fetch;
+    @picocli.CommandLine.Mixin
+    FetchOption fetch;
 
     @Option(names = "--sheet", paramLabel = "PNG", description = "Also write a contact sheet of queries and results.")
     Path sheet;
@@ -76,13 +73,13 @@ final class SearchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = Output.out(spec);
         PrintWriter err = Output.err(spec);
-        checkFetch(fetch);
+        int graphFetch = fetch.value();
         SearchRequest request = new SearchRequest(k, scope, filter(),
                 exact ? LuceneIndex.SearchMode.EXACT : LuceneIndex.SearchMode.AUTO);
         int status = 0;
         try (LuceneIndex idx = LuceneIndex.open(index, false);
                 ModelBundle bundle = Models.loadFor(model, idx, Output.progress(false))) {
-            idx.setApproximateFetch(fetch);
+            idx.setApproximateFetch(graphFetch);
             ImageReaders readers = bundle.readers();
             Retriever retriever = new Retriever(new Embedder(bundle), idx);
             List<ContactSheet.Row> rows = new ArrayList<>();
@@ -151,15 +148,5 @@ final class SearchCommand implements Callable<Integer> {
         if (r.hits().isEmpty()) {
             out.println("  (no indexed image matches)");
         }
-    }
-
-    /** The largest graph fetch: beyond it a scan is as cheap, and the heap cost grows with it. */
-    static final int MAX_FETCH = 10_000;
-
-    static int checkFetch(int fetch) throws MedsearchException {
-        if (fetch < 1 || fetch > MAX_FETCH) {
-            throw new MedsearchException("--fetch must be between 1 and " + MAX_FETCH + ", not " + fetch);
-        }
-        return fetch;
     }
 }

@@ -57,9 +57,8 @@ final class ServeCommand implements Callable<Integer> {
             description = "Searches that may wait for the model beyond those it computes; more get 503 (default ${DEFAULT-VALUE}).")
     int queue;
 
-    @Option(names = "--fetch", defaultValue = "100", paramLabel = "N",
-            description = "Candidates an approximate graph search fetches before the exact re-rank (default ${DEFAULT-VALUE}).")
-    int fetch;
+    @picocli.CommandLine.Mixin
+    FetchOption fetch;
 
     @Option(names = "--batch", defaultValue = "16", paramLabel = "N",
             description = "Queries per forward pass (default ${DEFAULT-VALUE}).")
@@ -88,7 +87,7 @@ final class ServeCommand implements Callable<Integer> {
                 .withCorsOrigin(cors).withQueue(queue, batch, workers)
                 .withLimits((long) maxUploadMiB << 20, (long) maxMegapixels << 20)
                 .withGrace(Duration.ofSeconds(graceSeconds));
-        serve(model, index, cfg, SearchCommand.checkFetch(fetch), out, Output.err(spec));
+        serve(model, index, cfg, fetch.value(), out, Output.err(spec));
         return 0;
     }
 

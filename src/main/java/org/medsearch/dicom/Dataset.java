@@ -1,7 +1,6 @@
 package org.medsearch.dicom;
 
 import java.nio.charset.Charset;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,11 +47,6 @@ public final class Dataset {
         this.buf = buf;
         this.bigEndian = bigEndian;
         this.charset = charset;
-    }
-
-    /** An empty dataset (a file without meta information). */
-    static Dataset empty() {
-        return new Dataset(new byte[0], false, StandardCharsets.ISO_8859_1);
     }
 
     /** Keeps the first of duplicate tags, as dcmtk does. */

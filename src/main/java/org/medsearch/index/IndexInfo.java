@@ -25,8 +25,4 @@ public record IndexInfo(String format, String modelFingerprint, List<String> cla
     public IndexInfo(String format, String modelFingerprint, List<String> classes, int dimensions, String createdBy) {
         this(format, modelFingerprint, classes, dimensions, createdBy, VectorFormat.FLOAT32, 0);
     }
-
-    public IndexInfo withVectorFormat(VectorFormat f) {
-        return new IndexInfo(format, modelFingerprint, classes, dimensions, createdBy, f, imageSize);
-    }
 }

@@ -37,6 +37,7 @@ import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.CheckIndex;
 import org.apache.lucene.index.CorruptIndexException;
 import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.IndexFormatTooNewException;
 import org.apache.lucene.index.IndexFormatTooOldException;
 import org.apache.lucene.index.IndexReader;
@@ -44,7 +45,9 @@ import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.index.SegmentInfos;
+import org.apache.lucene.index.SortedDocValues;
 import org.apache.lucene.index.StoredFields;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.index.TieredMergePolicy;
@@ -104,6 +107,9 @@ public final class LuceneIndex implements Closeable {
     /** Candidates up to which {@link SearchMode#AUTO} scans instead of walking the graph. */
     public static final int DEFAULT_EXACT_THRESHOLD = 100_000;
 
+    /** Candidates a graph search fetches before the exact re-rank, unless set. */
+    public static final int DEFAULT_APPROXIMATE_FETCH = 100;
+
     static final String ID = "id";
     static final String PATH = "path";
     static final String LABEL = "label";
@@ -155,9 +161,8 @@ public final class LuceneIndex implements Closeable {
     private final AtomicLong nextId;
     private final Map<Object, SegmentData> segments = new ConcurrentHashMap<>();
     private final Map<String, Integer> ordinals = new ConcurrentHashMap<>();
-    private final List<String> ordinalNames = new ArrayList<>();
     private volatile int exactThreshold = DEFAULT_EXACT_THRESHOLD;
-    private volatile int approximateFetch = 100;
+    private volatile int approximateFetch = DEFAULT_APPROXIMATE_FETCH;
 
     private LuceneIndex(Path dir, Directory directory, IndexWriter writer, IndexInfo info, long nextId)
             throws IOException {
@@ -327,7 +332,7 @@ public final class LuceneIndex implements Closeable {
         this.exactThreshold = Math.max(0, n);
     }
 
-    /** Candidates the graph search fetches before the exact re-rank (default 100, at least k). */
+    /** Candidates the graph search fetches before the exact re-rank (default {@value #DEFAULT_APPROXIMATE_FETCH}, at least k). */
     public void setApproximateFetch(int n) {
         this.approximateFetch = Math.max(1, n);
     }
@@ -342,11 +347,8 @@ public final class LuceneIndex implements Closeable {
         long id = nextId.getAndIncrement();
         try {
             writer.addDocument(toDocument(img.withId(id)));
-        } catch (IllegalStateException e) {
+        } catch (IllegalStateException | IOException e) {
             throw writeFailure(e);
-        } catch (IOException e) {
-            throw new MedsearchException("cannot write index " + dir + ": " + oneLine(e)
-                    + "; the last committed state is intact");
         }
         return id;
     }
@@ -379,11 +381,8 @@ public final class LuceneIndex implements Closeable {
         writer.setLiveCommitData(data.entrySet());
         try {
             writer.commit();
-        } catch (IllegalStateException e) {
+        } catch (IllegalStateException | IOException e) {
             throw writeFailure(e);
-        } catch (IOException e) {
-            throw new MedsearchException("cannot write index " + dir + ": " + oneLine(e)
-                    + "; the last committed state is intact");
         }
         searchers.maybeRefreshBlocking();
     }
@@ -401,9 +400,10 @@ public final class LuceneIndex implements Closeable {
         searchers.maybeRefreshBlocking();
     }
 
-    /** After a failed write Lucene refuses further writes: report the original cause. */
-    private MedsearchException writeFailure(RuntimeException e) {
-        Throwable cause = writer.getTragicException() != null ? writer.getTragicException() : e;
+    /** A failed write; after one, Lucene refuses further writes (IllegalStateException): report the original cause. */
+    private MedsearchException writeFailure(Exception e) {
+        Throwable cause = e instanceof IllegalStateException && writer.getTragicException() != null
+                ? writer.getTragicException() : e;
         return new MedsearchException("cannot write index " + dir + ": " + oneLine(cause)
                 + "; the last committed state is intact");
     }
@@ -457,7 +457,21 @@ public final class LuceneIndex implements Closeable {
         }
     }
 
-    /** Runs {@code body} on a consistent snapshot. */
+    private interface SearcherBody<T> {
+        T apply(IndexSearcher s) throws IOException;
+    }
+
+    /** Runs {@code body} on one point-in-time searcher, without the scan's in-heap copies. */
+    private <T> T withSearcher(SearcherBody<T> body) throws IOException {
+        IndexSearcher s = searchers.acquire();
+        try {
+            return body.apply(s);
+        } finally {
+            searchers.release(s);
+        }
+    }
+
+    /** Runs {@code body} on a consistent snapshot with every segment's in-heap copy (built on first use). */
     private <T> T withSnapshot(Snapshot.Body<T> body) throws IOException {
         IndexSearcher s = searchers.acquire();
         try {
@@ -492,64 +506,72 @@ public final class LuceneIndex implements Closeable {
     private synchronized int ordinal(String name) {
         Integer o = ordinals.get(name);
         if (o == null) {
-            o = ordinalNames.size();
-            ordinalNames.add(name);
+            o = ordinals.size();
             ordinals.put(name, o);
         }
         return o;
     }
 
-    private synchronized String ordinalName(int ord) {
-        return ordinalNames.get(ord);
-    }
-
     /** Images visible to searches. */
     public int size() throws IOException {
-        IndexSearcher s = searchers.acquire();
-        try {
-            return s.getIndexReader().numDocs();
-        } finally {
-            searchers.release(s);
-        }
+        return withSearcher(s -> s.getIndexReader().numDocs());
     }
 
     /** Visible images per search class, sorted by class. */
     public Map<String, Integer> countsPerClass() throws IOException {
-        return counts(sd -> sd.classOrd);
+        return withSearcher(s -> counts(s, CLASS));
     }
 
     /** Visible images per split ("train", "val", "test", or "none"), sorted. */
     public Map<String, Integer> countsPerSplit() throws IOException {
-        return counts(sd -> sd.splitOrd);
+        return withSearcher(s -> counts(s, SPLIT));
     }
 
     /** Visible images per modality ("none" when unknown), sorted. */
     public Map<String, Integer> countsPerModality() throws IOException {
-        return counts(sd -> sd.modalityOrd);
+        return withSearcher(s -> counts(s, MODALITY));
     }
 
-    private Map<String, Integer> counts(java.util.function.Function<SegmentData, int[]> field) throws IOException {
-        return withSnapshot(s -> {
-            Map<String, Integer> counts = new TreeMap<>();
-            for (int i = 0; i < s.data.length; i++) {
-                SegmentData sd = s.data[i];
-                int[] ords = field.apply(sd);
-                Bits live = s.leaves.get(i).reader().getLiveDocs();
-                for (int doc = 0; doc < sd.maxDoc; doc++) {
-                    if (sd.ids[doc] >= 0 && (live == null || live.get(doc))) {
-                        counts.merge(ords[doc] < 0 ? "none" : ordinalName(ords[doc]), 1, Integer::sum);
-                    }
+    /** Live images per value of a sorted doc-values field ("none" without one), counted by segment ordinal. */
+    private static Map<String, Integer> counts(IndexSearcher s, String field) throws IOException {
+        Map<String, Integer> counts = new TreeMap<>();
+        for (LeafReaderContext ctx : s.getIndexReader().leaves()) {
+            LeafReader r = ctx.reader();
+            NumericDocValues ids = r.getNumericDocValues(ID);
+            if (ids == null) {
+                continue;
+            }
+            SortedDocValues values = r.getSortedDocValues(field);
+            int[] perOrd = new int[values == null ? 0 : values.getValueCount()];
+            int none = 0;
+            Bits live = r.getLiveDocs();
+            for (int doc = ids.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = ids.nextDoc()) {
+                if (live != null && !live.get(doc)) {
+                    continue;
+                }
+                if (values != null && values.advanceExact(doc)) {
+                    perOrd[values.ordValue()]++;
+                } else {
+                    none++;
                 }
             }
-            return counts;
-        });
+            for (int ord = 0; ord < perOrd.length; ord++) {
+                if (perOrd[ord] > 0) {
+                    counts.merge(values.lookupOrd(ord).utf8ToString(), perOrd[ord], Integer::sum);
+                }
+            }
+            if (none > 0) {
+                counts.merge("none", none, Integer::sum);
+            }
+        }
+        return counts;
     }
 
     /** Source path to content hash of every visible image (to skip unchanged files on re-indexing). */
     public Map<String, String> contentHashesByPath() throws IOException {
-        return withSnapshot(s -> {
+        return withSearcher(s -> {
             Map<String, String> m = new HashMap<>();
-            for (LeafReaderContext ctx : s.leaves) {
+            for (LeafReaderContext ctx : s.getIndexReader().leaves()) {
                 LeafReader r = ctx.reader();
                 BinaryDocValues paths = r.getBinaryDocValues(PATH);
                 BinaryDocValues shas = r.getBinaryDocValues(SHA);
@@ -569,14 +591,18 @@ public final class LuceneIndex implements Closeable {
 
     /** The image with this id, if visible. */
     public Optional<IndexedImage> get(long id) throws IOException {
-        return withSnapshot(s -> {
-            var top = s.searcher.search(LongPoint.newExactQuery(ID, id), 1);
+        return withSearcher(s -> {
+            var top = s.search(LongPoint.newExactQuery(ID, id), 1);
             if (top.scoreDocs.length == 0) {
                 return Optional.empty();
             }
             int doc = top.scoreDocs[0].doc;
-            int leaf = s.leafOf(doc);
-            return Optional.of(load(s.searcher.storedFields(), doc, s.data[leaf].vector(doc - s.leaves.get(leaf).docBase)));
+            List<LeafReaderContext> leaves = s.getIndexReader().leaves();
+            LeafReaderContext leaf = leaves.get(org.apache.lucene.index.ReaderUtil.subIndex(doc, leaves));
+            FloatVectorValues fv = leaf.reader().getFloatVectorValues(VECTOR);
+            float[] vector = fv != null && fv.advance(doc - leaf.docBase) == doc - leaf.docBase
+                    ? fv.vectorValue().clone() : null;
+            return Optional.of(load(s.storedFields(), doc, vector));
         });
     }
 
@@ -651,16 +677,15 @@ public final class LuceneIndex implements Closeable {
                     : f.endsWith(".vex") ? "HNSW graph" : "documents and metadata";
             kinds.merge(kind, len, Long::sum);
         }
-        long[] heap = {0};
-        int segs = withSnapshot(s -> {
-            for (SegmentData d : s.data) {
-                heap[0] += d.heapBytes();
-            }
-            return s.leaves.size();
-        });
-        return new Stats(size(), countsPerClass(), countsPerSplit(), countsPerModality(), total, kinds, segs,
-                info.modelFingerprint(), info.vectorFormat().describe(), nextId.get(), info.createdBy(), heap[0],
-                Distances.kernel());
+        long heap = 0;
+        for (SegmentData d : segments.values()) {
+            heap += d.heapBytes(); // only what searches built: stats must not build them
+        }
+        long heapBytes = heap;
+        long diskBytes = total;
+        return withSearcher(s -> new Stats(s.getIndexReader().numDocs(), counts(s, CLASS), counts(s, SPLIT),
+                counts(s, MODALITY), diskBytes, kinds, s.getIndexReader().leaves().size(), info.modelFingerprint(),
+                info.vectorFormat().describe(), nextId.get(), info.createdBy(), heapBytes, Distances.kernel()));
     }
 
     /**

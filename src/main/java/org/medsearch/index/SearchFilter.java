@@ -49,8 +49,4 @@ public record SearchFilter(Set<String> classes, String modality, Set<String> spl
     public SearchFilter excludingPatient(String key) {
         return new SearchFilter(classes, modality, splits, patientKey, studyKey, excludeContentHash, key);
     }
-
-    public boolean isAll() {
-        return equals(ALL);
-    }
 }

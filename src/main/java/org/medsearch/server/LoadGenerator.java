@@ -15,6 +15,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.medsearch.util.Figures;
 
 /**
  * A closed-loop load test of {@code POST /api/search}: N clients, each sending the next query as
@@ -58,8 +59,7 @@ public final class LoadGenerator {
             if (latenciesMs.length == 0) {
                 return Double.NaN;
             }
-            int rank = (int) Math.ceil(p / 100 * latenciesMs.length);
-            return latenciesMs[Math.max(0, Math.min(latenciesMs.length - 1, rank - 1))];
+            return latenciesMs[Figures.nearestRank(latenciesMs.length, p)];
         }
 
         /** Responses other than 200, and requests with no response. */

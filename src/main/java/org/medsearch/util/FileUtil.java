@@ -1,7 +1,6 @@
 package org.medsearch.util;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileVisitResult;
@@ -70,20 +69,5 @@ public final class FileUtil {
                 return FileVisitResult.CONTINUE;
             }
         });
-    }
-
-    /** Total size in bytes of the regular files under {@code dir}. */
-    public static long treeSize(Path dir) {
-        try (var s = Files.walk(dir)) {
-            return s.filter(Files::isRegularFile).mapToLong(p -> {
-                try {
-                    return Files.size(p);
-                } catch (IOException e) {
-                    return 0;
-                }
-            }).sum();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }
