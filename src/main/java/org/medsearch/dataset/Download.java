@@ -14,10 +14,10 @@ import java.net.http.HttpTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
 import org.medsearch.util.FileUtil;
+import org.medsearch.util.Hashing;
 import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Progress;
 
@@ -50,7 +50,7 @@ public final class Download {
     public static Path fetch(URI url, String algorithm, String expectedHex, Path target, Progress progress)
             throws IOException {
         if (Files.isRegularFile(target)) {
-            String have = digest(target, algorithm);
+            String have = Hashing.hex(target, algorithm);
             if (matches(have, expectedHex)) {
                 return target;
             }
@@ -74,7 +74,7 @@ public final class Download {
                         + manualHint(url, algorithm, expectedHex, target));
             }
             length = resp.headers().firstValueAsLong("Content-Length").orElse(-1);
-            MessageDigest md = newDigest(algorithm);
+            MessageDigest md = Hashing.digest(algorithm);
             try (InputStream in = resp.body(); OutputStream out = Files.newOutputStream(part);
                     Progress.Task task = progress.start("Downloading " + target.getFileName(), length, "B")) {
                 byte[] buf = new byte[1 << 16];
@@ -130,23 +130,4 @@ public final class Download {
                 + hex + ") and copy it to " + target.toAbsolutePath();
     }
 
-    public static String digest(Path file, String algorithm) throws IOException {
-        MessageDigest md = newDigest(algorithm);
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buf = new byte[1 << 16];
-            int n;
-            while ((n = in.read(buf)) >= 0) {
-                md.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
-    }
-
-    private static MessageDigest newDigest(String algorithm) {
-        try {
-            return MessageDigest.getInstance(algorithm);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalArgumentException("unknown digest " + algorithm);
-        }
-    }
 }

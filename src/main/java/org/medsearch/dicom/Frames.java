@@ -53,12 +53,12 @@ final class Frames {
             raw = nativeFrame(i);
             shift = pm.highBit() + 1 - pm.bitsStored();
         } else {
-            byte[] b = frameBytes(i);
+            Span b = frameBytes(i);
             raw = switch (ts.codec()) {
-                case RLE -> RleDecoder.decode(b, 0, b.length, pm);
-                case JPEG_LS -> JpegLsDecoder.decode(b, 0, b.length, pm);
-                case JPEG -> ImageIoDecoder.decodeJpeg(b, 0, b.length, pm);
-                case JPEG_2000 -> ImageIoDecoder.decodeJpeg2000(b, 0, b.length, pm);
+                case RLE -> RleDecoder.decode(b.buf(), b.off(), b.len(), pm);
+                case JPEG_LS -> JpegLsDecoder.decode(b.buf(), b.off(), b.len(), pm);
+                case JPEG -> ImageIoDecoder.decodeJpeg(b.buf(), b.off(), b.len(), pm);
+                case JPEG_2000 -> ImageIoDecoder.decodeJpeg2000(b.buf(), b.off(), b.len(), pm);
                 case NATIVE -> throw new IllegalStateException();
             };
         }
@@ -206,14 +206,20 @@ final class Frames {
         return out;
     }
 
-    /** The compressed bytes of frame {@code i}: one fragment as is, several concatenated. */
-    private byte[] frameBytes(int i) throws ImageFormatException {
+    /** A range of a byte array; the decoders read only inside it. */
+    private record Span(byte[] buf, int off, int len) {}
+
+    /** The compressed bytes of frame {@code i}: one fragment in place in the file's buffer, several concatenated. */
+    private Span frameBytes(int i) throws ImageFormatException {
         List<List<Dataset.Fragment>> assigned = frameFragments;
         if (assigned == null) {
             assigned = assignFragments();
             frameFragments = assigned;
         }
         List<Dataset.Fragment> parts = assigned.get(i);
+        if (parts.size() == 1) {
+            return new Span(ds.buf, parts.get(0).offset(), parts.get(0).length());
+        }
         long total = 0;
         for (Dataset.Fragment f : parts) {
             total += f.length();
@@ -227,7 +233,7 @@ final class Frames {
             System.arraycopy(ds.buf, f.offset(), out, o, f.length());
             o += f.length();
         }
-        return out;
+        return new Span(out, 0, out.length);
     }
 
     /**

@@ -88,8 +88,7 @@ public final class ModelBundle implements AutoCloseable {
         }
         Map<String, Tensor> sd;
         try {
-            byte[] bytes = Files.readAllBytes(weights);
-            String sha = Hashing.sha256Hex(bytes);
+            String sha = Hashing.sha256Hex(weights);
             if (!sha.equals(m.weightsSha256())) {
                 throw new MedsearchException(weights + " does not match its manifest (SHA-256 " + sha.substring(0, 12)
                         + "..., expected " + String.valueOf(m.weightsSha256()).substring(0, Math.min(12,
@@ -127,7 +126,7 @@ public final class ModelBundle implements AutoCloseable {
         Map<String, Tensor> sd;
         String sha;
         try {
-            sha = Hashing.sha256Hex(Files.readAllBytes(weights));
+            sha = Hashing.sha256Hex(weights);
             sd = Weights.read(weights);
         } catch (IOException e) {
             throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import org.medsearch.dataset.Download;
 import org.medsearch.dataset.MedNist;
+import org.medsearch.util.Hashing;
 import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Progress;
 
@@ -57,14 +58,14 @@ public final class Pretrained {
         }
         if (init.equals("imagenet")) {
             Path f = imagenetFile(cacheDir, imagenet, progress);
-            return new Init(PthReader.read(f), "imagenet " + f.getFileName() + " sha256:" + Download.digest(f, "SHA-256"));
+            return new Init(PthReader.read(f), "imagenet " + f.getFileName() + " sha256:" + Hashing.sha256Hex(f));
         }
         Path f = Path.of(init);
         if (!Files.isRegularFile(f)) {
             throw new MedsearchException("--init: no such file " + f
                     + " (use 'scratch', 'imagenet', or a torchvision state dict as .safetensors or .pth)");
         }
-        return new Init(Weights.read(f), f.getFileName() + " sha256:" + Download.digest(f, "SHA-256"));
+        return new Init(Weights.read(f), f.getFileName() + " sha256:" + Hashing.sha256Hex(f));
     }
 
     /** The verified ImageNet weights file in the cache, downloading it on first use. */

@@ -6,12 +6,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import org.medsearch.util.FileUtil;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
@@ -168,8 +166,7 @@ public final class SafeTensors {
         }
         byte[] h = JSON.writeValueAsBytes(header);
         int pad = (8 - h.length % 8) % 8;
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (OutputStream out = Files.newOutputStream(tmp)) {
+        FileUtil.writeAtomically(file, out -> {
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, h.length + pad);
             out.write(len.array());
             out.write(h);
@@ -182,9 +179,7 @@ public final class SafeTensors {
                 d.get(bytes);
                 out.write(bytes);
             }
-        }
-        FileUtil.fsync(tmp);
-        FileUtil.atomicMove(tmp, file);
+        });
     }
 
     private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {

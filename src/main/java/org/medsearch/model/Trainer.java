@@ -506,12 +506,9 @@ public final class Trainer {
             Path out, Path ckpt, List<ModelManifest.EpochMetrics> history, Integer bestEpoch, double seconds,
             List<String> classes) throws IOException {
         Path weights = out.resolve(ModelBundle.WEIGHTS);
-        Path tmp = out.resolve(ModelBundle.WEIGHTS + ".tmp");
-        Files.copy(ckpt.resolve("best.safetensors"), tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        FileUtil.fsync(tmp);
-        FileUtil.atomicMove(tmp, weights);
+        FileUtil.writeAtomically(weights, w -> Files.copy(ckpt.resolve("best.safetensors"), w));
         split.write(out.resolve(ModelBundle.SPLIT));
-        String weightsSha = Hashing.sha256Hex(Files.readAllBytes(weights));
+        String weightsSha = Hashing.sha256Hex(weights);
         Map<String, String> versions = new LinkedHashMap<>();
         versions.put("medsearch", Version.current());
         versions.put("djl", Engines.djlVersion());

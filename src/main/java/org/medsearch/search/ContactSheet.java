@@ -87,9 +87,7 @@ public final class ContactSheet {
         } finally {
             g.dispose();
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp.png");
-        ImageIO.write(sheet, "png", tmp.toFile());
-        FileUtil.atomicMove(tmp, file);
+        FileUtil.writeAtomically(file, out -> ImageIO.write(sheet, "png", out));
     }
 
     private static void tile(Graphics2D g, MedicalImage img, int x, int y) {

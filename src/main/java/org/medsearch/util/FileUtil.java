@@ -1,6 +1,8 @@
 package org.medsearch.util;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileVisitResult;
@@ -18,13 +20,29 @@ import java.nio.file.attribute.BasicFileAttributes;
 public final class FileUtil {
     private FileUtil() {}
 
+    /** What writes a file's content. */
+    public interface Writer {
+        void write(OutputStream out) throws IOException;
+    }
+
     /** Writes {@code bytes} to {@code file} atomically (temp file, fsync, rename). */
     public static void writeAtomically(Path file, byte[] bytes) throws IOException {
+        writeAtomically(file, out -> out.write(bytes));
+    }
+
+    /**
+     * Writes {@code file} atomically: {@code content} writes a temporary file beside it, which is
+     * forced to disk and renamed over {@code file}; on failure the temporary file is removed and
+     * {@code file} is untouched.
+     */
+    public static void writeAtomically(Path file, Writer content) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path tmp = Files.createTempFile(parent, "." + file.getFileName(), ".tmp");
         try {
-            Files.write(tmp, bytes);
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+                content.write(out);
+            }
             fsync(tmp);
             atomicMove(tmp, file);
         } finally {

@@ -1,18 +1,35 @@
 package org.medsearch.util;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
-/** SHA-256 helpers: content hashes of images, fingerprints of models, hashes of splits. */
+/**
+ * Digests as lowercase hex: content hashes of images, fingerprints of models, hashes of splits, and
+ * the checks of downloaded files.
+ *
+ * <pre>{@code
+ * String sha = Hashing.sha256Hex(Path.of("model/weights.safetensors")); // streamed, 64 hex digits
+ * }</pre>
+ */
 public final class Hashing {
     private Hashing() {}
 
     public static MessageDigest sha256() {
+        return digest("SHA-256");
+    }
+
+    /** A {@link MessageDigest} by name, e.g. "MD5" or "SHA-256". */
+    public static MessageDigest digest(String algorithm) {
         try {
-            return MessageDigest.getInstance("SHA-256");
+            return MessageDigest.getInstance(algorithm);
         } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK always has SHA-256", e);
+            throw new IllegalArgumentException("unknown digest " + algorithm, e);
         }
     }
 
@@ -21,6 +38,24 @@ public final class Hashing {
     }
 
     public static String sha256Hex(String text) {
-        return sha256Hex(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return sha256Hex(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A file's SHA-256, read in blocks (the file is never held in memory). */
+    public static String sha256Hex(Path file) throws IOException {
+        return hex(file, "SHA-256");
+    }
+
+    /** A file's digest with the named algorithm, read in blocks. */
+    public static String hex(Path file, String algorithm) throws IOException {
+        MessageDigest md = digest(algorithm);
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 16];
+            int n;
+            while ((n = in.read(buf)) >= 0) {
+                md.update(buf, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
     }
 }
