@@ -364,10 +364,9 @@ public final class DatasetScanner {
         if (c.mask != null) {
             center = SliceSelector.largestMaskSlice(Volumes.read(c.mask, readers.limits()).toCanonical(), volumePlane);
         }
-        int first = Math.max(0, center - (volumeSlices - 1) / 2);
-        int last = Math.min(n - 1, first + volumeSlices - 1);
+        int[] range = SliceSelector.range(center, volumeSlices, n);
         List<Sample> out = new java.util.ArrayList<>();
-        for (int i = first; i <= last; i++) {
+        for (int i = range[0]; i <= range[1]; i++) {
             Sample.SliceRef ref = new Sample.SliceRef(volumePlane.label(), i);
             out.add(new Sample(c.relativePath + "#" + ref, c.path, c.label, c.patientId, c.modality,
                     Hashing.sha256Hex(hash + "#" + ref), null, ref));

@@ -93,8 +93,11 @@ public final class SliceSelector {
         return best;
     }
 
-    /** {first, last} slice index, inclusive, as described in the class comment. */
-    static int[] range(int center, int count, int n) {
+    /**
+     * {first, last} slice index, inclusive, as described in the class comment: the same slices
+     * wherever a volume is cut (the {@code slices} command, and volumes in a data set).
+     */
+    public static int[] range(int center, int count, int n) {
         if (count < 1) {
             throw new IllegalArgumentException("count must be at least 1, got " + count);
         }

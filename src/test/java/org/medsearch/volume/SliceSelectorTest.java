@@ -5,11 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.medsearch.dataset.DatasetScanner;
+import org.medsearch.dataset.Sample;
+import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
 
 class SliceSelectorTest {
@@ -202,5 +208,24 @@ class SliceSelectorTest {
     private static void assertMessage(org.junit.jupiter.api.function.Executable e, String part) {
         IllegalArgumentException x = assertThrows(IllegalArgumentException.class, e);
         assertTrue(x.getMessage().contains(part), x.getMessage());
+    }
+
+    @Test
+    void aDataSetCutsAVolumeLikeTheSlicesCommandNearAnEdge(@TempDir Path root) throws Exception {
+        int nz = 10;
+        double[] voxels = new double[4 * 4 * nz];
+        double[] mask = new double[voxels.length];
+        for (int i = 0; i < voxels.length; i++) {
+            voxels[i] = i % 17;
+            mask[i] = i / 16 == 1 ? 1 : 0; // only axial slice 1 is masked
+        }
+        Files.write(root.resolve("vol.nii"), new NiftiFiles().datatype(16).dims(4, 4, nz).values(voxels).build());
+        Files.write(root.resolve("mask.nii"), new NiftiFiles().datatype(16).dims(4, 4, nz).values(mask).build());
+        Files.writeString(root.resolve("m.csv"), "path,label,patient_id,modality,mask\nvol.nii,x,,MR,mask.nii\n");
+        List<String> cut = new DatasetScanner(ImageReaders.standard()).optVolumeSlices(5, Plane.AXIAL)
+                .scan(root.resolve("m.csv")).samples().stream().map(Sample::relativePath).toList();
+        int[] range = SliceSelector.range(1, 5, nz);
+        assertArrayEquals(new int[] {0, 3}, range);
+        assertEquals(List.of("vol.nii#axial/000", "vol.nii#axial/001", "vol.nii#axial/002", "vol.nii#axial/003"), cut);
     }
 }
