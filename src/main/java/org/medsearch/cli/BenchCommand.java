@@ -194,7 +194,7 @@ final class BenchCommand implements Callable<Integer> {
     private void latency(PrintWriter out, List<Sample> samples) throws Exception {
         try (ModelBundle bundle = ModelBundle.load(model); LuceneIndex idx = LuceneIndex.open(index, false)) {
             Retriever r = new Retriever(new Embedder(bundle), idx);
-            ImageReaders readers = ImageReaders.standard();
+            ImageReaders readers = bundle.readers(); // the model's DICOM window, as search applies it
             int n = Math.max(10, queries);
             long[] total = new long[n];
             long[] search = new long[n];

@@ -115,9 +115,8 @@ final class DemoCommand implements Callable<Integer> {
         out.println("== 1/4 train: " + imageSize + "x" + imageSize + ", " + epochs + " epochs"
                 + (perClass > 0 ? ", " + perClass + " images per class" : ""));
         out.flush();
-        Dataset ds = new DatasetScanner(ImageReaders.standard()).optProgress(progress)
-                .optLimitPerClass(perClass, seed).scan(source);
-        out.println("Data: " + ds.report().summary(10));
+        Dataset ds = TrainCommand.scan(new DatasetScanner(ImageReaders.standard()).optLimitPerClass(perClass, seed),
+                source, progress, out);
         Split split = TrainCommand.split(ds, SplitRatios.DEFAULT, seed, out);
         TrainingRecipe recipe = TrainingRecipe.paper().withImageSize(imageSize).withEpochs(epochs);
         recipe = recipe.withSeed(seed);

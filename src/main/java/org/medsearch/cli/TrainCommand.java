@@ -110,26 +110,22 @@ final class TrainCommand implements Callable<Integer> {
                 weightDecay, seed, FineTune.parse(finetune), backboneLrFactor, warmupEpochs);
         Progress progress = Output.progress(quiet);
         Pretrained.Init start = Pretrained.resolve(init, Pretrained.cacheDir(), progress);
-        ImageReaders readers = DicomImageReader.withWindow(ImageReaders.standard(), window == null ? null
-                : WindowPreset.parse(window));
+        WindowPreset preset = window == null ? null : WindowPreset.parse(window);
+        ImageReaders readers = DicomImageReader.withWindow(ImageReaders.standard(), preset);
         Dataset ds = scan(volumes.configure(new DatasetScanner(readers)), data, progress, out);
         Split split = split(ds, SplitRatios.parse(splitRatios), seed, out);
         Trainer trainer = new Trainer(ImageReaders.standard(), progress, line -> {
             out.println(line);
             out.flush();
-        }).optDicomWindow(window == null ? null : WindowPreset.parse(window));
+        }).optDicomWindow(preset);
         if (workers != null) {
             trainer.optWorkers(workers);
         }
-        ModelManifest m = trainer.train(ds, split, recipe, start.weights(), start.description(), out(), resume);
+        ModelManifest m = trainer.train(ds, split, recipe, start.weights(), start.description(), this.out, resume);
         ModelManifest.EpochMetrics best = m.provenance().epochs().get(m.provenance().bestEpoch() - 1);
-        out.printf("Model written to %s (best epoch %d: val accuracy %.4f; fingerprint %s; %.0f s)%n", out(),
+        out.printf("Model written to %s (best epoch %d: val accuracy %.4f; fingerprint %s; %.0f s)%n", this.out,
                 best.epoch(), best.valAccuracy(), m.fingerprint(), m.provenance().trainingSeconds());
         return 0;
-    }
-
-    private Path out() {
-        return out;
     }
 
     static Dataset scan(DatasetScanner scanner, Path data, Progress progress, PrintWriter out) throws java.io.IOException {

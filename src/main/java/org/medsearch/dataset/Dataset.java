@@ -60,6 +60,11 @@ public final class Dataset {
 
     /** Samples per class, sorted by class. */
     public Map<String, Integer> countsPerClass() {
+        return countLabels(samples);
+    }
+
+    /** Labelled samples per class, sorted by class. */
+    static Map<String, Integer> countLabels(List<Sample> samples) {
         Map<String, Integer> m = new TreeMap<>();
         for (Sample s : samples) {
             if (s.label() != null) {

@@ -150,12 +150,7 @@ public final class DatasetScanner {
             }
         }
         skipped.sort((a, b) -> a.relativePath().compareTo(b.relativePath()));
-        Map<String, Integer> perClass = new TreeMap<>();
-        for (Sample s : samples) {
-            if (s.label() != null) {
-                perClass.merge(s.label(), 1, Integer::sum);
-            }
-        }
+        Map<String, Integer> perClass = Dataset.countLabels(samples);
         for (String c : new java.util.TreeSet<>(declaredClasses)) {
             if (!perClass.containsKey(c)) {
                 long bad = skipped.stream().filter(s -> s.relativePath().startsWith(c + "/")).count();

@@ -69,13 +69,25 @@ public final class Split {
     private final int patientGroups;
     private final int labelConflicts;
 
-    private Split(Map<String, Entry> entries, long seed, SplitRatios ratios, int duplicateGroups,
-            int duplicateImages, int patientGroups, int labelConflicts) {
+    private Split(Map<String, Entry> entries, long seed, SplitRatios ratios, int patientGroups, int labelConflicts) {
         this.entries = Collections.unmodifiableMap(entries);
         this.seed = seed;
         this.ratios = ratios;
-        this.duplicateGroups = duplicateGroups;
-        this.duplicateImages = duplicateImages;
+        // byte-identical images: groups of entries sharing a content hash
+        Map<String, Integer> hashCounts = new HashMap<>();
+        for (Entry e : entries.values()) {
+            hashCounts.merge(e.contentHash(), 1, Integer::sum);
+        }
+        int groups = 0;
+        int images = 0;
+        for (int c : hashCounts.values()) {
+            if (c > 1) {
+                groups++;
+                images += c;
+            }
+        }
+        this.duplicateGroups = groups;
+        this.duplicateImages = images;
         this.patientGroups = patientGroups;
         this.labelConflicts = labelConflicts;
     }
@@ -113,18 +125,6 @@ public final class Split {
         Map<Integer, List<Integer>> groups = new TreeMap<>();
         for (int i = 0; i < n; i++) {
             groups.computeIfAbsent(find(parent, i), r -> new ArrayList<>()).add(i);
-        }
-        Map<String, Integer> hashCounts = new HashMap<>();
-        for (Sample s : samples) {
-            hashCounts.merge(s.contentHash(), 1, Integer::sum);
-        }
-        int dupGroups = 0;
-        int dupImages = 0;
-        for (int c : hashCounts.values()) {
-            if (c > 1) {
-                dupGroups++;
-                dupImages += c;
-            }
         }
         // stratum of a group = its majority label (ties: the smallest name)
         Map<String, List<List<Integer>>> strata = new TreeMap<>();
@@ -174,12 +174,7 @@ public final class Split {
                 groupId++;
             }
         }
-        return new Split(new LinkedHashMap<>(entries), seed, ratios, dupGroups, dupImages,
-                byPatient.isEmpty() ? 0 : countPatients(samples), conflicts);
-    }
-
-    private static int countPatients(List<Sample> samples) {
-        return (int) samples.stream().map(Sample::patientId).filter(p -> p != null).distinct().count();
+        return new Split(new LinkedHashMap<>(entries), seed, ratios, byPatient.size(), conflicts);
     }
 
     private static int find(int[] parent, int i) {
@@ -277,20 +272,16 @@ public final class Split {
     /** Reads a split written by {@link #write}; seed and ratios come from the caller's manifest. */
     public static Split read(Path file, long seed, SplitRatios ratios) throws IOException {
         Map<String, Entry> entries = new LinkedHashMap<>();
-        Map<String, Integer> hashCounts = new HashMap<>();
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8);
                 CSVParser parser = CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true).get().parse(r)) {
             for (CSVRecord rec : parser) {
                 Entry e = new Entry(rec.get("path"), rec.get("label"), Part.parse(rec.get("split")),
                         Integer.parseInt(rec.get("group")), rec.get("sha256"));
                 entries.put(e.relativePath(), e);
-                hashCounts.merge(e.contentHash(), 1, Integer::sum);
             }
         } catch (IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException e) {
             throw new DatasetException(file + " is not a medsearch split file (" + e.getMessage() + ")");
         }
-        int dupGroups = (int) hashCounts.values().stream().filter(c -> c > 1).count();
-        int dupImages = hashCounts.values().stream().filter(c -> c > 1).mapToInt(Integer::intValue).sum();
-        return new Split(entries, seed, ratios, dupGroups, dupImages, 0, 0);
+        return new Split(entries, seed, ratios, 0, 0);
     }
 }

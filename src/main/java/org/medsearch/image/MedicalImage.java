@@ -1,5 +1,7 @@
 package org.medsearch.image;
 
+import java.awt.image.BufferedImage;
+import java.awt.image.DataBufferByte;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -45,5 +47,15 @@ public record MedicalImage(int width, int height, float[] pixels, Map<String, St
         Map<String, String> m = new LinkedHashMap<>(metadata);
         m.put(key, value);
         return new MedicalImage(width, height, pixels, m);
+    }
+
+    /** For display: an 8-bit gray image, [0, 1] mapped to 0..255 and values outside clamped. */
+    public BufferedImage toGray8() {
+        BufferedImage out = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_GRAY);
+        byte[] data = ((DataBufferByte) out.getRaster().getDataBuffer()).getData();
+        for (int i = 0; i < pixels.length; i++) {
+            data[i] = (byte) Math.round(Math.min(1f, Math.max(0f, pixels[i])) * 255f);
+        }
+        return out;
     }
 }

@@ -145,7 +145,7 @@ public final class Indexer {
                     if (existing.containsKey(key)) {
                         index.deleteByPath(key);
                     }
-                    String predicted = e.predictedClass() < 0 ? null : classes.get(e.predictedClass());
+                    String predicted = e.predictedName(classes);
                     index.add(new IndexedImage(-1, key, s.label(), predicted, e.confidence(),
                             s.contentHash(), e.vector(), part == null ? null : part.key(), s.modality(),
                             patientKeys == null ? null : patientKeys.key(s.patientId()),

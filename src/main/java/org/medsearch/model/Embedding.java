@@ -20,6 +20,12 @@ public record Embedding(float[] vector, float[] probabilities) {
         return best;
     }
 
+    /** The most probable class's name among {@code classes} (the model's, in head order), or null without a head. */
+    public String predictedName(java.util.List<String> classes) {
+        int c = predictedClass();
+        return c < 0 ? null : classes.get(c);
+    }
+
     public float confidence() {
         int c = predictedClass();
         return c < 0 ? Float.NaN : probabilities[c];

@@ -91,17 +91,12 @@ public final class ContactSheet {
     }
 
     private static void tile(Graphics2D g, MedicalImage img, int x, int y) {
-        // fit the longer side to the tile, keep the aspect ratio
+        // fit the longer side to the tile (small images are enlarged too), keep the aspect ratio
         double s = (double) TILE / Math.max(img.width(), img.height());
         int tw = Math.max(1, (int) Math.round(img.width() * s));
         int th = Math.max(1, (int) Math.round(img.height() * s));
-        float[] px = Resampler.resize(img.pixels(), img.width(), img.height(), tw, th);
-        BufferedImage t = new BufferedImage(tw, th, BufferedImage.TYPE_BYTE_GRAY);
-        byte[] data = ((java.awt.image.DataBufferByte) t.getRaster().getDataBuffer()).getData();
-        for (int i = 0; i < px.length; i++) {
-            data[i] = (byte) Math.round(Math.min(1f, Math.max(0f, px[i])) * 255);
-        }
-        g.drawImage(t, x + (TILE - tw) / 2, y + (TILE - th) / 2, null);
+        MedicalImage t = new MedicalImage(tw, th, Resampler.resize(img.pixels(), img.width(), img.height(), tw, th));
+        g.drawImage(t.toGray8(), x + (TILE - tw) / 2, y + (TILE - th) / 2, null);
     }
 
     private static void label(Graphics2D g, int x, int y, String line1, String line2, Color c) {

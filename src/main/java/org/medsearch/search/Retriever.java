@@ -58,7 +58,7 @@ public final class Retriever {
     /** Searches with an embedding computed elsewhere (batch evaluation). */
     public SearchResult search(Embedding e, SearchRequest request, long modelNanos) throws IOException {
         List<String> classes = embedder.bundle().classes();
-        String predicted = e.predictedClass() < 0 ? null : classes.get(e.predictedClass());
+        String predicted = e.predictedName(classes);
         SearchFilter f = request.filter();
         if (request.scope() == Scope.PREDICTED) {
             if (predicted == null) {

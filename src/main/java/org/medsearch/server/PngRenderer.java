@@ -1,7 +1,5 @@
 package org.medsearch.server;
 
-import java.awt.image.BufferedImage;
-import java.awt.image.WritableRaster;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -40,20 +38,9 @@ public final class PngRenderer {
 
     /** An 8-bit gray PNG of the pixels ([0, 1] maps to 0..255, values outside are clamped). */
     public static byte[] png(MedicalImage img) {
-        BufferedImage out = new BufferedImage(img.width(), img.height(), BufferedImage.TYPE_BYTE_GRAY);
-        WritableRaster r = out.getRaster();
-        int[] row = new int[img.width()];
-        float[] px = img.pixels();
-        for (int y = 0; y < img.height(); y++) {
-            int o = y * img.width();
-            for (int x = 0; x < row.length; x++) {
-                row[x] = Math.round(Math.min(1f, Math.max(0f, px[o + x])) * 255f);
-            }
-            r.setPixels(0, y, row.length, 1, row);
-        }
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try {
-            ImageIO.write(out, "png", bytes);
+            ImageIO.write(img.toGray8(), "png", bytes);
         } catch (IOException e) {
             throw new UncheckedIOException("PNG encoding into memory failed", e);
         }
