@@ -234,18 +234,28 @@ public final class Dataset {
     }
 
     int u16(int off) {
-        return bigEndian ? (buf[off] & 0xff) << 8 | (buf[off + 1] & 0xff)
-                : (buf[off] & 0xff) | (buf[off + 1] & 0xff) << 8;
+        return u16(buf, off, bigEndian);
     }
 
     int i32(int off) {
-        return bigEndian ? u16(off) << 16 | u16(off + 2) : u16(off) | u16(off + 2) << 16;
+        return (int) u32(buf, off, bigEndian);
     }
 
     long i64(int off) {
-        long a = Integer.toUnsignedLong(i32(off));
-        long b = Integer.toUnsignedLong(i32(off + 4));
+        long a = u32(buf, off, bigEndian);
+        long b = u32(buf, off + 4, bigEndian);
         return bigEndian ? a << 32 | b : b << 32 | a;
+    }
+
+    /** The one byte-order reader of the package: the parser, the sniffer and the codecs use it too. */
+    static int u16(byte[] b, int off, boolean bigEndian) {
+        return bigEndian ? (b[off] & 0xff) << 8 | (b[off + 1] & 0xff) : (b[off] & 0xff) | (b[off + 1] & 0xff) << 8;
+    }
+
+    static long u32(byte[] b, int off, boolean bigEndian) {
+        long lo = u16(b, off, bigEndian);
+        long hi = u16(b, off + 2, bigEndian);
+        return bigEndian ? lo << 16 | hi : hi << 16 | lo;
     }
 
     static ImageFormatException malformed(int tag) {

@@ -93,8 +93,8 @@ public final class DicomFile {
         if (b.length - off < 8) {
             return null;
         }
-        int groupLe = (b[off] & 0xff) | (b[off + 1] & 0xff) << 8;
-        int groupBe = (b[off] & 0xff) << 8 | (b[off + 1] & 0xff);
+        int groupLe = Dataset.u16(b, off, false);
+        int groupBe = Dataset.u16(b, off, true);
         boolean vr = DicomParser.isVr(b, off + 4);
         if ((groupLe == 0x0002 || groupLe == 0x0008) && vr) {
             return TransferSyntax.EXPLICIT_VR_LITTLE_ENDIAN;
@@ -103,8 +103,8 @@ public final class DicomFile {
             return TransferSyntax.EXPLICIT_VR_BIG_ENDIAN;
         }
         if (groupLe == 0x0008) {
-            long len = (b[off + 4] & 0xffL) | (b[off + 5] & 0xffL) << 8 | (b[off + 6] & 0xffL) << 16 | (b[off + 7] & 0xffL) << 24;
-            int element = (b[off + 2] & 0xff) | (b[off + 3] & 0xff) << 8;
+            long len = Dataset.u32(b, off + 4, false);
+            int element = Dataset.u16(b, off + 2, false);
             // a header-sized first element: a group length, the character set, the image type, the SOP class...
             if (!strict || (element <= 0x0020 && len <= 256)) {
                 return TransferSyntax.IMPLICIT_VR_LITTLE_ENDIAN;
@@ -114,12 +114,7 @@ public final class DicomFile {
     }
 
     private static DicomFile doParse(byte[] bytes, ReadLimits limits) throws ImageFormatException {
-        if (bytes.length == 0) {
-            throw new ImageFormatException("empty file");
-        }
-        if (bytes.length > limits.maxFileBytes()) {
-            throw new ImageFormatException("file of " + bytes.length + " bytes exceeds the limit of " + limits.maxFileBytes() + " bytes");
-        }
+        limits.checkFileSize(bytes.length);
         boolean part10 = isPart10(bytes);
         if (!part10 && sniff(bytes, 0, false) == null) {
             throw new ImageFormatException("not a DICOM file (no DICM marker and no recognisable dataset)");
@@ -170,7 +165,7 @@ public final class DicomFile {
 
     /** Inflates a deflated dataset (raw deflate; zlib-wrapped as written by some old toolkits), bounded by the file limit. */
     private static byte[] inflate(byte[] b, int start, ReadLimits limits) throws ImageFormatException {
-        long max = Math.min(limits.maxFileBytes(), Integer.MAX_VALUE - 16);
+        long max = limits.maxInMemoryBytes();
         try {
             return inflate(b, start, max, true);
         } catch (DataFormatException e) {
@@ -219,11 +214,6 @@ public final class DicomFile {
     /** The main dataset, every value included: handle with care, it may hold patient data. */
     public Dataset dataset() {
         return dataset;
-    }
-
-    /** The transfer syntax UID, as declared or (for a bare dataset) as detected. */
-    public String transferSyntaxUid() {
-        return syntaxUid;
     }
 
     /** The transfer syntax, or empty when it is not one medsearch decodes. */

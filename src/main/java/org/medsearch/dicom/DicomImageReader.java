@@ -80,22 +80,18 @@ public final class DicomImageReader implements ImageReader {
             throw new ImageFormatException("DICOM file without pixel data");
         }
         PixelModule pm = f.pixelModule();
-        VoiWindow window;
+        VoiWindow window = !pm.monochrome() ? null : preset != null ? VoiWindow.of(preset) : f.fileWindow();
         float[] values;
-        if (!pm.monochrome()) {
-            values = f.frame(frame);
-            int max = f.colourMax();
-            window = new VoiWindow(max / 2.0, max, "none (colour, luma / " + max + ")");
-        } else if (preset != null) {
-            values = f.frame(frame);
-            window = VoiWindow.of(preset);
-        } else if (f.fileWindow() != null) {
-            values = f.frame(frame);
-            window = f.fileWindow();
+        if (pm.monochrome() && window == null) {
+            // padding must not pull the percentiles
+            values = f.frameWithoutPadding(frame);
+            window = VoiWindow.percentile(values);
         } else {
-            float[] stats = f.frameWithoutPadding(frame);
-            window = VoiWindow.percentile(stats);
-            values = stats;
+            values = f.frame(frame);
+            if (window == null) {
+                int max = f.colourMax(); // after frame(), whose errors come first
+                window = new VoiWindow(max / 2.0, max, "none (colour, luma / " + max + ")");
+            }
         }
         float[] px = window.apply(values, pm.photometric().equals("MONOCHROME1"));
         Map<String, String> meta = f.technicalMetadata();

@@ -248,17 +248,16 @@ final class DicomParser {
         return new ImageFormatException("truncated or corrupt DICOM: " + what);
     }
 
+    /** Group then element, each in the file's byte order (not one 32-bit value). */
     private int tag(int off, boolean be) {
         return u16(off, be) << 16 | u16(off + 2, be);
     }
 
-    int u16(int off, boolean be) {
-        return be ? (buf[off] & 0xff) << 8 | (buf[off + 1] & 0xff) : (buf[off] & 0xff) | (buf[off + 1] & 0xff) << 8;
+    private int u16(int off, boolean be) {
+        return Dataset.u16(buf, off, be);
     }
 
     private long u32(int off, boolean be) {
-        long a = u16(off, be);
-        long b = u16(off + 2, be);
-        return be ? a << 16 | b : b << 16 | a;
+        return Dataset.u32(buf, off, be);
     }
 }

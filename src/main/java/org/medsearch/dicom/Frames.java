@@ -3,6 +3,7 @@ package org.medsearch.dicom;
 import java.util.ArrayList;
 import java.util.List;
 import org.medsearch.image.ImageFormatException;
+import org.medsearch.image.Intensities;
 
 /**
  * Turns the pixel data element into frames of sample values: locates a frame (a slice of native data,
@@ -112,16 +113,11 @@ final class Frames {
                         g = clamp(Math.round(y - 0.344136 * cb - 0.714136 * cr), max);
                         b = clamp(Math.round(y + 1.772 * cb), max);
                     }
-                    out[k] = luma(r, g, b);
+                    out[k] = Intensities.luma(r, g, b);
                 }
                 return out;
             }
         }
-    }
-
-    /** ITU-R 601 luma with PIL's integer weights ({@code convert("L")}); exact for 8-bit samples. */
-    static int luma(long r, long g, long b) {
-        return (int) ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
     }
 
     /** The largest gray value of a colour image: 255 for palettes (reduced to 8 bits), else the sample maximum. */

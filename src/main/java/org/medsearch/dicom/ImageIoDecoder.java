@@ -148,29 +148,29 @@ final class ImageIoDecoder {
      */
     static void checkJpeg2000Header(byte[] b, int off, int end, PixelModule pm) throws ImageFormatException {
         int p = off;
-        if (end - p >= 12 && u32(b, p) == 12 && u32(b, p + 4) == 0x6a502020) {
+        if (end - p >= 12 && Dataset.u32(b, p, true) == 12 && Dataset.u32(b, p + 4, true) == 0x6a502020) {
             p = jp2Codestream(b, p, end); // JP2 file format: find the contiguous codestream box
         }
-        if (end - p < 4 || u16(b, p) != 0xff4f || u16(b, p + 2) != 0xff51) {
+        if (end - p < 4 || Dataset.u16(b, p, true) != 0xff4f || Dataset.u16(b, p + 2, true) != 0xff51) {
             throw j2kError("no SOC and SIZ markers");
         }
         int siz = p + 4;
         if (end - siz < 40) {
             throw j2kError("short SIZ segment");
         }
-        long xsiz = u32(b, siz + 4);
-        long ysiz = u32(b, siz + 8);
-        long xo = u32(b, siz + 12);
-        long yo = u32(b, siz + 16);
-        long xt = u32(b, siz + 20);
-        long yt = u32(b, siz + 24);
-        long xto = u32(b, siz + 28);
-        long yto = u32(b, siz + 32);
-        int components = u16(b, siz + 36);
+        long xsiz = Dataset.u32(b, siz + 4, true);
+        long ysiz = Dataset.u32(b, siz + 8, true);
+        long xo = Dataset.u32(b, siz + 12, true);
+        long yo = Dataset.u32(b, siz + 16, true);
+        long xt = Dataset.u32(b, siz + 20, true);
+        long yt = Dataset.u32(b, siz + 24, true);
+        long xto = Dataset.u32(b, siz + 28, true);
+        long yto = Dataset.u32(b, siz + 32, true);
+        int components = Dataset.u16(b, siz + 36, true);
         if (xsiz - xo != pm.columns() || ysiz - yo != pm.rows()) {
             throw j2kError("image is " + (xsiz - xo) + "x" + (ysiz - yo) + ", the dataset says " + pm.columns() + "x" + pm.rows());
         }
-        if (components != pm.samples() || end - siz < 38 + 3 * components || u16(b, siz) != 38 + 3 * components) {
+        if (components != pm.samples() || end - siz < 38 + 3 * components || Dataset.u16(b, siz, true) != 38 + 3 * components) {
             throw j2kError(components + " components, the dataset says " + pm.samples());
         }
         for (int c = 0; c < components; c++) {
@@ -189,15 +189,15 @@ final class ImageIoDecoder {
         }
         // the coding style segments (COD, COC) of the main header and of every tile-part header
         CodingBounds bounds = new CodingBounds();
-        int q = siz + u16(b, siz);
+        int q = siz + Dataset.u16(b, siz, true);
         int tilePart = -1;
         while (end - q >= 4) {
-            int marker = u16(b, q);
+            int marker = Dataset.u16(b, q, true);
             if (marker == 0xffd9) {
                 break;
             }
             if (marker == 0xff93) { // SOD: skip the tile-part's data to the next SOT
-                long psot = tilePart >= 0 ? u32(b, tilePart + 6) : 0;
+                long psot = tilePart >= 0 ? Dataset.u32(b, tilePart + 6, true) : 0;
                 if (psot == 0) {
                     break; // the last tile-part runs to EOC
                 }
@@ -207,7 +207,7 @@ final class ImageIoDecoder {
                 q = tilePart + (int) psot;
                 continue;
             }
-            int segLen = u16(b, q + 2);
+            int segLen = Dataset.u16(b, q + 2, true);
             if ((marker & 0xff00) != 0xff00 || segLen < 2 || segLen > end - q - 2) {
                 throw j2kError("corrupt header");
             }
@@ -215,7 +215,7 @@ final class ImageIoDecoder {
             if (marker == 0xff90 && segLen >= 10) { // SOT: where the tile-part starts; Psot is its length
                 tilePart = q;
             } else if (marker == 0xff52 && segLen >= 12) {
-                bounds.add(b, v + 5, u16(b, v + 2), (b[v] & 1) != 0, segLen - 12);
+                bounds.add(b, v + 5, Dataset.u16(b, v + 2, true), (b[v] & 1) != 0, segLen - 12);
             } else if (marker == 0xff53 && segLen >= 9) {
                 int sp = v + (components < 257 ? 2 : 3);
                 bounds.add(b, sp, 1, (b[sp - 1] & 1) != 0, v + segLen - 2 - (sp + 5));
@@ -264,8 +264,8 @@ final class ImageIoDecoder {
 
     private static int jp2Codestream(byte[] b, int p, int end) throws ImageFormatException {
         while (end - p >= 8) {
-            long size = u32(b, p);
-            int type = (int) u32(b, p + 4);
+            long size = Dataset.u32(b, p, true);
+            int type = (int) Dataset.u32(b, p + 4, true);
             if (type == 0x6a703263) { // 'jp2c'
                 return p + 8;
             }
@@ -279,14 +279,6 @@ final class ImageIoDecoder {
 
     private static ImageFormatException j2kError(String what) {
         return new ImageFormatException("corrupt or unsupported JPEG 2000 frame: " + what);
-    }
-
-    private static int u16(byte[] b, int p) {
-        return (b[p] & 0xff) << 8 | (b[p + 1] & 0xff);
-    }
-
-    private static long u32(byte[] b, int p) {
-        return (long) u16(b, p) << 16 | u16(b, p + 2);
     }
 
     private static ImageReader jpegReader() throws ImageFormatException {

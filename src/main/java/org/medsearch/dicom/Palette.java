@@ -1,6 +1,7 @@
 package org.medsearch.dicom;
 
 import org.medsearch.image.ImageFormatException;
+import org.medsearch.image.Intensities;
 
 /**
  * The red, green and blue palette colour lookup tables (0028,1101-1103 descriptors, 0028,1201-1203
@@ -59,7 +60,7 @@ final class Palette {
         }
         int[] luma = new int[entries];
         for (int k = 0; k < entries; k++) {
-            luma[k] = Frames.luma(rgb[0][k], rgb[1][k], rgb[2][k]);
+            luma[k] = Intensities.luma(rgb[0][k], rgb[1][k], rgb[2][k]);
         }
         return new Palette(luma, first);
     }

@@ -17,7 +17,7 @@ final class RleDecoder {
         if (len < 64) {
             throw new ImageFormatException("RLE frame shorter than its header");
         }
-        int segments = le32(b, off);
+        int segments = (int) Dataset.u32(b, off, false);
         if (segments != planes || bytesPerSample == 0) {
             throw new ImageFormatException("RLE frame with " + segments + " segments, expected " + planes);
         }
@@ -29,8 +29,8 @@ final class RleDecoder {
         int[] out = new int[pixels * pm.samples()];
         byte[] plane = new byte[pixels];
         for (int s = 0; s < segments; s++) {
-            long start = Integer.toUnsignedLong(le32(b, off + 4 + 4 * s));
-            long end = s + 1 < segments ? Integer.toUnsignedLong(le32(b, off + 8 + 4 * s)) : len;
+            long start = Dataset.u32(b, off + 4 + 4 * s, false);
+            long end = s + 1 < segments ? Dataset.u32(b, off + 8 + 4 * s, false) : len;
             if (start < 64 || end > len || start > end) {
                 throw new ImageFormatException("RLE segment " + (s + 1) + " has an invalid offset");
             }
@@ -69,9 +69,5 @@ final class RleDecoder {
         if (o < out.length) {
             throw new ImageFormatException("RLE segment " + segment + " decodes to " + o + " of " + out.length + " bytes");
         }
-    }
-
-    private static int le32(byte[] b, int off) {
-        return (b[off] & 0xff) | (b[off + 1] & 0xff) << 8 | (b[off + 2] & 0xff) << 16 | (b[off + 3] & 0xff) << 24;
     }
 }

@@ -2,6 +2,7 @@ package org.medsearch.dicom;
 
 import java.util.Arrays;
 import java.util.Locale;
+import org.medsearch.image.Intensities;
 
 /**
  * A linear VOI window: {@code v = clamp((x - (center - width/2)) / width, 0, 1)} for a modality value
@@ -54,20 +55,13 @@ public record VoiWindow(double center, double width, String description) {
         if (n == 0) {
             return new VoiWindow(0.5, 1, "percentile 0.5-99.5 [no data]");
         }
-        double lo = quantile(v, n, 0.005);
-        double hi = quantile(v, n, 0.995);
+        double lo = Intensities.quantile(v, n, 0.005);
+        double hi = Intensities.quantile(v, n, 0.995);
         String d = "percentile 0.5-99.5 [" + num(lo) + ", " + num(hi) + "]";
         if (hi - lo <= 0) {
             return new VoiWindow(lo + 0.5, 1, d);
         }
         return new VoiWindow((lo + hi) / 2, hi - lo, d);
-    }
-
-    private static double quantile(float[] sorted, int n, double q) {
-        double h = (n - 1) * q;
-        int i = (int) Math.floor(h);
-        double frac = h - i;
-        return i + 1 < n ? sorted[i] + frac * ((double) sorted[i + 1] - sorted[i]) : sorted[i];
     }
 
     /**

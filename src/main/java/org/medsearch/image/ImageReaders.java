@@ -84,13 +84,7 @@ public final class ImageReaders {
 
     /** Decodes bytes already in memory (an upload, say). */
     public MedicalImage read(byte[] bytes) throws ImageFormatException {
-        if (bytes.length == 0) {
-            throw new ImageFormatException("empty file");
-        }
-        if (bytes.length > limits.maxFileBytes()) {
-            throw new ImageFormatException("file of " + bytes.length + " bytes exceeds the limit of "
-                    + limits.maxFileBytes() + " bytes");
-        }
+        limits.checkFileSize(bytes.length);
         ImageReader r = readerFor(Arrays.copyOf(bytes, Math.min(bytes.length, 512)));
         if (r == null) {
             throw new ImageFormatException("not an image medsearch can read (" + describe(bytes) + ")");
@@ -108,9 +102,8 @@ public final class ImageReaders {
                 throw new ImageFormatException("is a directory");
             }
             long size = Files.size(file);
-            if (size > limits.maxFileBytes()) {
-                throw new ImageFormatException("file of " + size + " bytes exceeds the limit of "
-                        + limits.maxFileBytes() + " bytes");
+            if (size > 0) {
+                limits.checkFileSize(size); // empty files pass: callers such as DicomSeries skip them
             }
             try (InputStream in = Files.newInputStream(file)) {
                 // read at most limit + 1 bytes: the file may grow between size() and here

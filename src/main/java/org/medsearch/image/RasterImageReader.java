@@ -190,8 +190,7 @@ public final class RasterImageReader implements ImageReader {
             img.getRGB(0, y, w, 1, argb, 0, w);
             for (int x = 0; x < w; x++) {
                 int p = argb[x];
-                int l = (((p >> 16) & 0xff) * 19595 + ((p >> 8) & 0xff) * 38470 + (p & 0xff) * 7471 + 0x8000) >> 16;
-                out[y * w + x] = l / 255f;
+                out[y * w + x] = Intensities.luma((p >> 16) & 0xff, (p >> 8) & 0xff, p & 0xff) / 255f;
             }
         }
         return out;

@@ -29,6 +29,21 @@ public record ReadLimits(long maxFileBytes, long maxPixels) {
         return new ReadLimits(bytes, maxPixels);
     }
 
+    /** Throws for an empty file or one larger than {@link #maxFileBytes()}; every reader words it alike. */
+    public void checkFileSize(long size) throws ImageFormatException {
+        if (size == 0) {
+            throw new ImageFormatException("empty file");
+        }
+        if (size > maxFileBytes) {
+            throw new ImageFormatException("file of " + size + " bytes exceeds the limit of " + maxFileBytes + " bytes");
+        }
+    }
+
+    /** {@link #maxFileBytes()}, capped where Java arrays end (just below 2^31) whatever the limit says. */
+    public long maxInMemoryBytes() {
+        return Math.min(maxFileBytes, Integer.MAX_VALUE - 16);
+    }
+
     /** Throws when a declared raster is larger than allowed (or nonsensical). */
     public void checkPixels(long width, long height, long frames) throws ImageFormatException {
         if (width < 1 || height < 1 || frames < 1) {

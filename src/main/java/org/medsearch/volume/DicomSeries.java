@@ -72,7 +72,7 @@ public final class DicomSeries {
         int rows = first.dicom().rows();
         int cols = first.dicom().columns();
         double[] orient = first.geometry().imageOrientationPatient();
-        boolean geometric = orient != null && orient.length == 6
+        boolean geometric = orient != null
                 && slices.stream().allMatch(s -> s.geometry().imagePositionPatient() != null
                         && s.geometry().imageOrientationPatient() != null);
         double[] rowDir = geometric ? new double[] {orient[0], orient[1], orient[2]} : new double[] {1, 0, 0};
@@ -107,8 +107,8 @@ public final class DicomSeries {
             System.arraycopy(frame, 0, data, k * rows * cols, rows * cols);
         }
         double[] spacing = first.geometry().pixelSpacing();
-        double dr = spacing != null && spacing.length == 2 && spacing[0] > 0 ? spacing[0] : 1;
-        double dc = spacing != null && spacing.length == 2 && spacing[1] > 0 ? spacing[1] : 1;
+        double dr = spacing != null && spacing[0] > 0 ? spacing[0] : 1;
+        double dc = spacing != null && spacing[1] > 0 ? spacing[1] : 1;
         double[] origin = geometric ? sorted.get(0).geometry().imagePositionPatient() : new double[3];
         double[] step;
         if (geometric && nz > 1) {

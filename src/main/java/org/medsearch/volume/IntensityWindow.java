@@ -1,6 +1,7 @@
 package org.medsearch.volume;
 
 import java.util.Arrays;
+import org.medsearch.image.Intensities;
 
 /**
  * The intensity range of a volume that is mapped linearly onto [0, 1] when slices are cut from it:
@@ -58,8 +59,8 @@ public record IntensityWindow(double low, double high, String rule) {
             }
         }
         Arrays.sort(s);
-        double lo = percentile(s, LOW_PERCENTILE);
-        double hi = percentile(s, HIGH_PERCENTILE);
+        double lo = Intensities.quantile(s, s.length, LOW_PERCENTILE / 100);
+        double hi = Intensities.quantile(s, s.length, HIGH_PERCENTILE / 100);
         if (hi > lo) {
             return new IntensityWindow(lo, hi, "percentiles " + LOW_PERCENTILE + "-" + HIGH_PERCENTILE + " of nonzero voxels");
         }
@@ -68,17 +69,6 @@ public record IntensityWindow(double low, double high, String rule) {
         float min = zeros ? Math.min(0f, s[0]) : s[0];
         float max = zeros ? Math.max(0f, s[s.length - 1]) : s[s.length - 1];
         return new IntensityWindow(min, max, "min-max of all voxels");
-    }
-
-    /** {@code p} in [0, 100] of ascending {@code sorted}, interpolated linearly (numpy's default). */
-    static double percentile(float[] sorted, double p) {
-        double pos = p / 100 * (sorted.length - 1);
-        int i = (int) Math.floor(pos);
-        if (i >= sorted.length - 1) {
-            return sorted[sorted.length - 1];
-        }
-        double t = pos - i;
-        return sorted[i] + ((double) sorted[i + 1] - sorted[i]) * t;
     }
 
     /** {@code v} mapped to [0, 1]. */

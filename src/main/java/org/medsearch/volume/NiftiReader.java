@@ -158,12 +158,7 @@ public final class NiftiReader {
     }
 
     private static Volume decode(byte[] bytes, String name, ReadLimits limits) throws ImageFormatException {
-        if (bytes.length == 0) {
-            throw new ImageFormatException("empty file");
-        }
-        if (bytes.length > limits.maxFileBytes()) {
-            throw new ImageFormatException("file of " + bytes.length + " bytes exceeds the limit of " + limits.maxFileBytes() + " bytes");
-        }
+        limits.checkFileSize(bytes.length);
         boolean gz = isGzip(bytes);
         Header h;
         byte[] raw;
@@ -192,8 +187,8 @@ public final class NiftiReader {
         }
         meta.put("compression", gz ? "gzip" : "none");
         meta.putAll(h.meta);
-        Volume v = new Volume(h.nx, h.ny, h.nz, voxels(raw, h), h.affine, meta);
-        return v.with("fileAxisCodes", v.axisCodes());
+        meta.put("fileAxisCodes", Orientation.axisCodes(h.affine));
+        return new Volume(h.nx, h.ny, h.nz, voxels(raw, h), h.affine, meta);
     }
 
     /**
@@ -330,8 +325,7 @@ public final class NiftiReader {
         if (offset < headerSize) {
             throw new ImageFormatException("invalid vox_offset " + voxOffset + ": inside the " + headerSize + "-byte header");
         }
-        // Java arrays end below 2^31 whatever the limits say
-        long cap = Math.min(limits.maxFileBytes(), Integer.MAX_VALUE - 16);
+        long cap = limits.maxInMemoryBytes();
         long end = offset + nvox * type.bytes;
         if (offset > cap || end > cap) {
             throw new ImageFormatException("NIfTI data ending at byte " + (offset > cap ? offset : end)

@@ -31,7 +31,10 @@ public final class Orientation {
      * @throws IllegalArgumentException when it is not
      */
     public static String axisCodes(double[][] affine) {
-        int[][] o = ioOrientation(affine);
+        return codes(ioOrientation(affine));
+    }
+
+    private static String codes(int[][] o) {
         StringBuilder sb = new StringBuilder(3);
         for (int[] axis : o) {
             sb.append(LABELS[axis[0]][axis[1] > 0 ? 1 : 0]);
@@ -127,7 +130,7 @@ public final class Orientation {
             }
         }
         Map<String, String> meta = new LinkedHashMap<>(v.metadata());
-        meta.putIfAbsent("fileAxisCodes", axisCodes(a));
+        meta.computeIfAbsent("fileAxisCodes", k -> codes(o)); // o already holds axisCodes(a)
         return new Volume(newDim[0], newDim[1], newDim[2], dst, multiply(a, m), meta);
     }
 
