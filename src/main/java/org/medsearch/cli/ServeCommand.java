@@ -76,6 +76,24 @@ final class ServeCommand implements Callable<Integer> {
             description = "Largest decoded image in megapixels, against decompression bombs (default ${DEFAULT-VALUE}).")
     int maxMegapixels;
 
+    @Option(names = "--max-decoded", defaultValue = "512", paramLabel = "MiB",
+            description = "Most memory one image's decode may take, in MiB: width x height x samples x bytes per sample "
+                    + "x frames, plus working copies (default ${DEFAULT-VALUE}).")
+    int maxDecodedMiB;
+
+    @Option(names = "--decode-memory", defaultValue = "1024", paramLabel = "MiB",
+            description = "Memory all decodes together may take, in MiB; a decode waits for room, then gets 503 "
+                    + "(default ${DEFAULT-VALUE}).")
+    int decodeMemoryMiB;
+
+    @Option(names = "--min-upload-rate", defaultValue = "16", paramLabel = "KiB/s",
+            description = "Slowest average upload rate, judged after 5 s; slower uploads get 408 (default ${DEFAULT-VALUE}).")
+    int minUploadKiBps;
+
+    @Option(names = "--upload-deadline", defaultValue = "60", paramLabel = "SECONDS",
+            description = "Longest a request body may take to arrive; later ones get 408 (default ${DEFAULT-VALUE}).")
+    int uploadDeadlineSeconds;
+
     @Option(names = "--grace", defaultValue = "10", paramLabel = "SECONDS",
             description = "How long a stop waits for requests in flight (default ${DEFAULT-VALUE}).")
     int graceSeconds;
@@ -86,6 +104,8 @@ final class ServeCommand implements Callable<Integer> {
         ServerConfig cfg = ServerConfig.defaults().withHost(host).withPort(port).withToken(token(tokenFile))
                 .withCorsOrigin(cors).withQueue(queue, batch, workers)
                 .withLimits((long) maxUploadMiB << 20, (long) maxMegapixels << 20)
+                .withDecodeMemory((long) maxDecodedMiB << 20, (long) decodeMemoryMiB << 20)
+                .withUploadPace((long) minUploadKiBps << 10, Duration.ofSeconds(uploadDeadlineSeconds))
                 .withGrace(Duration.ofSeconds(graceSeconds));
         serve(model, index, cfg, fetch.value(), out, Output.err(spec));
         return 0;

@@ -165,7 +165,8 @@ public final class DicomFile {
 
     /** Inflates a deflated dataset (raw deflate; zlib-wrapped as written by some old toolkits), bounded by the file limit. */
     private static byte[] inflate(byte[] b, int start, ReadLimits limits) throws ImageFormatException {
-        long max = limits.maxInMemoryBytes();
+        // the inflated dataset holds the pixels: bound it like a decode as well as like a file
+        long max = Math.min(limits.maxInMemoryBytes(), limits.maxDecodedBytes());
         try {
             return inflate(b, start, max, true);
         } catch (DataFormatException e) {

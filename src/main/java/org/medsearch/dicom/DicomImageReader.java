@@ -5,6 +5,7 @@ import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.ImageReader;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
+import org.medsearch.image.MemoryBudget;
 import org.medsearch.image.ReadLimits;
 
 /**
@@ -72,7 +73,14 @@ public final class DicomImageReader implements ImageReader {
     @Override
     public MedicalImage read(byte[] bytes, ReadLimits limits) throws ImageFormatException {
         DicomFile f = DicomFile.parse(bytes, limits);
-        return DicomFile.guarded(() -> render(f));
+        PixelModule pm = f.pixelModule();
+        if (pm == null) {
+            return DicomFile.guarded(() -> render(f));
+        }
+        try (MemoryBudget.Lease lease = limits.admitDecode(pm.columns(), pm.rows(), pm.samples(), pm.bitsAllocated(),
+                pm.frames(), PixelModule.workingBytes(pm.rows(), pm.columns(), pm.samples()))) {
+            return DicomFile.guarded(() -> render(f));
+        }
     }
 
     private MedicalImage render(DicomFile f) throws ImageFormatException {

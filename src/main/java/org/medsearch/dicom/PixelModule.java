@@ -73,11 +73,17 @@ record PixelModule(int rows, int columns, int samples, int bitsAllocated, int bi
             throw new ImageFormatException("palette indices of " + bitsStored + " bits");
         }
         limits.checkPixels(columns, rows, frames);
+        limits.checkDecoded(columns, rows, samples, bitsAllocated, frames, workingBytes(rows, columns, samples));
         if ((long) rows * columns * samples > Integer.MAX_VALUE - 16) {
             throw new ImageFormatException("frames of " + columns + "x" + rows + " pixels are too large for one array");
         }
         return new PixelModule(rows, columns, samples, bitsAllocated, bitsStored, highBit, representation == 1,
                 planar == 1, pi, frames);
+    }
+
+    /** What decoding one frame allocates: its int samples, the float values, the windowed copy. */
+    static long workingBytes(long rows, long columns, long samples) {
+        return rows * columns * (4 * samples + 8);
     }
 
     private static int required(Dataset ds, int tag, String name) throws ImageFormatException {

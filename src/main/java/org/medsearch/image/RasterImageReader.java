@@ -2,8 +2,12 @@ package org.medsearch.image;
 
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
+import java.awt.image.DataBuffer;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
+import java.awt.image.MultiPixelPackedSampleModel;
+import java.awt.image.SampleModel;
+import java.awt.image.SinglePixelPackedSampleModel;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -13,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReadParam;
+import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.stream.ImageInputStream;
 
 /**
@@ -133,16 +138,25 @@ public final class RasterImageReader implements ImageReader {
             int w = reader.getWidth(0);
             int h = reader.getHeight(0);
             limits.checkPixels(w, h, 1);
-            ImageReadParam param = reader.getDefaultReadParam();
-            BufferedImage img = reader.read(0, param);
-            if (!warnings.isEmpty()) {
-                // a decoder that had to guess (typically: "premature end of data") decoded a broken file
-                throw new ImageFormatException("corrupt or truncated " + fmt.toUpperCase() + " (" + warnings.get(0) + ")");
+            SampleModel sm = declaredSamples(reader);
+            int element = DataBuffer.getDataTypeSize(sm.getDataType());
+            // packed models hold a whole pixel in one element (or less); the others one element per sample
+            boolean packed = sm instanceof SinglePixelPackedSampleModel || sm instanceof MultiPixelPackedSampleModel;
+            int samples = packed ? 1 : sm.getNumBands();
+            int bits = sm instanceof MultiPixelPackedSampleModel mp ? mp.getPixelBitStride() : element;
+            // the raster as the codec holds it, then our float gray copy (and getRGB's int row, negligible)
+            try (MemoryBudget.Lease lease = limits.admitDecode(w, h, samples, bits, 1, 4L * w * h)) {
+                ImageReadParam param = reader.getDefaultReadParam();
+                BufferedImage img = reader.read(0, param);
+                if (!warnings.isEmpty()) {
+                    // a decoder that had to guess (typically: "premature end of data") decoded a broken file
+                    throw new ImageFormatException("corrupt or truncated " + fmt.toUpperCase() + " (" + warnings.get(0) + ")");
+                }
+                Map<String, String> meta = new LinkedHashMap<>();
+                meta.put("format", fmt);
+                meta.put("bitsPerSample", Integer.toString(img.getColorModel().getComponentSize(0)));
+                return new MedicalImage(img.getWidth(), img.getHeight(), toGray(img), meta);
             }
-            Map<String, String> meta = new LinkedHashMap<>();
-            meta.put("format", fmt);
-            meta.put("bitsPerSample", Integer.toString(img.getColorModel().getComponentSize(0)));
-            return new MedicalImage(img.getWidth(), img.getHeight(), toGray(img), meta);
         } catch (ImageFormatException e) {
             throw e;
         } catch (IOException | RuntimeException | OutOfMemoryError e) {
@@ -153,6 +167,24 @@ public final class RasterImageReader implements ImageReader {
             throw new Undecodable(new ImageFormatException(
                     "corrupt or truncated " + fmt.toUpperCase() + " (" + oneLine(why) + ")", e));
         }
+    }
+
+    /**
+     * The sample layout the codec will decode into, from the header alone: a TIFF may declare 127
+     * samples per pixel in a file of a few megabytes, so width x height says little about memory.
+     * A codec that cannot say (no image type) is refused rather than trusted.
+     */
+    private static SampleModel declaredSamples(javax.imageio.ImageReader reader) throws IOException,
+            ImageFormatException {
+        ImageTypeSpecifier type = reader.getRawImageType(0);
+        if (type == null) {
+            Iterator<ImageTypeSpecifier> types = reader.getImageTypes(0);
+            type = types != null && types.hasNext() ? types.next() : null;
+        }
+        if (type == null) {
+            throw new ImageFormatException("the decoder cannot tell how this image's samples are laid out");
+        }
+        return type.getSampleModel(1, 1);
     }
 
     private static String oneLine(String s) {

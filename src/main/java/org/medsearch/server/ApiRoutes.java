@@ -66,21 +66,18 @@ final class ApiRoutes {
         r.get("/api/openapi.json", this::openapi);
     }
 
+    /**
+     * The order matters: refuse what can be refused from the headers, then receive the whole body
+     * holding nothing shared, check the parameters, and only then take a ticket and decode.
+     */
     private void search(Context ctx) throws Exception {
         MultipartForm form = new MultipartForm(ctx, config.maxUploadBytes());
         form.checkDeclaredSize();
-        ImageService.Outcome o = service.search(new ImageService.Query() {
-            @Override
-            public byte[] image() throws IOException {
-                return form.file("image");
-            }
-
-            @Override
-            public SearchRequest request() {
-                return SearchRequest.of(form.intField("k", 10, 1, MAX_K),
-                        form.enumField("scope", Scope.class, Scope.PREDICTED));
-            }
-        });
+        service.refuseIfBusy();
+        form.receive();
+        SearchRequest request = SearchRequest.of(form.intField("k", 10, 1, MAX_K),
+                form.enumField("scope", Scope.class, Scope.PREDICTED));
+        ImageService.Outcome o = service.search(ImageService.Query.of(() -> form.file("image"), request));
         ctx.json(ApiResponses.search(o));
     }
 
@@ -103,6 +100,8 @@ final class ApiRoutes {
         auth.check(ctx.header("Authorization"));
         MultipartForm form = new MultipartForm(ctx, config.maxUploadBytes());
         form.checkDeclaredSize();
+        service.refuseIfBusy();
+        form.receive();
         String label = form.field("label");
         ImageService.Added a = service.add(() -> form.file("image"), label == null ? null : label.strip());
         ctx.status(201).header("Location", ApiResponses.imageUrl(a.id()));

@@ -87,6 +87,7 @@ final class ErrorMapper {
             case 403 -> "forbidden";
             case 404 -> "not_found";
             case 405 -> "method_not_allowed";
+            case 408 -> "timeout";
             case 413 -> "too_large";
             case 414 -> "uri_too_long";
             case 415 -> "unsupported_media_type";
@@ -100,6 +101,7 @@ final class ErrorMapper {
         return switch (status) {
             case 404 -> "no such resource";
             case 405 -> "this method is not allowed here";
+            case 408 -> "the request did not arrive in time";
             case 413 -> "the request is too large";
             case 414 -> "the URI is too long";
             case 431 -> "the request headers are too large";

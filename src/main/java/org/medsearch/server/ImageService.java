@@ -3,6 +3,7 @@ package org.medsearch.server;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -12,9 +13,11 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.medsearch.dataset.SampleLoader;
+import org.medsearch.image.DecodeCapacityException;
 import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
+import org.medsearch.image.MemoryBudget;
 import org.medsearch.image.Preprocessing;
 import org.medsearch.image.ReadLimits;
 import org.medsearch.index.IndexedImage;
@@ -33,12 +36,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Contracts:
  * <ul>
+ *   <li>Callers hand over requests whose body has fully arrived: nothing here waits on a client.</li>
  *   <li>Every decode goes through {@link ImageReaders} with the server's limits (upload size,
- *       decoded pixels) and through a gate of one permit per core, so at most that many images
- *       are being decoded at once, whatever the number of clients: memory stays bounded by the
- *       limits, not by the traffic.</li>
- *   <li>A search holds an {@link InferenceQueue} ticket from before its upload is read until its
- *       answer; without one it fails at once with a 503 ({@link ApiException#overloaded()}).</li>
+ *       decoded pixels, decoded bytes) and reserves its bytes from one {@link MemoryBudget}, so the
+ *       memory all decodes hold together is bounded, whatever arrives. Uploads are decoded under a
+ *       gate of one permit per core (at least two); renderings of indexed images under a gate of
+ *       their own, so a page of thumbnails never takes a search's turn.</li>
+ *   <li>A search holds an {@link InferenceQueue} ticket from before its image is read into memory
+ *       until its answer; without one it fails at once with a 503 ({@link ApiException#overloaded()}),
+ *       as does a decode that finds the memory budget full for {@link #BUDGET_WAIT_SECONDS}.</li>
  *   <li>Nothing returned holds a source path or patient data: callers get ids, labels and pixels.</li>
  *   <li>Uploads added to the index are stored under {@code <index>/uploads/} with a server-chosen
  *       name; deleting such an image deletes its file. Files of images indexed from a data set are
@@ -61,20 +67,25 @@ public final class ImageService {
     }
 
     /**
-     * A search as it arrives: its image, read only once the search is admitted, then its parameters
-     * (which may live in the same request body, so they are asked for after the image).
+     * A search whose upload has arrived: its parameters, then its image, read only once the search
+     * holds a ticket (so that the images in memory are bounded by the queue, not by the clients).
      */
     public interface Query {
         byte[] image() throws IOException;
 
         SearchRequest request();
 
-        /** A query whose image and parameters are already at hand. */
+        /** A query whose image is already at hand. */
         static Query of(byte[] image, SearchRequest request) {
+            return of(() -> image, request);
+        }
+
+        /** A query whose image is read from {@code upload} once admitted. */
+        static Query of(Upload upload, SearchRequest request) {
             return new Query() {
                 @Override
-                public byte[] image() {
-                    return image;
+                public byte[] image() throws IOException {
+                    return upload.bytes();
                 }
 
                 @Override
@@ -108,7 +119,9 @@ public final class ImageService {
 
     private static final Logger LOG = LoggerFactory.getLogger(ImageService.class);
     /** A decode that cannot start within this time means the server is saturated: say so (503). */
-    private static final long GATE_WAIT_SECONDS = 30;
+    private static final long GATE_WAIT_SECONDS = 10;
+    /** How long a decode waits for room in the memory budget before it is answered 503. */
+    public static final long BUDGET_WAIT_SECONDS = 10;
     public static final String UPLOADS_DIR = "uploads";
 
     private final ServerConfig config;
@@ -117,7 +130,9 @@ public final class ImageService {
     private final InferenceQueue queue;
     private final ImageReaders readers;
     private final Preprocessing prep;
-    private final Semaphore decodeGate = new Semaphore(Math.max(2, Runtime.getRuntime().availableProcessors()));
+    private final Semaphore uploadGate = new Semaphore(Math.max(2, Runtime.getRuntime().availableProcessors()));
+    private final Semaphore renderGate = new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
+    private final MemoryBudget budget;
     private final Path uploads;
     private final Object writeLock = new Object();
 
@@ -127,8 +142,9 @@ public final class ImageService {
         this.index = retriever.index();
         this.queue = queue;
         // the model's readers (its DICOM window), with the server's stricter limits
-        this.readers = retriever.embedder().bundle().readers()
-                .withLimits(new ReadLimits(config.maxUploadBytes(), config.maxPixels()));
+        this.budget = new MemoryBudget(config.decodeMemoryBytes(), Duration.ofSeconds(BUDGET_WAIT_SECONDS));
+        this.readers = retriever.embedder().bundle().readers().withLimits(new ReadLimits(config.maxUploadBytes(),
+                config.maxPixels(), config.maxDecodedBytes(), budget));
         this.prep = retriever.embedder().preprocessing();
         this.uploads = index.directory().resolve(UPLOADS_DIR).toAbsolutePath().normalize();
     }
@@ -146,12 +162,27 @@ public final class ImageService {
         return index.size();
     }
 
+    /** The memory all decodes share. */
+    public MemoryBudget decodeBudget() {
+        return budget;
+    }
+
+    /**
+     * Refuses with 503 now when a search or an add arriving now could not be admitted, so that a
+     * saturated server does not first wait for the upload. Call it before receiving the body.
+     */
+    public void refuseIfBusy() {
+        if (queue.refuseEarly()) {
+            throw ApiException.overloaded();
+        }
+    }
+
     /** Classifies the upload and returns its nearest indexed images. */
     public Outcome search(Query query) throws IOException, InterruptedException {
         long t0 = System.nanoTime();
+        SearchRequest request = query.request();
         try (InferenceQueue.Ticket ticket = queue.tryAdmit().orElseThrow(ApiException::overloaded)) {
             Decoded d = decodeUpload(query::image);
-            SearchRequest request = query.request();
             InferenceQueue.Result r = infer(ticket, d.input());
             SearchResult res = retriever.search(r.embedding(), request, r.modelNanos());
             return new Outcome(request, res, d.nanos(), r, System.nanoTime() - t0);
@@ -238,9 +269,11 @@ public final class ImageService {
         if (img.isEmpty()) {
             return Optional.empty();
         }
-        try (Gate g = enterGate()) {
+        try (Gate g = enter(renderGate)) {
             MedicalImage m = SampleLoader.load(img.get().path(), readers);
             return Optional.of(PngRenderer.png(PngRenderer.fit(m, side)));
+        } catch (DecodeCapacityException e) {
+            throw busy();
         } catch (ImageFormatException e) {
             // the operator's log may name the file; the client only learns that it cannot be had
             LOG.warn("image {} ({}): {}", id, img.get().path(), e.getMessage());
@@ -251,8 +284,8 @@ public final class ImageService {
     private record Decoded(byte[] bytes, MedicalImage image, float[] input, long nanos) {}
 
     private Decoded decodeUpload(Upload upload) throws IOException, InterruptedException {
-        try (Gate g = enterGate()) {
-            byte[] bytes = upload.bytes();
+        byte[] bytes = upload.bytes();
+        try (Gate g = enter(uploadGate)) {
             long t0 = System.nanoTime();
             MedicalImage img = decode(bytes);
             float[] input = prep.apply(img);
@@ -264,6 +297,8 @@ public final class ImageService {
     private MedicalImage decode(byte[] bytes) {
         try {
             return readers.read(bytes);
+        } catch (DecodeCapacityException e) {
+            throw busy();
         } catch (ImageFormatException e) {
             boolean known = bytes.length > 0 && readers.readerFor(Arrays.copyOf(bytes, Math.min(bytes.length, 512))) != null;
             if (!known) {
@@ -287,10 +322,15 @@ public final class ImageService {
         void close();
     }
 
-    private Gate enterGate() throws InterruptedException {
-        if (!decodeGate.tryAcquire(GATE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+    private static Gate enter(Semaphore gate) throws InterruptedException {
+        if (!gate.tryAcquire(GATE_WAIT_SECONDS, TimeUnit.SECONDS)) {
             throw ApiException.overloaded();
         }
-        return decodeGate::release;
+        return gate::release;
+    }
+
+    private static ApiException busy() {
+        return new ApiException(503, "overloaded", "the server is decoding as many images as its memory allows; "
+                + "retry later", Map.of("Retry-After", "2"));
     }
 }

@@ -137,6 +137,19 @@ public final class InferenceQueue implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether a query arriving now would be refused (the queue is full or closed). A hint only:
+     * the answer may change before {@link #tryAdmit}; it lets a request be refused before its
+     * upload is read, without holding a ticket while the upload arrives. Counts the refusal.
+     */
+    public boolean refuseEarly() {
+        if (closed || permits.availablePermits() == 0) {
+            rejected.incrementAndGet();
+            return true;
+        }
+        return false;
+    }
+
     /** A ticket for one query, or empty when the queue is full (or closed). Never blocks. */
     public Optional<Ticket> tryAdmit() {
         if (closed || !permits.tryAcquire()) {

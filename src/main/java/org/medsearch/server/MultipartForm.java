@@ -45,6 +45,15 @@ final class MultipartForm {
         }
     }
 
+    /**
+     * Waits for the whole body and parses it (file parts over 1 MiB go to disk, not to memory).
+     * 408 when it arrives too slowly ({@link UploadPace}) or stalls; 431 when a part's headers are
+     * too long; 413 and 400 as for {@link #file}.
+     */
+    void receive() {
+        parse(ctx::uploadedFileMap);
+    }
+
     /** The bytes of the file part {@code name}. */
     byte[] file(String name) throws IOException {
         UploadedFile f = parse(() -> ctx.uploadedFile(name));
@@ -104,6 +113,10 @@ final class MultipartForm {
         throw ApiException.badRequest(name + " must be " + allowed);
     }
 
+    private static ApiException tooSlow(String why) {
+        return new ApiException(408, "timeout", why + "; send the upload faster or retry");
+    }
+
     private ApiException tooLarge() {
         return new ApiException(413, "too_large", "the upload is larger than the limit of " + maxBytes + " bytes");
     }
@@ -119,7 +132,19 @@ final class MultipartForm {
             throw e;
         } catch (Exception e) {
             for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof UploadPace.UploadTooSlowException slow) {
+                    throw tooSlow(slow.getMessage());
+                }
+                if (t instanceof java.util.concurrent.TimeoutException) {
+                    throw tooSlow("the upload stalled");
+                }
+            }
+            for (Throwable t = e; t != null; t = t.getCause()) {
                 String m = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
+                if (m.contains("header") && (m.contains("max length") || m.contains("too large") || m.contains("exceed"))) {
+                    throw new ApiException(431, "headers_too_large", "a part's headers are too long (a file name "
+                            + "of more than a few kilobytes?)");
+                }
                 if (m.contains("max length exceeded") || m.contains("exceeds") || m.contains("too large")) {
                     throw tooLarge();
                 }

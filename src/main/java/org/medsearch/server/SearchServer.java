@@ -19,7 +19,8 @@ import org.medsearch.search.Retriever;
  *
  * <p>Contracts: it binds where {@link ServerConfig} says (loopback by default); the API's errors
  * are JSON ({@link ErrorMapper}); the page and the API send a strict Content-Security-Policy and
- * {@code nosniff}; CORS headers are sent only when an origin is configured. {@link #stop()} is
+ * {@code nosniff}; a request from a foreign browser origin is refused before any route runs, unless
+ * it is the one origin configured for CORS ({@link Origins}). {@link #stop()} is
  * graceful: the server stops accepting, lets the requests in flight finish (up to the configured
  * grace), then stops the inference workers. The caller owns the model and the index: the server
  * never closes them, and the index must be open for writing when a write token is configured.
@@ -35,6 +36,8 @@ import org.medsearch.search.Retriever;
  */
 public final class SearchServer {
 
+    /** The longest a connection may stay silent mid-request (capped further by the upload deadline). */
+    private static final java.time.Duration MAX_IDLE = java.time.Duration.ofSeconds(15);
     /** Jetty threads: enough for every admitted query plus the cheap requests, few enough to bound memory. */
     private static final int MAX_THREADS = 128;
     /** Uploads above this size are buffered on disk by the multipart parser, not in memory. */
@@ -93,9 +96,14 @@ public final class SearchServer {
         QueuedThreadPool threads = new QueuedThreadPool(MAX_THREADS, 8);
         threads.setName("medsearch-http");
         cfg.jetty.threadPool = threads;
+        // a client that sends nothing at all is cut off by the idle timeout, one that trickles by UploadPace
+        long idle = Math.min(config.uploadDeadline().toMillis(), MAX_IDLE.toMillis());
+        cfg.jetty.modifyHttpConfiguration(http -> http.setIdleTimeout(idle));
         cfg.jetty.modifyServer(server -> {
-            // Jetty waits for the requests GracefulHandler counts, up to the stop timeout
-            server.setHandler(new GracefulHandler());
+            // Jetty waits for the requests GracefulHandler counts, up to the stop timeout; Javalin puts its
+            // handler inside the innermost wrapper, so every body it reads passes UploadPace
+            server.setHandler(new GracefulHandler(
+                    new UploadPace(config.minUploadBytesPerSecond(), config.uploadDeadline())));
             server.setStopTimeout(config.grace().toMillis());
             server.setErrorHandler(new ErrorMapper.JsonErrorHandler());
         });
@@ -104,11 +112,10 @@ public final class SearchServer {
             sf.directory = "/web";
             sf.location = Location.CLASSPATH;
         });
-        if (config.corsOrigin() != null) {
-            cfg.bundledPlugins.enableCors(cors -> cors.addRule(rule -> rule.allowHost(config.corsOrigin())));
-        }
         cfg.requestLogger.http((ctx, ms) -> stats.record(route(ctx), ctx.statusCode()));
         cfg.routes.before(SearchServer::guard);
+        Origins origins = new Origins(config.corsOrigin());
+        cfg.routes.before(origins::check);
         ErrorMapper.register(cfg.routes);
         routes.register(cfg.routes);
     }

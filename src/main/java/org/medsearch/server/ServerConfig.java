@@ -26,14 +26,22 @@ import java.util.Arrays;
  * @param workers threads running forward passes
  * @param maxUploadBytes the largest request body
  * @param maxPixels the largest decoded image (width x height x frames), against decompression bombs
+ * @param maxDecodedBytes the most memory one image's decode may take (samples x their width, frames included)
+ * @param decodeMemoryBytes the memory all decodes together may take; a decode waits for room, then gets 503
+ * @param minUploadBytesPerSecond the slowest average upload rate accepted once an upload has run
+ *     {@link #UPLOAD_RATE_GRACE}; slower ones are cut off with 408
+ * @param uploadDeadline the longest a request body may take to arrive; later ones are cut off with 408
  * @param thumbnailSize the longest side of a thumbnail, in pixels
  * @param grace how long a stop waits for the requests in flight
  */
 public record ServerConfig(String host, int port, String token, String corsOrigin, int queueSlots, int maxBatch,
-        int workers, long maxUploadBytes, long maxPixels, int thumbnailSize, Duration grace) {
+        int workers, long maxUploadBytes, long maxPixels, long maxDecodedBytes, long decodeMemoryBytes,
+        long minUploadBytesPerSecond, Duration uploadDeadline, int thumbnailSize, Duration grace) {
 
     /** Tokens shorter than this are guessable; {@code openssl rand -hex 32} gives 64 characters. */
     public static final int MIN_TOKEN_LENGTH = 16;
+    /** An upload's rate is judged only after this long: TCP's slow start and a client's first write take time. */
+    public static final Duration UPLOAD_RATE_GRACE = Duration.ofSeconds(5);
 
     public ServerConfig {
         if (host == null || host.isBlank()) {
@@ -47,6 +55,10 @@ public record ServerConfig(String host, int port, String token, String corsOrigi
                     + " characters (try: openssl rand -hex 32)");
         }
         token = token == null ? null : token.strip();
+        if (corsOrigin != null && Origins.normalise(corsOrigin) == null) {
+            throw new IllegalArgumentException("--cors must be a web origin such as https://viewer.example.org, got '"
+                    + corsOrigin + "'");
+        }
         if (queueSlots < 0 || queueSlots > 10_000) {
             throw new IllegalArgumentException("--queue must be between 0 and 10000, got " + queueSlots);
         }
@@ -62,6 +74,19 @@ public record ServerConfig(String host, int port, String token, String corsOrigi
         if (maxPixels < 1024) {
             throw new IllegalArgumentException("--max-pixels must be at least 1024");
         }
+        if (maxDecodedBytes < 1 << 20) {
+            throw new IllegalArgumentException("--max-decoded must be at least 1 MiB");
+        }
+        if (decodeMemoryBytes < maxDecodedBytes) {
+            throw new IllegalArgumentException("--decode-memory must be at least --max-decoded ("
+                    + (maxDecodedBytes >> 20) + " MiB), got " + (decodeMemoryBytes >> 20) + " MiB");
+        }
+        if (minUploadBytesPerSecond < 0) {
+            throw new IllegalArgumentException("--min-upload-rate must not be negative");
+        }
+        if (uploadDeadline == null || uploadDeadline.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("--upload-deadline must be at least 1 second");
+        }
         if (thumbnailSize < 16 || thumbnailSize > 1024) {
             throw new IllegalArgumentException("thumbnail size must be between 16 and 1024");
         }
@@ -72,11 +97,12 @@ public record ServerConfig(String host, int port, String token, String corsOrigi
 
     /**
      * Loopback, port 8080, writes off, no CORS, 8 queue slots, batches of 16 on one worker, 32 MiB
-     * uploads, 64 megapixels, 128-pixel thumbnails, 10 s grace.
+     * uploads, 64 megapixels, 512 MiB per decode and 1 GiB for all decodes, uploads at 16 KiB/s at
+     * least and within 60 s, 128-pixel thumbnails, 10 s grace.
      */
     public static ServerConfig defaults() {
-        return new ServerConfig("127.0.0.1", 8080, null, null, 8, 16, 1, 32L << 20, 64L << 20, 128,
-                Duration.ofSeconds(10));
+        return new ServerConfig("127.0.0.1", 8080, null, null, 8, 16, 1, 32L << 20, 64L << 20, 512L << 20,
+                1024L << 20, 16L << 10, Duration.ofSeconds(60), 128, Duration.ofSeconds(10));
     }
 
     /**
@@ -99,37 +125,49 @@ public record ServerConfig(String host, int port, String token, String corsOrigi
 
     public ServerConfig withHost(String h) {
         return new ServerConfig(h, port, token, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
-                thumbnailSize, grace);
+                maxDecodedBytes, decodeMemoryBytes, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, grace);
     }
 
     public ServerConfig withPort(int p) {
         return new ServerConfig(host, p, token, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
-                thumbnailSize, grace);
+                maxDecodedBytes, decodeMemoryBytes, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, grace);
     }
 
     public ServerConfig withToken(String t) {
         return new ServerConfig(host, port, t, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
-                thumbnailSize, grace);
+                maxDecodedBytes, decodeMemoryBytes, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, grace);
     }
 
     public ServerConfig withCorsOrigin(String o) {
         return new ServerConfig(host, port, token, o, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
-                thumbnailSize, grace);
+                maxDecodedBytes, decodeMemoryBytes, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, grace);
     }
 
     public ServerConfig withQueue(int slots, int batch, int nWorkers) {
         return new ServerConfig(host, port, token, corsOrigin, slots, batch, nWorkers, maxUploadBytes, maxPixels,
-                thumbnailSize, grace);
+                maxDecodedBytes, decodeMemoryBytes, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, grace);
     }
 
     public ServerConfig withLimits(long uploadBytes, long pixels) {
         return new ServerConfig(host, port, token, corsOrigin, queueSlots, maxBatch, workers, uploadBytes, pixels,
-                thumbnailSize, grace);
+                maxDecodedBytes, decodeMemoryBytes, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, grace);
     }
 
     public ServerConfig withGrace(Duration g) {
         return new ServerConfig(host, port, token, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
-                thumbnailSize, g);
+                maxDecodedBytes, decodeMemoryBytes, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, g);
+    }
+
+    /** Per-decode and total decoding memory, in bytes. */
+    public ServerConfig withDecodeMemory(long perImage, long total) {
+        return new ServerConfig(host, port, token, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
+                perImage, total, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, grace);
+    }
+
+    /** The slowest upload accepted (bytes per second, averaged) and the longest a body may take. */
+    public ServerConfig withUploadPace(long minBytesPerSecond, Duration deadline) {
+        return new ServerConfig(host, port, token, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
+                maxDecodedBytes, decodeMemoryBytes, minBytesPerSecond, deadline, thumbnailSize, grace);
     }
 
     /** Keeps the token out of logs and exception messages. */
@@ -137,6 +175,8 @@ public record ServerConfig(String host, int port, String token, String corsOrigi
     public String toString() {
         return "ServerConfig[host=" + host + ", port=" + port + ", writes=" + (token != null ? "on" : "off")
                 + ", cors=" + corsOrigin + ", queue=" + queueSlots + ", batch=" + maxBatch + ", workers=" + workers
-                + ", maxUploadBytes=" + maxUploadBytes + ", maxPixels=" + maxPixels + "]";
+                + ", maxUploadBytes=" + maxUploadBytes + ", maxPixels=" + maxPixels + ", maxDecodedBytes="
+                + maxDecodedBytes + ", decodeMemoryBytes=" + decodeMemoryBytes + ", minUploadBytesPerSecond="
+                + minUploadBytesPerSecond + ", uploadDeadline=" + uploadDeadline + "]";
     }
 }

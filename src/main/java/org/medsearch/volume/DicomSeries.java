@@ -101,6 +101,8 @@ public final class DicomSeries {
         int nz = sorted.size();
         long voxels = (long) cols * rows * nz;
         limits.checkPixels(cols, rows, nz);
+        // the volume is floats, whatever the slices' bit depth
+        limits.checkDecoded(cols, rows, 1, 32, nz, 0);
         float[] data = new float[Math.toIntExact(voxels)];
         for (int k = 0; k < nz; k++) {
             float[] frame = sorted.get(k).dicom().frame(0);

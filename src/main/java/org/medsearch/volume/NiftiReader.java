@@ -20,6 +20,7 @@ import java.util.function.IntToDoubleFunction;
 import java.util.zip.GZIPInputStream;
 import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.ImageReaders;
+import org.medsearch.image.MemoryBudget;
 import org.medsearch.image.ReadLimits;
 
 /**
@@ -157,29 +158,41 @@ public final class NiftiReader {
         return false;
     }
 
+    /** What a decode allocates beside the raw voxels: the float volume. */
+    private static long decodeWorkingBytes(long nvox) {
+        return 4 * nvox;
+    }
+
     private static Volume decode(byte[] bytes, String name, ReadLimits limits) throws ImageFormatException {
         limits.checkFileSize(bytes.length);
-        boolean gz = isGzip(bytes);
-        Header h;
-        byte[] raw;
-        if (gz) {
-            try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(bytes), 64 * 1024)) {
-                byte[] head = in.readNBytes(HEAD);
-                h = parse(head, limits);
-                raw = readRest(in, head, h.end, limits.maxFileBytes());
-            } catch (ImageFormatException e) {
-                throw e;
-            } catch (IOException e) {
-                String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-                throw new ImageFormatException("corrupt or truncated gzip data (" + why + ")", e);
-            }
-        } else {
-            h = parse(bytes, limits);
+        if (!isGzip(bytes)) {
+            Header h = parse(bytes, limits);
             if (h.end > bytes.length) {
                 throw truncated(h, bytes.length);
             }
-            raw = bytes;
+            try (MemoryBudget.Lease lease = admit(h, limits)) {
+                return volume(bytes, h, name, false);
+            }
         }
+        try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(bytes), 64 * 1024)) {
+            byte[] head = in.readNBytes(HEAD);
+            Header h = parse(head, limits);
+            try (MemoryBudget.Lease lease = admit(h, limits)) {
+                return volume(readRest(in, head, h.end, limits.maxFileBytes()), h, name, true);
+            }
+        } catch (ImageFormatException e) {
+            throw e;
+        } catch (IOException e) {
+            String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            throw new ImageFormatException("corrupt or truncated gzip data (" + why + ")", e);
+        }
+    }
+
+    private static MemoryBudget.Lease admit(Header h, ReadLimits limits) throws ImageFormatException {
+        return limits.admitDecode(h.nx, h.ny, 1, h.type.bytes * 8, h.nz, decodeWorkingBytes((long) h.nx * h.ny * h.nz));
+    }
+
+    private static Volume volume(byte[] raw, Header h, String name, boolean gz) throws ImageFormatException {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "nifti-" + h.version);
         if (!name.isEmpty()) {
@@ -320,6 +333,7 @@ public final class NiftiReader {
             throw new ImageFormatException("volume of " + nvox + " voxels is larger than Java arrays allow");
         }
         Datatype type = Datatype.of(datatype);
+        limits.checkDecoded(dim[1], dim[2], 1, type.bytes * 8, dim[3], decodeWorkingBytes(nvox));
         int headerSize = version == 1 ? NIFTI1_HEADER : NIFTI2_HEADER;
         long offset = voxOffset == 0 ? headerSize + 4 : voxOffset;
         if (offset < headerSize) {

@@ -46,6 +46,7 @@ class BrowserTest {
     static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
     static final Path SCREENSHOTS = Path.of("target", "screenshots");
+    static final String CORS_ORIGIN = "https://viewer.example.org";
 
     @TempDir
     static Path scratch;
@@ -59,7 +60,8 @@ class BrowserTest {
         assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
                 "skipped: /usr/bin/chromium or /usr/bin/chromedriver is absent (apt-get install chromium chromium-driver)");
         built = Fixture.synthetic();
-        running = Fixture.start(built, ServerConfig.defaults(), scratch);
+        // with a CORS origin set: the page's own requests (same-origin POSTs carry an Origin header) must still work
+        running = Fixture.start(built, ServerConfig.defaults().withCorsOrigin(CORS_ORIGIN), scratch);
         Files.createDirectories(SCREENSHOTS);
         driver = browser(scratch.resolve("chromium-profile"));
     }
