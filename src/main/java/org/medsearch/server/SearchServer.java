@@ -7,6 +7,7 @@ import io.javalin.http.Context;
 import io.javalin.http.staticfiles.Location;
 import io.javalin.json.JavalinJackson;
 import io.javalin.router.Endpoint;
+import io.javalin.util.JavalinLogger;
 import java.util.regex.Pattern;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
@@ -76,11 +77,27 @@ public final class SearchServer {
             RequestStats stats = new RequestStats();
             ApiRoutes routes = new ApiRoutes(service, new BearerAuth(config.token()), stats, summary, queue, config);
             Javalin app = Javalin.create(cfg -> configure(cfg, config, routes, stats));
-            app.start(config.host(), config.port());
+            startQuietly(app, config);
             return new SearchServer(app, queue, config);
         } catch (RuntimeException | Error e) {
             queue.close();
             throw e;
+        }
+    }
+
+    /**
+     * Starts Javalin without its own "Failed to start Javalin" ERROR log line: the exception (a port
+     * in use, an address that is not this machine's) reaches the caller, which reports it in one line.
+     */
+    private static void startQuietly(Javalin app, ServerConfig config) {
+        synchronized (JavalinLogger.class) {
+            boolean logging = JavalinLogger.enabled;
+            JavalinLogger.enabled = false;
+            try {
+                app.start(config.host(), config.port());
+            } finally {
+                JavalinLogger.enabled = logging;
+            }
         }
     }
 
