@@ -30,6 +30,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.medsearch.server.MultipartBody;
+import org.medsearch.testutil.HostileImages;
 import org.medsearch.testutil.TestImages;
 
 /**
@@ -127,6 +128,81 @@ class LauncherIT {
             p.destroyForcibly();
             family.forEach(ProcessHandle::destroyForcibly);
         }
+    }
+
+    /**
+     * Issue 10: four maximum-size decodes at once (each just under --max-decoded) and two TIFF bombs,
+     * against the server as the launcher runs it (its JVM, its GC, no -Xmx). The decodes share
+     * --decode-memory, so the peak resident set stays within the baseline plus that budget plus a
+     * fixed allowance for the JVM's own slack; the bombs are refused from their headers.
+     */
+    @Test
+    void peakMemoryStaysBoundedUnderMaximumSizeDecodes() throws Exception {
+        int port = freePort();
+        long budgetMiB = 1024;
+        Process p = start("serve", "--model", model.toString(), "--index", index.toString(), "--port",
+                String.valueOf(port), "--max-decoded", "512", "--decode-memory", String.valueOf(budgetMiB));
+        try {
+            drain(p.getInputStream());
+            CompletableFuture<String> err = drain(p.getErrorStream());
+            awaitHealthy(p, port);
+            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            HttpRequest warm = searchRequest(port, TestImages.png(TestImages.pattern("disc", 32,
+                    new java.util.Random(1))));
+            for (int i = 0; i < 3; i++) {
+                assertEquals(200, client.send(warm, HttpResponse.BodyHandlers.ofString()).statusCode());
+            }
+            long baseline = peakRss(client, port);
+
+            // 8192x8000 RGBA, 8 bits: 64 MP, 250 MiB of samples and 250 MiB of floats, just under 512 MiB
+            HttpRequest big = searchRequest(port, HostileImages.png(8192, 8000, 6, 8));
+            HttpRequest bomb = searchRequest(port, HostileImages.tiff(4096, 4096, 64));
+            List<CompletableFuture<HttpResponse<String>>> bigs = new ArrayList<>();
+            List<CompletableFuture<HttpResponse<String>>> bombs = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                bigs.add(client.sendAsync(big, HttpResponse.BodyHandlers.ofString()));
+            }
+            for (int i = 0; i < 2; i++) {
+                bombs.add(client.sendAsync(bomb, HttpResponse.BodyHandlers.ofString()));
+            }
+            int served = 0;
+            for (CompletableFuture<HttpResponse<String>> f : bigs) {
+                HttpResponse<String> r = f.get(120, TimeUnit.SECONDS);
+                assertTrue(r.statusCode() == 200 || r.statusCode() == 503, r.statusCode() + " " + r.body());
+                served += r.statusCode() == 200 ? 1 : 0;
+            }
+            assertTrue(served >= 1, "no maximum-size image was served");
+            for (CompletableFuture<HttpResponse<String>> f : bombs) {
+                HttpResponse<String> r = f.get(120, TimeUnit.SECONDS);
+                assertEquals(422, r.statusCode(), r.body());
+            }
+            long peak = peakRss(client, port);
+            long bound = baseline + ((budgetMiB + SLACK_MIB) << 20);
+            System.out.printf("decode memory: baseline peak RSS %d MiB, after 4 maximum-size decodes and 2 bombs "
+                    + "%d MiB (bound %d MiB), %d of 4 served%n", baseline >> 20, peak >> 20, bound >> 20, served);
+            assertTrue(peak <= bound, "peak RSS " + (peak >> 20) + " MiB over the bound of " + (bound >> 20)
+                    + " MiB (baseline " + (baseline >> 20) + " MiB + decode memory " + budgetMiB + " MiB + "
+                    + SLACK_MIB + " MiB)");
+            assertFalse(err.isDone() && err.get().contains("OutOfMemoryError"));
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    /** The JVM's own share beyond the live decodes: freed arrays not yet collected, G1's regions, code. */
+    static final long SLACK_MIB = 1024;
+
+    static HttpRequest searchRequest(int port, byte[] image) {
+        MultipartBody body = new MultipartBody().file("image", "q.png", image);
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/search"))
+                .header("Content-Type", body.contentType()).POST(body.publisher())
+                .timeout(Duration.ofSeconds(120)).build();
+    }
+
+    static long peakRss(HttpClient client, int port) throws Exception {
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                + "/api/stats")).build(), HttpResponse.BodyHandlers.ofString());
+        return new ObjectMapper().readTree(r.body()).path("memory").path("peakRssBytes").asLong();
     }
 
     @Test

@@ -69,33 +69,8 @@ public final class TestImages {
      * stream that deflate shrinks about a thousand times (20000 x 20000 is 400 MB of pixels in a
      * file of a few hundred KB).
      */
-    public static byte[] bigBlackPng(int w, int h) throws IOException {
-        java.io.ByteArrayOutputStream raw = new java.io.ByteArrayOutputStream();
-        java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(raw,
-                new java.util.zip.Deflater(9));
-        byte[] row = new byte[1 + w];
-        for (int y = 0; y < h; y++) {
-            z.write(row);
-        }
-        z.close();
-        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
-        png.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10});
-        java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 0)
-                .put((byte) 0).put((byte) 0).put((byte) 0);
-        chunk(png, "IHDR", ihdr.array());
-        chunk(png, "IDAT", raw.toByteArray());
-        chunk(png, "IEND", new byte[0]);
-        return png.toByteArray();
+    public static byte[] bigBlackPng(int w, int h) {
+        return HostileImages.png(w, h, 0, 8);
     }
 
-    private static void chunk(java.io.ByteArrayOutputStream out, String type, byte[] data) throws IOException {
-        java.io.DataOutputStream d = new java.io.DataOutputStream(out);
-        d.writeInt(data.length);
-        d.writeBytes(type);
-        d.write(data);
-        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-        crc.update(type.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        crc.update(data);
-        d.writeInt((int) crc.getValue());
-    }
 }
