@@ -6,13 +6,11 @@ import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
@@ -27,6 +25,28 @@ import org.medsearch.image.ImageFormatException;
  *
  * <p>Codec failures of any kind (exceptions, warnings such as "premature end of data", a raster that
  * disagrees with the dataset) become {@link ImageFormatException}.
+ *
+ * <p>A JPEG 2000 decode is bounded in time on every Java from 17 on: it runs on the calling thread and
+ * gives up from inside, since nothing can stop JJ2000 from outside ({@code Thread.stop} is gone from
+ * Java 20, and a child process would cost a JVM and a copy of every frame). JJ2000 reads each byte of
+ * the codestream through {@link DecoderStream}, which throws once the deadline has passed, and the
+ * inputs on which its sources (1.4.0) loop without reading are refused before it can spin:
+ * <ul>
+ * <li>0xFF 0xFF in a packet header, which the standard's bit stuffing rules out: JJ2000's bit reader
+ * then yields 1 bits forever without reading, and its loop over a code-block's Lblock increment never
+ * ends (a fuzzing finding). {@link DecoderStream} refuses the second 0xFF;</li>
+ * <li>packed packet headers (PPM, PPT): JJ2000 reads them from a copy of its own, where the end of the
+ * data also reads as endless 1 bits. {@link #checkJpeg2000Header} refuses them, and TLM indexes that
+ * would lead JJ2000 to tile-part headers the check did not see;</li>
+ * <li>the end of the codestream, whose -1 from {@code read()} that bit reader takes for endless 1 bits
+ * too: {@link DecoderStream} throws EOFException there.</li>
+ * </ul>
+ * Every other loop either reads (a byte per 15 packet header bits at most) or is bounded by the header
+ * check (tiles, packets) and the frame's size. So a refused decode returns within the deadline plus the
+ * work between two reads (one precinct's packet header or one code-block), and a decode that finishes
+ * late, after its last read, within the deadline plus the inverse transforms of one frame. The cost is a
+ * look at the clock per read call, and refusing the rare valid codestream with PPM or PPT markers. An
+ * interrupt of the calling thread abandons the decode the same way.
  */
 final class ImageIoDecoder {
     private ImageIoDecoder() {}
@@ -40,7 +60,16 @@ final class ImageIoDecoder {
         return decode(jpegReader(), new MemoryCacheImageInputStream(new ByteArrayInputStream(b, off, len)), pm, "JPEG");
     }
 
+    /** {@link #decodeJpeg2000(byte[], int, int, PixelModule, long)} with 5 s plus 4 ms per 1,000 pixels. */
     static int[] decodeJpeg2000(byte[] b, int off, int len, PixelModule pm) throws ImageFormatException {
+        return decodeJpeg2000(b, off, len, pm, 5_000 + pm.pixels() / 250);
+    }
+
+    /**
+     * Decodes a JPEG 2000 frame on the calling thread and refuses it, as the class describes, unless it
+     * is done within {@code millis}; JJ2000 gives up at its first read after that.
+     */
+    static int[] decodeJpeg2000(byte[] b, int off, int len, PixelModule pm, long millis) throws ImageFormatException {
         // JJ2000 decodes whatever part of a truncated codestream it has, silently: insist on the EOC marker
         int e = off + len;
         while (e > off && b[e - 1] == 0) {
@@ -56,72 +85,103 @@ final class ImageIoDecoder {
         } catch (IOException ex) {
             throw new ImageFormatException("JPEG 2000 decoder unavailable", ex);
         }
-        ImageInputStream in = new StrictByteStream(b, off, len);
-        return withDeadline(() -> decode(reader, in, pm, "JPEG 2000"), 5_000 + pm.pixels() / 250);
-    }
-
-    /**
-     * Runs a JJ2000 decode on its own thread and stops it after {@code millis}. JJ2000 spins for
-     * minutes on some corrupt packet headers (a tag-tree loop runs its counter up to
-     * Integer.MAX_VALUE, a fuzzing finding), and only {@link Thread#stop()} takes the CPU back from
-     * it. The decoder thread owns all its objects and holds no shared lock, which is what makes
-     * stopping it safe here; where stop() is unsupported (Java 20 and later) the thread is left to
-     * finish on its own as a daemon.
-     */
-    @SuppressWarnings({"deprecation", "removal"})
-    private static int[] withDeadline(Callable<int[]> work, long millis) throws ImageFormatException {
-        FutureTask<int[]> task = new FutureTask<>(work);
-        Thread t = new Thread(task, "jpeg2000-decoder");
-        t.setDaemon(true);
-        t.start();
+        DecoderStream in = new DecoderStream(b, off, len, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis));
+        int[] pixels;
         try {
-            return task.get(millis, TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            try {
-                t.stop();
-            } catch (UnsupportedOperationException unsupported) {
-                // a newer JVM: nothing to do but let it run out
-            }
-            throw new ImageFormatException("corrupt JPEG 2000 frame: the decoder did not finish within " + millis + " ms");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof ImageFormatException ife) {
-                throw ife;
-            }
-            throw new ImageFormatException("corrupt or unsupported JPEG 2000 frame", e.getCause());
-        } catch (InterruptedException e) {
-            t.interrupt();
-            Thread.currentThread().interrupt();
-            throw new ImageFormatException("interrupted while decoding a JPEG 2000 frame");
+            pixels = decode(reader, in, pm, "JPEG 2000");
+        } catch (ImageFormatException ex) {
+            String why = in.refusal(millis, false);
+            throw why == null ? ex : new ImageFormatException(why, ex);
         }
+        String why = in.refusal(millis, true);
+        if (why != null) {
+            throw new ImageFormatException(why);
+        }
+        return pixels;
     }
 
     /**
-     * A byte-array stream whose {@code read()} throws {@link EOFException} at the end instead of
-     * returning -1: JJ2000's packet header reader turns that -1 into an endless run of 1 bits and
-     * never returns (a fuzzing finding).
+     * The codestream as JJ2000 reads it (see the class comment). {@code read()} throws {@link
+     * EOFException} at the end instead of returning -1; every read throws {@link Refused} once the
+     * deadline has passed, and {@code read()} on 0xFF right after a {@code read()} of 0xFF, which only
+     * JJ2000's packet header reader does (besides a tile-part's TPsot and TNsot, where 255 255 is invalid
+     * too). The refusal is unchecked so that JJ2000's handlers of IOException (which print it, or take it
+     * for a truncated codestream and go on) let it through, and it is remembered, for JJ2000 wraps it and
+     * could swallow it.
      */
-    private static final class StrictByteStream extends ImageInputStreamImpl {
+    private static final class DecoderStream extends ImageInputStreamImpl {
         private final byte[] b;
         private final int off;
         private final int len;
+        private final long deadline;
+        /** Where the last one-byte read found 0xFF, or -2: JJ2000 reads a stuffed byte right after it. */
+        private long lastFf = -2;
+        private boolean late;
+        private boolean stuffing;
+        private boolean interrupted;
 
-        StrictByteStream(byte[] b, int off, int len) {
+        DecoderStream(byte[] b, int off, int len, long deadline) {
             this.b = b;
             this.off = off;
             this.len = len;
+            this.deadline = deadline;
+        }
+
+        /**
+         * Why the decode must be refused whatever JJ2000 made of it, or null; {@code finished}: it returned
+         * an image, which is refused as well when late, for the deadline promises an answer within it.
+         */
+        String refusal(long millis, boolean finished) {
+            if (stuffing) {
+                return "corrupt JPEG 2000 frame: 0xFF 0xFF in a packet header";
+            }
+            if (interrupted) {
+                return "interrupted while decoding a JPEG 2000 frame";
+            }
+            if (late || finished && System.nanoTime() - deadline > 0) {
+                return "corrupt JPEG 2000 frame: the decoder did not finish within " + millis + " ms";
+            }
+            return null;
+        }
+
+        /** Throws once the decode is to be abandoned, and at every read after that. */
+        private void checkGoing() {
+            if (stuffing) {
+                throw new Refused("0xFF 0xFF in a packet header");
+            }
+            if (interrupted || Thread.currentThread().isInterrupted()) {
+                interrupted = true; // the flag stays set for the caller
+                throw new Refused("interrupted");
+            }
+            if (late || System.nanoTime() - deadline > 0) {
+                late = true;
+                throw new Refused("deadline passed");
+            }
         }
 
         @Override
         public int read() throws IOException {
+            checkGoing();
             if (streamPos >= len) {
                 throw new EOFException();
             }
             bitOffset = 0;
-            return b[off + (int) streamPos++] & 0xff;
+            int v = b[off + (int) streamPos] & 0xff;
+            if (v == 0xff) {
+                if (lastFf == streamPos - 1) {
+                    stuffing = true;
+                    throw new Refused("0xFF 0xFF in a packet header");
+                }
+                lastFf = streamPos;
+            }
+            streamPos++;
+            return v;
         }
 
         @Override
         public int read(byte[] dst, int at, int n) {
+            checkGoing();
+            lastFf = -2;
             if (streamPos >= len) {
                 return -1;
             }
@@ -133,8 +193,21 @@ final class ImageIoDecoder {
         }
 
         @Override
+        public void seek(long pos) throws IOException {
+            lastFf = -2;
+            super.seek(pos);
+        }
+
+        @Override
         public long length() {
             return len;
+        }
+    }
+
+    /** Thrown through JJ2000 by {@link DecoderStream}: the decode is to be abandoned. */
+    private static final class Refused extends RuntimeException {
+        Refused(String why) {
+            super(why, null, false, true);
         }
     }
 
@@ -191,6 +264,8 @@ final class ImageIoDecoder {
         CodingBounds bounds = new CodingBounds();
         int q = siz + Dataset.u16(b, siz, true);
         int tilePart = -1;
+        Set<Integer> tileParts = new HashSet<>(); // where the SOT markers are
+        List<Integer> tlm = new ArrayList<>(); // where the TLM segments are
         while (end - q >= 4) {
             int marker = Dataset.u16(b, q, true);
             if (marker == 0xffd9) {
@@ -212,8 +287,15 @@ final class ImageIoDecoder {
                 throw j2kError("corrupt header");
             }
             int v = q + 4;
+            if (marker == 0xff60 || marker == 0xff61) {
+                // JJ2000 reads them from a copy of its own, where no deadline reaches and the end reads as 1 bits
+                throw j2kError("packed packet headers (PPM, PPT) are not supported");
+            }
             if (marker == 0xff90 && segLen >= 10) { // SOT: where the tile-part starts; Psot is its length
                 tilePart = q;
+                tileParts.add(q - p);
+            } else if (marker == 0xff55 && tilePart < 0) {
+                tlm.add(q);
             } else if (marker == 0xff52 && segLen >= 12) {
                 bounds.add(b, v + 5, Dataset.u16(b, v + 2, true), (b[v] & 1) != 0, segLen - 12);
             } else if (marker == 0xff53 && segLen >= 9) {
@@ -222,9 +304,39 @@ final class ImageIoDecoder {
             }
             q += 2 + segLen;
         }
+        checkTlm(b, p, tlm, tileParts);
         long packets = bounds.packets(pm.columns(), pm.rows(), tilesX, tilesY, components);
         if (packets > 100_000L + (long) pm.rows() * pm.columns()) {
             throw j2kError("about " + packets + " packets for " + pm.columns() + "x" + pm.rows() + " pixels");
+        }
+    }
+
+    /**
+     * JJ2000 seeks to the tile-parts that the TLM segments (at {@code tlm}) index, where there are some,
+     * rather than following Psot; each of them must be one whose header the check walked ({@code
+     * tileParts}, offsets from the SOC marker at {@code soc}), or a PPT segment could hide there.
+     */
+    private static void checkTlm(byte[] b, int soc, List<Integer> tlm, Set<Integer> tileParts) throws ImageFormatException {
+        if (tlm.isEmpty() || tileParts.isEmpty()) {
+            return;
+        }
+        long pos = tileParts.stream().mapToInt(Integer::intValue).min().getAsInt(); // the end of the main header
+        for (int i = 0; i < tlm.size(); i++) {
+            int q = tlm.get(i);
+            int segLen = Dataset.u16(b, q + 2, true);
+            int ztlm = segLen >= 4 ? b[q + 4] & 0xff : -1;
+            int stlm = segLen >= 4 ? b[q + 5] & 0xff : 0;
+            int st = (stlm >> 4) & 3;
+            int entry = st + ((stlm >> 6) & 1) * 2 + 2;
+            if (ztlm != i || st == 3 || (segLen - 4) % entry != 0) {
+                throw j2kError("corrupt TLM segment");
+            }
+            for (int e = q + 6 + st; e < q + 2 + segLen; e += entry) {
+                if (!tileParts.contains((int) Math.min(pos, Integer.MAX_VALUE))) {
+                    throw j2kError("TLM index does not match the tile-parts");
+                }
+                pos += entry - st == 4 ? Dataset.u32(b, e, true) : Dataset.u16(b, e, true);
+            }
         }
     }
 
