@@ -118,6 +118,8 @@ final class DemoCommand implements Callable<Integer> {
         Dataset ds = TrainCommand.scan(new DatasetScanner(ImageReaders.standard()).optLimitPerClass(perClass, seed),
                 source, progress, out);
         Split split = TrainCommand.split(ds, SplitRatios.DEFAULT, seed, out);
+        // the demo trains, then evaluates: refuse a split it cannot use before the training
+        TrainCommand.requireImages(split, SplitRatios.DEFAULT, Split.Part.TRAIN, Split.Part.VAL, Split.Part.TEST);
         TrainingRecipe recipe = TrainingRecipe.paper().withImageSize(imageSize).withEpochs(epochs);
         recipe = recipe.withSeed(seed);
         if (!reusable(modelDir, ds, recipe, out)) {

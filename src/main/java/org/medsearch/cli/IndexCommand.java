@@ -68,7 +68,8 @@ final class IndexCommand implements Callable<Integer> {
     int batch;
 
     @Option(names = "--commit-every", defaultValue = "10000", paramLabel = "N",
-            description = "Images between commits; an interrupted run loses at most this much work (default ${DEFAULT-VALUE}).")
+            description = "Commit after every N-th image added (also in the middle of a --batch) and after the last;"
+                    + " an interrupted run loses fewer than N images (default ${DEFAULT-VALUE}).")
     int commitEvery;
 
     @Option(names = "--workers", description = "Image decoding threads (default: one per core).")
@@ -108,6 +109,16 @@ final class IndexCommand implements Callable<Integer> {
         if (model == null || data == null) {
             throw new MedsearchException("index needs --model and --data (or --check / --stats)");
         }
+        // checked before the model loads and the data is scanned
+        if (commitEvery < 1) {
+            throw new MedsearchException("--commit-every must be at least 1, got " + commitEvery);
+        }
+        if (batch < 1) {
+            throw new MedsearchException("--batch must be at least 1, got " + batch);
+        }
+        if (workers != null && workers < 1) {
+            throw new MedsearchException("--workers must be at least 1, got " + workers);
+        }
         Progress progress = Output.progress(quiet);
         VectorFormat format = VectorFormat.parse(vectors);
         try (ModelBundle bundle = Models.load(model, imageSize, progress)) {
@@ -117,7 +128,7 @@ final class IndexCommand implements Callable<Integer> {
             }
             Dataset ds = volumes.configure(new DatasetScanner(bundle.readers())).optDecode(false).optProgress(progress)
                     .scan(data);
-            Indexer.Options opts = new Indexer.Options(null, null, prune, batch, Math.max(1, commitEvery));
+            Indexer.Options opts = new Indexer.Options(null, null, prune, batch, commitEvery);
             Split split = readSplit(bundle, ds, !parts.equals("all"));
             if (split != null) {
                 opts = opts.withSplit(split, parts.equals("all") ? null : parseParts(parts));

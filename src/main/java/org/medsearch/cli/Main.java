@@ -99,7 +99,7 @@ public final class Main implements Runnable {
         PrintWriter err = cl.getErr();
         if (e instanceof IOException || e instanceof IllegalArgumentException) {
             // user-fixable: a one-line message
-            err.println("medsearch: " + oneLine(e.getMessage() == null ? e.toString() : e.getMessage()));
+            err.println("medsearch: " + oneLine(userMessage(e)));
             if (debug) {
                 e.printStackTrace(err);
             }
@@ -113,6 +113,22 @@ public final class Main implements Runnable {
         }
         err.flush();
         return 1;
+    }
+
+    /**
+     * The message for a user-fixable exception. The JDK's file-system exceptions often carry only the
+     * path (an AccessDeniedException's message is the file name), so those say what happened too.
+     */
+    static String userMessage(Exception e) {
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() == null && f.getFile() != null) {
+            String what = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : e instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
+                    : e instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
+                    : e instanceof java.nio.file.NotDirectoryException ? "not a directory"
+                    : "cannot access (" + e.getClass().getSimpleName() + ")";
+            return f.getFile() + (f.getOtherFile() == null ? "" : " -> " + f.getOtherFile()) + ": " + what;
+        }
+        return e.getMessage() == null ? e.toString() : e.getMessage();
     }
 
     static String oneLine(String s) {

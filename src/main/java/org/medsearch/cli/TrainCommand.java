@@ -16,6 +16,7 @@ import org.medsearch.model.FineTune;
 import org.medsearch.model.Pretrained;
 import org.medsearch.model.Trainer;
 import org.medsearch.model.TrainingRecipe;
+import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -106,14 +107,28 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = Output.out(spec);
+        // every option is checked before the scan, the weights and the model, which take minutes
+        TrainingRecipe.validate(imageSize, epochs, lr, lrStep, lrGamma, batch, momentum, weightDecay,
+                backboneLrFactor, warmupEpochs, OPTION_NAMES::get);
         TrainingRecipe recipe = new TrainingRecipe(imageSize, epochs, lr, lrStep, lrGamma, batch, momentum,
                 weightDecay, seed, FineTune.parse(finetune), backboneLrFactor, warmupEpochs);
+        SplitRatios ratios = parseSplit(splitRatios);
+        if (workers != null && workers < 1) {
+            throw new MedsearchException("--workers must be at least 1, got " + workers);
+        }
+        volumes.configure(new DatasetScanner(ImageReaders.standard())); // checks --slices and --plane now
+        WindowPreset preset;
+        try {
+            preset = window == null ? null : WindowPreset.parse(window);
+        } catch (IllegalArgumentException e) {
+            throw new MedsearchException("--window: " + e.getMessage());
+        }
         Progress progress = Output.progress(quiet);
         Pretrained.Init start = Pretrained.resolve(init, Pretrained.cacheDir(), progress);
-        WindowPreset preset = window == null ? null : WindowPreset.parse(window);
         ImageReaders readers = DicomImageReader.withWindow(ImageReaders.standard(), preset);
         Dataset ds = scan(volumes.configure(new DatasetScanner(readers)), data, progress, out);
-        Split split = split(ds, SplitRatios.parse(splitRatios), seed, out);
+        Split split = split(ds, ratios, seed, out);
+        requireImages(split, ratios, Split.Part.TRAIN, Split.Part.VAL);
         Trainer trainer = new Trainer(ImageReaders.standard(), progress, line -> {
             out.println(line);
             out.flush();
@@ -126,6 +141,42 @@ final class TrainCommand implements Callable<Integer> {
         out.printf("Model written to %s (best epoch %d: val accuracy %.4f; fingerprint %s; %.0f s)%n", this.out,
                 best.epoch(), best.valAccuracy(), m.fingerprint(), m.provenance().trainingSeconds());
         return 0;
+    }
+
+    /** The recipe's component names as this command's options, for its messages. */
+    static final Map<String, String> OPTION_NAMES = Map.of("imageSize", "--image-size", "epochs", "--epochs",
+            "learningRate", "--lr", "lrStep", "--lr-step", "lrGamma", "--lr-gamma", "batchSize", "--batch",
+            "momentum", "--momentum", "weightDecay", "--weight-decay", "backboneLrFactor", "--backbone-lr-factor",
+            "warmupEpochs", "--warmup-epochs");
+
+    /** {@code --split}, with the option's name in any complaint. */
+    static SplitRatios parseSplit(String s) throws MedsearchException {
+        try {
+            return SplitRatios.parse(s);
+        } catch (IllegalArgumentException e) { // NumberFormatException included
+            throw new MedsearchException("--split must be three non-negative numbers like 70/15/15 (train > 0), got '"
+                    + s + "'");
+        }
+    }
+
+    /**
+     * Refuses a split that leaves one of {@code parts} without images, naming what each part got:
+     * training picks its best epoch by validation accuracy (NaN with no validation image), and
+     * evaluation reports on the test part.
+     */
+    static void requireImages(Split split, SplitRatios ratios, Split.Part... parts) throws MedsearchException {
+        Map<Split.Part, Integer> c = split.counts();
+        for (Split.Part p : parts) {
+            if (c.getOrDefault(p, 0) < (p == Split.Part.TRAIN ? 2 : 1)) {
+                throw new MedsearchException(String.format("the split %s gave train %d, val %d, test %d images,"
+                        + " but %s; use more images or another --split", ratios, c.getOrDefault(Split.Part.TRAIN, 0),
+                        c.getOrDefault(Split.Part.VAL, 0), c.getOrDefault(Split.Part.TEST, 0), switch (p) {
+                            case TRAIN -> "training needs at least 2 training images";
+                            case VAL -> "validation needs at least one image (it picks the best epoch)";
+                            case TEST -> "evaluation needs at least one test image";
+                        }));
+            }
+        }
     }
 
     static Dataset scan(DatasetScanner scanner, Path data, Progress progress, PrintWriter out) throws java.io.IOException {

@@ -1,6 +1,7 @@
 package org.medsearch.cli;
 
 import org.medsearch.dataset.DatasetScanner;
+import org.medsearch.util.MedsearchException;
 import org.medsearch.volume.Plane;
 import picocli.CommandLine.Option;
 
@@ -16,7 +17,15 @@ final class VolumeOptions {
             description = "Plane of those slices (default ${DEFAULT-VALUE}).")
     String plane;
 
-    DatasetScanner configure(DatasetScanner scanner) {
-        return scanner.optVolumeSlices(slices, Plane.parse(plane));
+    /** Applies the options; a bad value is a user error naming its option. */
+    DatasetScanner configure(DatasetScanner scanner) throws MedsearchException {
+        if (slices < 1) {
+            throw new MedsearchException("--slices must be at least 1, got " + slices);
+        }
+        try {
+            return scanner.optVolumeSlices(slices, Plane.parse(plane));
+        } catch (IllegalArgumentException e) {
+            throw new MedsearchException("--plane must be axial, coronal or sagittal, got '" + plane + "'");
+        }
     }
 }

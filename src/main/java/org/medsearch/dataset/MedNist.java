@@ -22,6 +22,12 @@ public final class MedNist {
             "https://github.com/Project-MONAI/MONAI-extra-test-data/releases/download/0.8.1/MedNIST.tar.gz");
     public static final String MD5 = "0bc7306e7427e00ad1c5526a6677552d";
 
+    /**
+     * A cap on the archive's download. The release asset is about 60 MB; its exact size is not
+     * pinned here (the MD5 is the check), so the cap leaves room while still stopping a runaway body.
+     */
+    public static final long MAX_BYTES = 80L << 20;
+
     /** Where the archive comes from and what it must hash to. */
     public record Source(URI url, String md5) {}
 
@@ -40,7 +46,8 @@ public final class MedNist {
         if (root != null) {
             return root;
         }
-        Path tgz = Download.fetch(source.url(), "MD5", source.md5(), cacheDir.resolve("MedNIST.tar.gz"), progress);
+        Path tgz = Download.fetch(source.url(), "MD5", source.md5(), cacheDir.resolve("MedNIST.tar.gz"),
+                new Download.Limits(MAX_BYTES, Download.DEFAULT_DEADLINE), progress);
         if (Files.exists(unpacked)) {
             // an earlier, different unpacking: start again
             org.medsearch.util.FileUtil.deleteTree(unpacked);

@@ -92,8 +92,11 @@ public final class Evaluation {
         List<Sample> test = split.samples(ds, Split.Part.TEST).stream()
                 .filter(s -> s.label() != null && (!classifier || classes.contains(s.label()))).toList();
         if (test.isEmpty()) {
+            Map<Split.Part, Integer> c = split.counts();
             throw new MedsearchException("no labelled test image of the model's classes in " + ds.root()
-                    + " (the model's split names " + split.counts().get(Split.Part.TEST) + " test images)");
+                    + ": the model's split gave train " + c.get(Split.Part.TRAIN) + ", val " + c.get(Split.Part.VAL)
+                    + ", test " + c.get(Split.Part.TEST) + " images, and evaluation needs at least one test image"
+                    + " (train with more images or another --split)");
         }
         // 1. embed every test image once
         Embedding[] emb = new Embedding[test.size()];

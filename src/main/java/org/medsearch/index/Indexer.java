@@ -24,9 +24,12 @@ import org.medsearch.util.Progress;
  * already indexed with the same bytes is left alone, a changed file is re-embedded and replaced,
  * and with {@code prune} a file that vanished is removed.
  *
- * <p>Contract: work is committed every {@code commitEvery} images and at the end, so an interrupted
- * run loses at most one batch of work and the next run continues where it stopped (the committed
- * images are "unchanged"). Files that fail to decode are skipped and reported; they never stop the run.
+ * <p>Contract: a commit follows every {@code commitEvery}-th image added (counted one by one, so
+ * also in the middle of a batch of {@code batchSize}) and the last image, so indexing n images
+ * commits ceil(n / commitEvery) times; a run that adds nothing commits once (its pruning, if any).
+ * An interrupted run loses fewer than {@code commitEvery} added images (plus the batch being
+ * embedded) and the next run continues where it stopped (the committed images are "unchanged").
+ * Files that fail to decode are skipped and reported; they never stop the run.
  *
  * <pre>{@code
  * Indexer.Report r = new Indexer(embedder, ImageReaders.standard(), progress, System.out::println)
@@ -42,7 +45,7 @@ public final class Indexer {
      * @param parts only these parts of {@code split} (null: every image)
      * @param prune remove indexed images whose files are no longer in the data set
      * @param batchSize images per forward pass
-     * @param commitEvery images between commits
+     * @param commitEvery images added between commits, at least 1
      */
     public record Options(Split split, Set<Split.Part> parts, boolean prune, int batchSize, int commitEvery) {
         public static Options defaults() {
@@ -150,18 +153,21 @@ public final class Indexer {
                             s.contentHash(), e.vector(), part == null ? null : part.key(), s.modality(),
                             patientKeys == null ? null : patientKeys.key(s.patientId()),
                             patientKeys == null ? null : patientKeys.key(s.studyId()), b.metadata().get(i)));
+                    // per image, not per batch: --commit-every 7 with batches of 64 commits after image 7
+                    if (++sinceCommit >= opts.commitEvery()) {
+                        index.commit();
+                        sinceCommit = 0;
+                    }
                 }
                 done += b.size();
-                sinceCommit += b.size();
-                if (sinceCommit >= opts.commitEvery()) {
-                    index.commit();
-                    sinceCommit = 0;
-                }
                 task.step(b.size() + b.failures().size());
                 task.extra(String.format("%.0f img/s", done / ((System.nanoTime() - started) / 1e9)));
             }
         }
-        index.commit();
+        if (sinceCommit > 0 || done == 0) {
+            // what is left; with nothing embedded this commits the pruning (or nothing, harmlessly)
+            index.commit();
+        }
         double seconds = (System.nanoTime() - t0) / 1e9;
         int added = done - updated;
         return new Report(Math.max(0, added), updated, unchanged, pruned, skipped, seconds, done / seconds);

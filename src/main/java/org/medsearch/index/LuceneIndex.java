@@ -6,11 +6,16 @@ import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -58,6 +63,7 @@ import org.apache.lucene.search.SearcherManager;
 import org.apache.lucene.store.Directory;
 import org.apache.lucene.store.FSDirectory;
 import org.apache.lucene.store.LockObtainFailedException;
+import org.apache.lucene.store.NoLockFactory;
 import org.apache.lucene.util.Bits;
 import org.apache.lucene.util.BytesRef;
 import org.medsearch.util.Json;
@@ -209,9 +215,7 @@ public final class LuceneIndex implements Closeable {
      *     damaged one, and when another process is writing it
      */
     public static LuceneIndex open(Path dir, boolean writable) throws IOException {
-        if (!exists(dir)) {
-            throw new MedsearchException("index not found: " + dir + " (build one with 'medsearch index')");
-        }
+        requireIndex(dir);
         Directory d = FSDirectory.open(dir.resolve(LUCENE_DIR));
         try {
             Map<String, String> data = SegmentInfos.readLatestCommit(d).getUserData();
@@ -226,9 +230,23 @@ public final class LuceneIndex implements Closeable {
             d.close();
             throw new MedsearchException(dir + " is damaged (" + oneLine(e) + "); run 'medsearch index --check'"
                     + " and rebuild the index from its images", e);
+        } catch (AccessDeniedException e) {
+            d.close();
+            throw new MedsearchException("cannot read index " + dir + ": permission denied (" + e.getFile() + ")");
         } catch (IOException | RuntimeException e) {
             d.close();
             throw e;
+        }
+    }
+
+    /** A one-line user error, naming {@code dir}, unless it holds a committed index this user can read. */
+    private static void requireIndex(Path dir) throws IOException {
+        try {
+            if (!exists(dir)) {
+                throw new MedsearchException("index not found: " + dir + " (build one with 'medsearch index')");
+            }
+        } catch (AccessDeniedException e) {
+            throw new MedsearchException("cannot read index " + dir + ": permission denied");
         }
     }
 
@@ -704,9 +722,26 @@ public final class LuceneIndex implements Closeable {
      * Checks the index: Lucene's own check of every segment (checksums, postings, doc values,
      * vectors, the HNSW graph), then medsearch's invariants: every live image has an id below the
      * next id, a path, a content hash, a class and a vector of the index's dimension; ids and paths
-     * are unique. Needs the index closed for writing (it takes Lucene's write lock for the duration).
+     * are unique.
+     *
+     * <p>Read-only: it creates, locks for writing and changes no file, so it works on an index the
+     * user may only read. While it runs it holds a shared lock on Lucene's {@code write.lock} (when
+     * that file exists and can be read), which an {@link IndexWriter}'s exclusive lock excludes: an
+     * index being written is refused with a one-line message, and no writer starts during the check.
+     *
+     * @throws MedsearchException when {@code dir} holds no index, or another process is writing it
      */
     public static CheckReport check(Path dir) throws IOException {
+        requireIndex(dir);
+        try (SharedWriteLock guard = SharedWriteLock.tryAcquire(dir.resolve(LUCENE_DIR))) {
+            if (guard == null) {
+                throw new MedsearchException("index " + dir + " is being written by another process; check it when that ends");
+            }
+            return checkUnlocked(dir);
+        }
+    }
+
+    private static CheckReport checkUnlocked(Path dir) throws IOException {
         List<String> problems = new ArrayList<>();
         int images;
         try (LuceneIndex index = open(dir, false)) {
@@ -756,17 +791,73 @@ public final class LuceneIndex implements Closeable {
                 return n;
             });
         }
-        try (Directory d = FSDirectory.open(dir.resolve(LUCENE_DIR)); CheckIndex ci = new CheckIndex(d)) {
+        // NoLockFactory: CheckIndex would otherwise create and lock write.lock, which needs write access;
+        // the caller's shared lock keeps writers out instead
+        try (Directory d = FSDirectory.open(dir.resolve(LUCENE_DIR), NoLockFactory.INSTANCE);
+                CheckIndex ci = new CheckIndex(d)) {
             ByteArrayOutputStream log = new ByteArrayOutputStream();
             ci.setInfoStream(new PrintStream(log, true, StandardCharsets.UTF_8));
             CheckIndex.Status st = ci.checkIndex();
             if (!st.clean) {
                 problems.add(0, "Lucene's check failed: " + lastLines(log.toString(StandardCharsets.UTF_8)));
             }
-        } catch (LockObtainFailedException e) {
-            throw new MedsearchException("index " + dir + " is being written by another process; check it when that ends");
         }
         return new CheckReport(images, problems);
+    }
+
+    /**
+     * A shared (read) lock on an existing {@code write.lock}, taken through a read-only channel so
+     * that nothing is created or written. Lucene's writer takes an exclusive lock on that file, so
+     * the two exclude each other, across processes and (through the JVM's own bookkeeping) within one.
+     */
+    private static final class SharedWriteLock implements Closeable {
+        private final FileChannel channel;
+        private final FileLock lock;
+
+        private SharedWriteLock(FileChannel channel, FileLock lock) {
+            this.channel = channel;
+            this.lock = lock;
+        }
+
+        /**
+         * The lock, or null when a writer holds {@code write.lock}. Without a {@code write.lock} (no
+         * writer ever opened the index) or one this user may not read, there is nothing to take, and
+         * the check proceeds unguarded: a writer would have to create or open that file first.
+         */
+        static SharedWriteLock tryAcquire(Path luceneDir) throws IOException {
+            Path file = luceneDir.resolve(IndexWriter.WRITE_LOCK_NAME);
+            FileChannel ch;
+            try {
+                ch = FileChannel.open(file, StandardOpenOption.READ);
+            } catch (NoSuchFileException | AccessDeniedException e) {
+                return new SharedWriteLock(null, null);
+            }
+            try {
+                FileLock l = ch.tryLock(0, Long.MAX_VALUE, true);
+                if (l == null) {
+                    ch.close();
+                    return null;
+                }
+                return new SharedWriteLock(ch, l);
+            } catch (OverlappingFileLockException e) {
+                ch.close(); // this JVM's writer holds it
+                return null;
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (channel != null) {
+                try {
+                    lock.release();
+                } finally {
+                    channel.close();
+                }
+            }
+        }
     }
 
     private static String lastLines(String log) {

@@ -21,14 +21,18 @@ import java.util.Map;
  *
  * <p>Python values become: None {@code null}, bool {@link Boolean}, int {@link Long} (wider is an
  * error), float {@link Double}, str {@link String}, tuple {@code Object[]}, list {@link ArrayList},
- * dict {@link LinkedHashMap} (insertion order kept); anything else is whatever the resolver returns.
+ * dict {@link LinkedHashMap} (insertion order kept; str keys only); anything else is whatever the
+ * resolver returns.
  *
  * <p>Contract: {@link #load} throws only {@link WeightsFormatException}, its message starting with
  * the offending opcode's offset ({@code "pickle byte 42: ..."}), for an unknown opcode, truncated
  * input, a type error (say SETITEM on a tuple), a stack, mark, memo or string bound exceeded, or
- * whatever the resolver refuses. Its time and memory are linear in the input's length: each opcode
- * does constant work per value it creates or moves, and values are never hashed or printed deeply,
- * so a pickle that makes a list contain itself does no harm.
+ * whatever the resolver refuses, and for a dict key that is not a str. Its memory is linear in the
+ * input's length and its time O(n log n): each opcode does constant work per value it creates or
+ * moves, except a dict insert and a memo access, which are hash-map operations on keys that are
+ * Comparable (str keys, int memo indices), so even keys crafted to collide cost O(log n) comparisons
+ * each (Java's HashMap turns a crowded bin into a tree). There are no set opcodes. Values are never
+ * hashed or printed deeply, so a pickle that makes a list contain itself does no harm.
  *
  * <pre>{@code
  * Object value = Pickle.load(bytes, resolver); // resolver: the allow-list, e.g. PthReader's
@@ -378,16 +382,17 @@ final class Pickle {
     }
 
     /**
-     * Only immutable values may be keys, as in Python; it also keeps hashing away from containers,
-     * which a hostile pickle can make cyclic. A tuple hashes by identity here, which is enough for
-     * a state dict, whose keys are strings.
+     * Only str keys: a state dict (and its {@code _metadata}) is keyed by name, and nothing else may be
+     * hashed. Keys of mixed types (int and float, say) are not mutually {@link Comparable}, so a
+     * {@link java.util.HashMap} bin of keys crafted to collide stays a list that every insert scans:
+     * quadratic time. Strings that collide are treeified by the map (they are Comparable), so each
+     * insert costs O(log n) comparisons, each bounded by the strings' lengths.
      */
     private Object key(Object k) throws WeightsFormatException {
-        if (k == null || k instanceof String || k instanceof Long || k instanceof Boolean
-                || k instanceof Double || k instanceof Object[]) {
+        if (k instanceof String) {
             return k;
         }
-        throw fail("unhashable dict key of type " + typeName(k));
+        throw fail("dict key of type " + typeName(k) + ": only str keys are accepted (a state dict is keyed by name)");
     }
 
     /**

@@ -32,6 +32,8 @@ public final class Pretrained {
     public static final URI IMAGENET_URL = URI.create("https://download.pytorch.org/models/resnet18-f37072fd.pth");
     public static final String IMAGENET_FILE = "resnet18-f37072fd.pth";
     public static final String IMAGENET_SHA256_PREFIX = "f37072fd";
+    /** {@code resnet18-f37072fd.pth} is 46,830,571 bytes; the download stops beyond this cap. */
+    public static final long IMAGENET_MAX_BYTES = 48L << 20;
 
     /** Where the ImageNet weights come from (tests point it at a local server). */
     public record Source(URI url, String sha256Prefix) {
@@ -72,7 +74,8 @@ public final class Pretrained {
     public static Path imagenetFile(Path cacheDir, Source source, Progress progress) throws IOException {
         Path target = cacheDir.resolve("weights").resolve(IMAGENET_FILE);
         try {
-            return Download.fetch(source.url(), "SHA-256", source.sha256Prefix(), target, progress);
+            return Download.fetch(source.url(), "SHA-256", source.sha256Prefix(), target,
+                    new Download.Limits(IMAGENET_MAX_BYTES, Download.DEFAULT_DEADLINE), progress);
         } catch (MedsearchException e) {
             throw new MedsearchException("ImageNet weights unavailable: " + e.getMessage());
         }

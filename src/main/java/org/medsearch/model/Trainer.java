@@ -114,6 +114,11 @@ public final class Trainer {
         if (train.size() < 2) {
             throw new MedsearchException("the training split has " + train.size() + " images; at least 2 are needed");
         }
+        if (val.isEmpty()) {
+            // the best epoch is chosen by validation accuracy, which would be NaN
+            throw new MedsearchException("the validation split has no images; validation needs at least one"
+                    + " (use more images or a split with a validation part)");
+        }
         Path ckpt = out.resolve(CHECKPOINT_DIR);
         Preprocessing prep = Preprocessing.imagenet(recipe.imageSize());
         String dataSha = ds.contentHash();

@@ -10,7 +10,7 @@ package org.medsearch.model;
  * TrainingRecipe probe = quick.withFineTune(FineTune.HEAD);
  * }</pre>
  *
- * @param imageSize input side in pixels
+ * @param imageSize input side in pixels, 32 to 1024
  * @param epochs passes over the training split
  * @param learningRate initial SGD learning rate (of the head, when the backbone has its own)
  * @param lrStep epochs between learning-rate decays
@@ -35,9 +35,39 @@ public record TrainingRecipe(int imageSize, int epochs, double learningRate, int
         if (backboneLrFactor == 0) {
             backboneLrFactor = 1;
         }
-        if (epochs < 1 || learningRate <= 0 || lrStep < 1 || lrGamma <= 0 || batchSize < 2 || momentum < 0
-                || momentum >= 1 || weightDecay < 0 || backboneLrFactor < 0 || warmupEpochs < 0) {
-            throw new IllegalArgumentException("invalid training recipe: " + this);
+        validate(imageSize, epochs, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay,
+                backboneLrFactor, warmupEpochs, java.util.function.UnaryOperator.identity());
+    }
+
+    /**
+     * Checks the numeric knobs in the order of the record's components and throws an
+     * {@link IllegalArgumentException} for the first bad one: "{@code <name> must be ..., got <value>}",
+     * where {@code name} maps a component's name ("epochs", "learningRate", ...) to what the caller's
+     * user typed (the CLI passes its option names). NaN and infinities are bad values everywhere.
+     */
+    public static void validate(int imageSize, int epochs, double learningRate, int lrStep, double lrGamma,
+            int batchSize, double momentum, double weightDecay, double backboneLrFactor, double warmupEpochs,
+            java.util.function.UnaryOperator<String> name) {
+        require(imageSize >= 32 && imageSize <= 1024, name.apply("imageSize"), "be between 32 and 1024", imageSize);
+        require(epochs >= 1, name.apply("epochs"), "be at least 1", epochs);
+        require(learningRate > 0 && Double.isFinite(learningRate), name.apply("learningRate"),
+                "be a positive number", learningRate);
+        require(lrStep >= 1, name.apply("lrStep"), "be at least 1", lrStep);
+        require(lrGamma > 0 && Double.isFinite(lrGamma), name.apply("lrGamma"), "be a positive number", lrGamma);
+        // batch norm cannot normalise a batch of one image in training mode
+        require(batchSize >= 2, name.apply("batchSize"), "be at least 2", batchSize);
+        require(momentum >= 0 && momentum < 1, name.apply("momentum"), "be at least 0 and below 1", momentum);
+        require(weightDecay >= 0 && Double.isFinite(weightDecay), name.apply("weightDecay"),
+                "be a number of at least 0", weightDecay);
+        require(backboneLrFactor > 0 && Double.isFinite(backboneLrFactor), name.apply("backboneLrFactor"),
+                "be a positive number", backboneLrFactor);
+        require(warmupEpochs >= 0 && Double.isFinite(warmupEpochs), name.apply("warmupEpochs"),
+                "be a number of at least 0", warmupEpochs);
+    }
+
+    private static void require(boolean ok, String name, String rule, Object got) {
+        if (!ok) {
+            throw new IllegalArgumentException(name + " must " + rule + ", got " + got);
         }
     }
 

@@ -37,9 +37,16 @@ class DownloadTest {
     final Map<String, byte[]> files = new ConcurrentHashMap<>();
     final AtomicInteger requests = new AtomicInteger();
 
+    static final Download.Limits LIMITS = new Download.Limits(1 << 20, java.time.Duration.ofSeconds(30));
+
     @BeforeEach
     void start() throws Exception {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "test-http");
+            t.setDaemon(true); // the stalling handler must not outlive the test run
+            return t;
+        }));
         server.createContext("/", ex -> {
             requests.incrementAndGet();
             String p = ex.getRequestURI().getPath();
@@ -50,6 +57,46 @@ class DownloadTest {
                 byte[] b = files.get("/good.tar.gz");
                 ex.sendResponseHeaders(200, b.length);
                 ex.getResponseBody().write(b, 0, b.length / 2);
+            } else if (p.equals("/endless")) {
+                // no Content-Length (chunked): only the cap can stop it
+                ex.sendResponseHeaders(200, 0);
+                byte[] chunk = new byte[1 << 16];
+                try {
+                    for (int i = 0; i < 1024; i++) {
+                        ex.getResponseBody().write(chunk);
+                    }
+                } catch (java.io.IOException closedByClient) {
+                    // expected once the client stops reading
+                }
+            } else if (p.equals("/trickle")) {
+                ex.sendResponseHeaders(200, 1000);
+                try {
+                    for (int i = 0; i < 1000; i++) {
+                        ex.getResponseBody().write(0);
+                        ex.getResponseBody().flush();
+                        Thread.sleep(20);
+                    }
+                } catch (java.io.IOException | InterruptedException closedByClient) {
+                    // expected once the client gives up
+                }
+            } else if (p.equals("/stall")) {
+                ex.sendResponseHeaders(200, 1000);
+                ex.getResponseBody().write(new byte[10]);
+                ex.getResponseBody().flush();
+                try {
+                    Thread.sleep(10_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            } else if (p.equals("/huge-declared")) {
+                ex.sendResponseHeaders(200, 1L << 40);
+                try {
+                    for (int i = 0; i < 64; i++) {
+                        ex.getResponseBody().write(new byte[1 << 16]);
+                    }
+                } catch (java.io.IOException closedByClient) {
+                    // expected: the client refuses before reading
+                }
             } else if (body == null) {
                 ex.sendResponseHeaders(404, -1);
             } else {
@@ -92,7 +139,7 @@ class DownloadTest {
     @Test
     void wrongChecksumLeavesNothing(@TempDir Path cache) throws Exception {
         MedsearchException e = assertThrows(MedsearchException.class, () -> Download.fetch(url("/good.tar.gz"), "MD5",
-                "00000000000000000000000000000000", cache.resolve("x.tar.gz"), Progress.NONE));
+                "00000000000000000000000000000000", cache.resolve("x.tar.gz"), LIMITS, Progress.NONE));
         assertTrue(e.getMessage().contains("is damaged"), e.getMessage());
         assertTrue(e.getMessage().contains("copy it to " + cache.resolve("x.tar.gz").toAbsolutePath()), e.getMessage());
         assertEmpty(cache);
@@ -102,7 +149,7 @@ class DownloadTest {
     void truncatedTransferLeavesNothing(@TempDir Path cache) throws Exception {
         String sum = md5(files.get("/good.tar.gz"));
         MedsearchException e = assertThrows(MedsearchException.class, () -> Download.fetch(url("/truncated"), "MD5",
-                sum, cache.resolve("x.tar.gz"), Progress.NONE));
+                sum, cache.resolve("x.tar.gz"), LIMITS, Progress.NONE));
         assertTrue(e.getMessage().contains("cut short") || e.getMessage().contains("failed"), e.getMessage());
         assertEmpty(cache);
     }
@@ -110,7 +157,7 @@ class DownloadTest {
     @Test
     void serverErrorIsReported(@TempDir Path cache) throws Exception {
         MedsearchException e = assertThrows(MedsearchException.class,
-                () -> Download.fetch(url("/error"), "MD5", "x", cache.resolve("x.tar.gz"), Progress.NONE));
+                () -> Download.fetch(url("/error"), "MD5", "x", cache.resolve("x.tar.gz"), LIMITS, Progress.NONE));
         assertTrue(e.getMessage().contains("HTTP 500"), e.getMessage());
         assertEmpty(cache);
     }
@@ -163,6 +210,54 @@ class DownloadTest {
                 () -> TarGz.extract(big, dir.resolve("b"), new TarGz.Limits(10_000, 100))).getMessage()
                 .contains("more than 10000 bytes"));
         assertFalse(Files.exists(dir.resolve("b")));
+    }
+
+    /** A chunked body that runs past the cap is cut off there; nothing stays in the cache. */
+    @Test
+    void bodyLargerThanTheCapIsCutOff(@TempDir Path cache) throws Exception {
+        MedsearchException e = assertThrows(MedsearchException.class, () -> Download.fetch(url("/endless"), "MD5",
+                "00", cache.resolve("x.tar.gz"), new Download.Limits(300_000, java.time.Duration.ofSeconds(30)),
+                Progress.NONE));
+        assertTrue(e.getMessage().contains("the body is larger than the 300000 bytes expected at most"), e.getMessage());
+        assertEmpty(cache);
+    }
+
+    /** A declared Content-Length over the cap: refused from the headers, before the body is read. */
+    @Test
+    void declaredLengthOverTheCapIsRefusedBeforeReading(@TempDir Path cache) throws Exception {
+        long t0 = System.nanoTime();
+        MedsearchException e = assertThrows(MedsearchException.class, () -> Download.fetch(url("/huge-declared"),
+                "MD5", "00", cache.resolve("x.tar.gz"), LIMITS, Progress.NONE));
+        assertTrue(e.getMessage().contains("the server announces 1099511627776 bytes, more than the 1048576"),
+                e.getMessage());
+        assertTrue((System.nanoTime() - t0) / 1e9 < 5, "refused at once");
+        assertEmpty(cache);
+    }
+
+    /** 1000 bytes at 50 bytes a second never stall a read, but the whole transfer has a deadline. */
+    @Test
+    void trickleIsCutOffAtTheDeadline(@TempDir Path cache) throws Exception {
+        long t0 = System.nanoTime();
+        MedsearchException e = assertThrows(MedsearchException.class, () -> Download.fetch(url("/trickle"), "MD5",
+                "00", cache.resolve("x.tar.gz"), new Download.Limits(1 << 20, java.time.Duration.ofSeconds(1)),
+                Progress.NONE));
+        double s = (System.nanoTime() - t0) / 1e9;
+        assertTrue(e.getMessage().contains("did not finish within 1 s"), e.getMessage());
+        assertTrue(s < 5, "took " + s + " s");
+        assertEmpty(cache);
+    }
+
+    /** A server that sends headers and then nothing: the deadline ends the blocked read. */
+    @Test
+    void stalledBodyIsCutOffAtTheDeadline(@TempDir Path cache) throws Exception {
+        long t0 = System.nanoTime();
+        MedsearchException e = assertThrows(MedsearchException.class, () -> Download.fetch(url("/stall"), "MD5",
+                "00", cache.resolve("x.tar.gz"), new Download.Limits(1 << 20, java.time.Duration.ofSeconds(1)),
+                Progress.NONE));
+        double s = (System.nanoTime() - t0) / 1e9;
+        assertTrue(e.getMessage().contains("did not finish within 1 s"), e.getMessage());
+        assertTrue(s < 5, "took " + s + " s");
+        assertEmpty(cache);
     }
 
     private static void assertEmpty(Path dir) throws Exception {

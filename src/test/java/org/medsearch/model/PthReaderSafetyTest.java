@@ -1,6 +1,8 @@
 package org.medsearch.model;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.medsearch.model.PthReaderTest.fixture;
@@ -25,6 +27,7 @@ import static org.medsearch.model.TorchZip.oneTensor;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -38,6 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.medsearch.testutil.Shared;
 
 /** Hostile and broken files: each refused with a {@link WeightsFormatException} that names the fault. */
 class PthReaderSafetyTest {
@@ -140,7 +144,7 @@ class PthReaderSafetyTest {
                 bad("key not a str", new TorchZip.P().proto().op(EMPTY_DICT).integer(1)
                         .tensor("FloatStorage", "0", 4, 0, one, one).op(SETITEM, STOP).bytes(), four, "key of type int"),
                 bad("unhashable key", new TorchZip.P().proto().op(EMPTY_DICT, EMPTY_LIST, NONE, SETITEM).bytes(), four,
-                        "unhashable dict key of type list"),
+                        "dict key of type list: only str keys are accepted"),
                 bad("SETITEM on a tuple", new TorchZip.P().proto().op(EMPTY_TUPLE, NONE, NONE, SETITEM).bytes(), four,
                         "cannot set items on tuple"),
                 bad("REDUCE on a storage type", new TorchZip.P().proto().global("torch", "FloatStorage")
@@ -257,5 +261,62 @@ class PthReaderSafetyTest {
             p.str("t" + i).tensor("FloatStorage", "0", n, 0, new long[] {n}, new long[] {1});
         }
         rejects(archive(p.op(SETITEMS, STOP).bytes(), Map.of("0", new byte[4 * n])), "over the limit");
+    }
+
+    static final int COLLIDING_KEYS = 160_000;
+
+    /**
+     * 160k int and float keys that all hash to 0 (a Long {@code (k << 32) | k}, a double with those
+     * bits): they are not mutually Comparable, so a HashMap could not treeify their bin and every
+     * insert scanned all others (59 s for this 1.8 MB file). Refused at the first key, at once.
+     */
+    @Test
+    void collidingNonStringKeysAreRefusedAtOnce() throws Exception {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        b.write(new byte[] {(byte) 0x80, 2, EMPTY_DICT, TorchZip.MARK});
+        java.nio.ByteBuffer le = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (long k = 1; k <= COLLIDING_KEYS; k++) {
+            long bits = (k << 32) | k;
+            if (k % 2 == 0) {
+                b.write(0x8a); // LONG1, 8 bytes
+                b.write(8);
+                b.write(le.clear().putLong(bits).array(), 0, 8);
+            } else {
+                b.write('G'); // BINFLOAT, big-endian
+                b.write(java.nio.ByteBuffer.allocate(8).putLong(bits).array(), 0, 8);
+            }
+            b.write(NONE);
+        }
+        b.write(new byte[] {SETITEMS, STOP});
+        Path file = archive(b.toByteArray(), Map.of());
+        long t0 = System.nanoTime();
+        assertTimeoutPreemptively(Duration.ofSeconds(1),
+                () -> rejects(file, "dict key of type float: only str keys are accepted"));
+        System.out.printf("colliding keys: %d bytes refused in %.1f ms%n", Files.size(file), (System.nanoTime() - t0) / 1e6);
+    }
+
+    /** Str keys crafted to collide ("Aa" and "BB" hash alike): the map treeifies them, so n log n. */
+    @Test
+    void collidingStringKeysStayFast() throws Exception {
+        TorchZip.P p = new TorchZip.P().proto().op(EMPTY_DICT).mark();
+        for (int k = 0; k < COLLIDING_KEYS; k++) {
+            StringBuilder key = new StringBuilder();
+            for (int bit = 0; bit < 18; bit++) {
+                key.append((k >> bit & 1) == 0 ? "Aa" : "BB");
+            }
+            p.str(key.toString()).op(NONE);
+        }
+        byte[] pickle = p.op(SETITEMS, STOP).bytes();
+        Map<?, ?> d = assertTimeoutPreemptively(Duration.ofSeconds(5),
+                () -> (Map<?, ?>) Pickle.load(pickle, new PickleTest.Refusing()));
+        assertEquals(COLLIDING_KEYS, d.size());
+        assertEquals(1, d.keySet().stream().map(Object::hashCode).distinct().count(), "the keys all collide");
+    }
+
+    /** The str-keys-only rule keeps real state dicts (with their nested _metadata) loading. */
+    @Test
+    void realStateDictStillLoads() throws Exception {
+        Map<String, Tensor> sd = PthReader.read(Shared.require("conformance/resnet18/resnet18.pth"));
+        assertTrue(sd.containsKey("fc.weight") && sd.containsKey("layer4.1.bn2.running_var"), sd.keySet().toString());
     }
 }
