@@ -186,7 +186,8 @@ class DicomRobustnessTest {
         }
     }
 
-    private static int indexOf(byte[] b, byte[] pattern) {
+    /** Where {@code pattern} first occurs in {@code b}; fails the test when it does not. */
+    static int indexOf(byte[] b, byte[] pattern) {
         outer:
         for (int i = 0; i + pattern.length <= b.length; i++) {
             for (int k = 0; k < pattern.length; k++) {

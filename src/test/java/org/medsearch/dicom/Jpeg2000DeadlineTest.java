@@ -44,7 +44,7 @@ class Jpeg2000DeadlineTest {
         byte[] file = SyntheticCodecTest.resource("j2k-s16.dcm");
         assertNotNull(file);
         PixelModule pm = DicomFile.parse(file, LIMITS).pixelModule();
-        int soc = indexOf(file, new byte[] {(byte) 0xff, 0x4f, (byte) 0xff, 0x51});
+        int soc = DicomRobustnessTest.indexOf(file, new byte[] {(byte) 0xff, 0x4f, (byte) 0xff, 0x51});
         int len = (int) Dataset.u32(file, soc - 4, false); // the fragment's item length
         int[] decoded = ImageIoDecoder.decodeJpeg2000(file, soc, len, pm, 60_000);
         assertEquals(pm.pixels() * pm.samples(), decoded.length);
@@ -82,9 +82,9 @@ class Jpeg2000DeadlineTest {
         byte[] file = SyntheticCodecTest.resource("j2k-s16.dcm");
         assertNotNull(file);
         PixelModule pm = DicomFile.parse(file, LIMITS).pixelModule();
-        int soc = indexOf(file, new byte[] {(byte) 0xff, 0x4f, (byte) 0xff, 0x51});
+        int soc = DicomRobustnessTest.indexOf(file, new byte[] {(byte) 0xff, 0x4f, (byte) 0xff, 0x51});
         byte[] cs = Arrays.copyOfRange(file, soc, soc + (int) Dataset.u32(file, soc - 4, false));
-        int sot = indexOf(cs, new byte[] {(byte) 0xff, (byte) 0x90, 0, 10});
+        int sot = DicomRobustnessTest.indexOf(cs, new byte[] {(byte) 0xff, (byte) 0x90, 0, 10});
         int psot = (int) Dataset.u32(cs, sot + 6, true);
         int[] pixels = ImageIoDecoder.decodeJpeg2000(cs, 0, cs.length, pm, 60_000);
 
@@ -154,18 +154,5 @@ class Jpeg2000DeadlineTest {
             assertNotNull(in, name);
             return in.readAllBytes();
         }
-    }
-
-    private static int indexOf(byte[] b, byte[] pattern) {
-        outer:
-        for (int i = 0; i + pattern.length <= b.length; i++) {
-            for (int k = 0; k < pattern.length; k++) {
-                if (b[i + k] != pattern[k]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        throw new AssertionError("pattern not found");
     }
 }
