@@ -131,6 +131,7 @@ class AttackTest {
             }
             Arrays.sort(ms);
             long p99 = ms[(int) Math.ceil(0.99 * ms.length) - 1];
+            System.out.printf("with 4 trickling uploads: 50 searches, p50 %d ms, p99 %d ms%n", ms[ms.length / 2], p99);
             assertTrue(p99 < 1000, "p99 " + p99 + " ms with 4 trickling uploads: " + Arrays.toString(ms));
             long t0 = System.nanoTime();
             HttpResponse<byte[]> thumb = server.http.get("/api/images/0/thumbnail");
@@ -157,6 +158,7 @@ class AttackTest {
                     assertEquals(408, a.get(30, TimeUnit.SECONDS));
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
+                System.out.printf("a 5 B/s upload and a stalled one: both 408 after %.1f s%n", seconds);
                 assertTrue(seconds < 8 + 4, "cut off after " + seconds + " s");
             } finally {
                 pool.shutdownNow();
@@ -187,6 +189,7 @@ class AttackTest {
         long t0 = System.nanoTime();
         HttpResponse<byte[]> r = server.http.search(file);
         double seconds = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("%s (%d bytes): %d in %.3f s%n", what, file.length, r.statusCode(), seconds);
         JsonNode j = Http.assertError(r, 422, "invalid_image");
         assertTrue(j.path("message").asText().contains("over the limit"), what + ": " + j);
         assertTrue(seconds < 2, what + " took " + seconds + " s: decoded rather than refused from its header");
