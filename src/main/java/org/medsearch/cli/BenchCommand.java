@@ -27,7 +27,7 @@ import org.medsearch.model.ModelBundle;
 import org.medsearch.model.ResNet18;
 import org.medsearch.model.Trainer;
 import org.medsearch.model.TrainingRecipe;
-import org.medsearch.search.Retriever;
+import org.medsearch.service.SearchService;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
@@ -193,7 +193,7 @@ final class BenchCommand implements Callable<Integer> {
 
     private void latency(PrintWriter out, List<Sample> samples) throws Exception {
         try (ModelBundle bundle = ModelBundle.load(model); LuceneIndex idx = LuceneIndex.open(index, false)) {
-            Retriever r = new Retriever(new Embedder(bundle), idx);
+            SearchService r = new SearchService(new Embedder(bundle), idx);
             ImageReaders readers = bundle.readers(); // the model's DICOM window, as search applies it
             int n = Math.max(10, queries);
             long[] total = new long[n];

@@ -15,13 +15,13 @@ import org.medsearch.dataset.Sample;
 import org.medsearch.dataset.SampleLoader;
 import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
-import org.medsearch.eval.Evaluation;
+import org.medsearch.service.EvaluationJob;
 import org.medsearch.eval.EvaluationReport;
 import org.medsearch.eval.ReportWriter;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
 import org.medsearch.index.IndexInfo;
-import org.medsearch.index.Indexer;
+import org.medsearch.service.IndexingJob;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;
@@ -30,7 +30,7 @@ import org.medsearch.index.VectorFormat;
 import org.medsearch.model.Trainer;
 import org.medsearch.model.TrainingRecipe;
 import org.medsearch.search.ContactSheet;
-import org.medsearch.search.Retriever;
+import org.medsearch.service.SearchService;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
@@ -137,15 +137,15 @@ final class DemoCommand implements Callable<Integer> {
             IndexInfo info = Models.indexInfo(bundle, VectorFormat.FLOAT32);
             Embedder embedder = new Embedder(bundle);
             try (LuceneIndex index = openFresh(indexDir, info, out)) {
-                Indexer.Report r = new Indexer(embedder, bundle.readers(), progress, out::println)
-                        .index(ds, index, Indexer.Options.defaults().withSplit(split, EnumSet.of(Split.Part.TRAIN)));
+                IndexingJob.Report r = new IndexingJob(embedder, bundle.readers(), progress, out::println)
+                        .index(ds, index, IndexingJob.Options.defaults().withSplit(split, EnumSet.of(Split.Part.TRAIN)));
                 out.printf("Indexed %d images (%d new, %.0f img/s)%n", index.size(), r.added(), r.imagesPerSecond());
 
                 out.println("== 3/4 evaluate on the test split");
                 out.flush();
-                Retriever retriever = new Retriever(embedder, index);
-                EvaluationReport report = new Evaluation(retriever, bundle.readers(), progress)
-                        .run(ds, split, Evaluation.Options.defaults());
+                SearchService retriever = new SearchService(embedder, index);
+                EvaluationReport report = new EvaluationJob(retriever, bundle.readers(), progress)
+                        .run(ds, split, EvaluationJob.Options.defaults());
                 Path html = ReportWriter.write(report, reportDir);
                 EvaluateCommand.print(out, report);
                 out.println("Report: " + html.toAbsolutePath());

@@ -8,14 +8,14 @@ import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.DatasetScanner;
 import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
-import org.medsearch.eval.Evaluation;
+import org.medsearch.service.EvaluationJob;
 import org.medsearch.eval.EvaluationReport;
 import org.medsearch.eval.ReportWriter;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;
-import org.medsearch.search.Retriever;
+import org.medsearch.service.SearchService;
 import org.medsearch.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -66,15 +66,15 @@ final class EvaluateCommand implements Callable<Integer> {
         PrintWriter out = Output.out(spec);
         Progress progress = Output.progress(quiet);
         try (LuceneIndex idx = LuceneIndex.open(index, false); ModelBundle bundle = Models.loadFor(model, idx, progress)) {
-            Retriever retriever = new Retriever(new Embedder(bundle), idx);
+            SearchService retriever = new SearchService(new Embedder(bundle), idx);
             Dataset ds = volumes.configure(new DatasetScanner(bundle.readers())).optDecode(false).optProgress(progress)
                     .scan(data);
             Split split = splitFile != null ? Split.read(splitFile, 0, SplitRatios.DEFAULT)
                     : IndexCommand.readSplit(bundle, ds, true);
-            Evaluation.Options d = Evaluation.Options.defaults();
-            Evaluation.Options opts = new Evaluation.Options(k, Math.max(k, d.curveLength()), d.paperQueriesPerClass(),
+            EvaluationJob.Options d = EvaluationJob.Options.defaults();
+            EvaluationJob.Options opts = new EvaluationJob.Options(k, Math.max(k, d.curveLength()), d.paperQueriesPerClass(),
                     seed, d.threads());
-            EvaluationReport r = new Evaluation(retriever, bundle.readers(), progress)
+            EvaluationReport r = new EvaluationJob(retriever, bundle.readers(), progress)
                     .optPatientKeys(PatientKeys.loadIfPresent(PatientKeys.saltFile(index)))
                     .run(ds, split, opts);
             Path html = ReportWriter.write(r, report);

@@ -13,7 +13,7 @@ import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.Split;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.index.IndexInfo;
-import org.medsearch.index.Indexer;
+import org.medsearch.service.IndexingJob;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.index.VectorFormat;
 import org.medsearch.model.Embedder;
@@ -128,7 +128,7 @@ final class IndexCommand implements Callable<Integer> {
             }
             Dataset ds = volumes.configure(new DatasetScanner(bundle.readers())).optDecode(false).optProgress(progress)
                     .scan(data);
-            Indexer.Options opts = new Indexer.Options(null, null, prune, batch, commitEvery);
+            IndexingJob.Options opts = new IndexingJob.Options(null, null, prune, batch, commitEvery);
             Split split = readSplit(bundle, ds, !parts.equals("all"));
             if (split != null) {
                 opts = opts.withSplit(split, parts.equals("all") ? null : parseParts(parts));
@@ -138,14 +138,14 @@ final class IndexCommand implements Callable<Integer> {
                 if (idx.info().vectorFormat() != format && spec.commandLine().getParseResult().hasMatchedOption("--vectors")) {
                     out.println("Note: the index keeps its vector format " + idx.info().vectorFormat().key());
                 }
-                Indexer indexer = new Indexer(new Embedder(bundle), bundle.readers(), progress, out::println);
+                IndexingJob indexer = new IndexingJob(new Embedder(bundle), bundle.readers(), progress, out::println);
                 if (ds.samples().stream().anyMatch(s -> s.patientId() != null)) {
                     indexer.optPatientKeys(PatientKeys.loadOrCreate(PatientKeys.saltFile(index)));
                 }
                 if (workers != null) {
                     indexer.optWorkers(workers);
                 }
-                Indexer.Report r = indexer.index(ds, idx, opts);
+                IndexingJob.Report r = indexer.index(ds, idx, opts);
                 out.printf("Indexed %s: %d added, %d updated, %d unchanged%s, %d skipped; %d images in the index"
                                 + " (%.1f s, %.0f img/s)%n", index, r.added(), r.updated(), r.unchanged(),
                         prune ? ", " + r.pruned() + " removed" : "", r.skipped().size(), idx.size(), r.seconds(),

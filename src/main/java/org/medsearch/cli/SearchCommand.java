@@ -16,8 +16,9 @@ import org.medsearch.index.SearchFilter;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.search.ContactSheet;
-import org.medsearch.search.Retriever;
+import org.medsearch.service.SearchService;
 import org.medsearch.search.Scope;
+import org.medsearch.search.SearchAnswer;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
 import picocli.CommandLine.Command;
@@ -66,6 +67,10 @@ final class SearchCommand implements Callable<Integer> {
     @Option(names = "--sheet", paramLabel = "PNG", description = "Also write a contact sheet of queries and results.")
     Path sheet;
 
+    @Option(names = "--json", description = "Print each answer as one line of JSON, in the shape of the API's search "
+            + "answer (schema 'Search' in /api/openapi.json), plus the query's file name.")
+    boolean json;
+
     @Parameters(arity = "1..*", paramLabel = "QUERY_IMAGE", description = "Query images.")
     List<Path> queries;
 
@@ -81,7 +86,7 @@ final class SearchCommand implements Callable<Integer> {
                 ModelBundle bundle = Models.loadFor(model, idx, Output.progress(false))) {
             idx.setApproximateFetch(graphFetch);
             ImageReaders readers = bundle.readers();
-            Retriever retriever = new Retriever(new Embedder(bundle), idx);
+            SearchService retriever = new SearchService(new Embedder(bundle), idx);
             List<ContactSheet.Row> rows = new ArrayList<>();
             for (Path q : queries) {
                 MedicalImage img;
@@ -94,12 +99,17 @@ final class SearchCommand implements Callable<Integer> {
                     continue;
                 }
                 SearchResult r = retriever.search(img, request);
-                print(out, q, r);
+                if (json) {
+                    out.println(SearchAnswer.of(request, r, SearchAnswer.Timings.of(0, 0, r))
+                            .withQuery(q.getFileName().toString()).toJson());
+                } else {
+                    print(out, q, r);
+                }
                 rows.add(new ContactSheet.Row(q.getFileName().toString(), img, r));
             }
             if (sheet != null && !rows.isEmpty()) {
                 ContactSheet.write(sheet, rows, readers);
-                out.println("Contact sheet: " + sheet);
+                (json ? err : out).println("Contact sheet: " + sheet);
             }
         }
         out.flush();
@@ -145,7 +155,9 @@ final class SearchCommand implements Callable<Integer> {
             out.printf("  %4d  %-12.6g %8d  %-14s %s%n", rank++, h.meanSquaredError(), h.id(), h.image().searchClass(),
                     h.image().path());
         }
-        if (r.hits().isEmpty()) {
+        if (r.notice() != null) {
+            out.println("  note: " + r.notice());
+        } else if (r.hits().isEmpty()) {
             out.println("  (no indexed image matches)");
         }
     }

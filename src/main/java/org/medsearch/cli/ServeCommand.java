@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;
-import org.medsearch.search.Retriever;
+import org.medsearch.service.SearchService;
 import org.medsearch.server.SearchServer;
 import org.medsearch.server.ServerConfig;
 import org.medsearch.util.MedsearchException;
@@ -125,7 +125,7 @@ final class ServeCommand implements Callable<Integer> {
             idx.setApproximateFetch(fetch);
             SearchServer server;
             try {
-                server = SearchServer.start(cfg, new Retriever(new Embedder(bundle), idx));
+                server = SearchServer.start(cfg, new SearchService(new Embedder(bundle), idx));
             } catch (RuntimeException e) {
                 throw new MedsearchException("cannot serve on " + cfg.host() + ":" + cfg.port() + ": "
                         + Main.oneLine(String.valueOf(e.getMessage())));

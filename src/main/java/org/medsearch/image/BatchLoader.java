@@ -1,5 +1,9 @@
 package org.medsearch.image;
 
+import java.io.IOException;
+import java.util.function.Consumer;
+import org.medsearch.util.Progress;
+
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -92,6 +96,27 @@ public final class BatchLoader implements Iterable<BatchLoader.Batch>, AutoClose
 
     public int batchCount() {
         return (sources.size() + batchSize - 1) / batchSize;
+    }
+
+    /** What to do with one loaded batch. */
+    @FunctionalInterface
+    public interface BatchWork {
+        void accept(Batch batch) throws IOException;
+    }
+
+    /**
+     * The one loop behind indexing, evaluation and validation: hands every input that could not be
+     * loaded to {@code onFailure}, every batch of those that could to {@code work} (in order), and
+     * steps {@code task} by all the inputs a batch covered.
+     */
+    public void forEach(Progress.Task task, Consumer<Failure> onFailure, BatchWork work) throws IOException {
+        for (Batch b : this) {
+            b.failures().forEach(onFailure);
+            if (b.size() > 0) {
+                work.accept(b);
+            }
+            task.step(b.size() + b.failures().size());
+        }
     }
 
     @Override

@@ -14,7 +14,9 @@ import org.medsearch.model.Embedding;
  * @param hits nearest first (see {@link org.medsearch.index.LuceneIndex#search})
  * @param modelNanos time of the forward pass (pre-processing included)
  * @param searchNanos time of the index search
- * @param path the search path the index took: "exact" or "approximate"
+ * @param path the search path the index took: "exact", "approximate", or "none" when nothing was searched
+ * @param notice why the result is not what the request might suggest (say, an empty intersection of
+ *     the predicted class and the filter's classes), or null
  */
 public record SearchResult(String predictedClass, float confidence, List<String> classes, Embedding embedding,
-        List<Hit> hits, long modelNanos, long searchNanos, String path) {}
+        List<Hit> hits, long modelNanos, long searchNanos, String path, String notice) {}

@@ -5,8 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.medsearch.index.Hit;
-import org.medsearch.search.SearchRequest;
+import org.medsearch.search.SearchAnswer;
 import org.medsearch.search.SearchResult;
 import org.medsearch.util.Json;
 
@@ -16,7 +15,7 @@ import org.medsearch.util.Json;
  * them has a place for a file path or a patient identifier, on purpose.
  *
  * <pre>{@code
- * ctx.json(ApiResponses.search(outcome));
+ * ctx.json(ApiResponses.classes(modelClasses, counts));
  * }</pre>
  */
 public final class ApiResponses {
@@ -28,20 +27,6 @@ public final class ApiResponses {
     /** Every error: a stable code and a sentence. */
     public record Error(String error, String message) {}
 
-    /** One class and the model's probability for it. */
-    public record ClassProbability(String name, double probability) {}
-
-    /** One similar image: {@code distance} is the paper's mean squared error between feature vectors. */
-    public record Result(long id, String label, double distance, String thumbnailUrl, String imageUrl) {}
-
-    /** Milliseconds spent per stage; {@code batchSize} is how many queries shared the forward pass. */
-    public record Timings(double decodeMs, double queueMs, double modelMs, double searchMs, double totalMs,
-            int batchSize) {}
-
-    /** {@code POST /api/search}. */
-    public record Search(ClassProbability predicted, List<ClassProbability> probabilities, String scope, int k,
-            List<Result> results, Timings timings) {}
-
     /** One class of {@code GET /api/classes}: indexed images whose label (or prediction) is this class. */
     public record ClassCount(String name, int count) {}
 
@@ -52,7 +37,7 @@ public final class ApiResponses {
     public record Health(String status, int indexSize, boolean writesEnabled) {}
 
     /** {@code POST /api/images}. */
-    public record Added(long id, String label, ClassProbability predicted, String thumbnailUrl, String imageUrl) {}
+    public record Added(long id, String label, SearchAnswer.ClassProbability predicted, String thumbnailUrl, String imageUrl) {}
 
     /** {@code GET /api/stats}. */
     public record Stats(int indexSize, ModelSummary model, double uptimeSeconds, RequestStats.Snapshot requests,
@@ -71,30 +56,19 @@ public final class ApiResponses {
     public record Memory(Long rssBytes, Long peakRssBytes, long heapUsedBytes, long heapMaxBytes) {}
 
     static String thumbnailUrl(long id) {
-        return "/api/images/" + id + "/thumbnail";
+        return SearchAnswer.thumbnailUrl(id);
     }
 
     static String imageUrl(long id) {
-        return "/api/images/" + id;
+        return SearchAnswer.imageUrl(id);
     }
 
-    static Search search(ImageService.Outcome o) {
-        SearchRequest request = o.request();
+    /** {@code POST /api/search}: the same answer as {@code medsearch search --json}, with the server's timings. */
+    static SearchAnswer search(ImageService.Outcome o) {
         SearchResult r = o.result();
-        float[] p = r.embedding().probabilities();
-        List<ClassProbability> probs = new ArrayList<>(p.length);
-        for (int i = 0; i < p.length; i++) {
-            probs.add(new ClassProbability(r.classes().get(i), p[i]));
-        }
-        List<Result> results = new ArrayList<>(r.hits().size());
-        for (Hit h : r.hits()) {
-            results.add(new Result(h.id(), h.image().searchClass(), h.meanSquaredError(), thumbnailUrl(h.id()),
-                    imageUrl(h.id())));
-        }
-        Timings t = new Timings(ms(o.decodeNanos()), ms(o.inference().queueNanos()), ms(o.inference().modelNanos()),
-                ms(r.searchNanos()), ms(o.totalNanos()), o.inference().batchSize());
-        return new Search(new ClassProbability(r.predictedClass(), r.confidence()), probs,
-                request.scope().name().toLowerCase(java.util.Locale.ROOT), request.k(), results, t);
+        SearchAnswer.Timings t = new SearchAnswer.Timings(ms(o.decodeNanos()), ms(o.inference().queueNanos()),
+                ms(o.inference().modelNanos()), ms(r.searchNanos()), ms(o.totalNanos()), o.inference().batchSize());
+        return SearchAnswer.of(o.request(), r, t);
     }
 
     static Classes classes(List<String> modelClasses, Map<String, Integer> counts) {

@@ -8,6 +8,7 @@ import java.io.UncheckedIOException;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import org.medsearch.search.Scope;
+import org.medsearch.search.SearchAnswer;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.util.Version;
 
@@ -78,7 +79,8 @@ final class ApiRoutes {
         SearchRequest request = SearchRequest.of(form.intField("k", 10, 1, MAX_K),
                 form.enumField("scope", Scope.class, Scope.PREDICTED));
         ImageService.Outcome o = service.search(ImageService.Query.of(() -> form.file("image"), request));
-        ctx.json(ApiResponses.search(o));
+        // the one writer of search answers, shared with `medsearch search --json`
+        ctx.contentType("application/json").result(ApiResponses.search(o).toJson());
     }
 
     private void thumbnail(Context ctx) throws Exception {
@@ -105,7 +107,7 @@ final class ApiRoutes {
         String label = form.field("label");
         ImageService.Added a = service.add(() -> form.file("image"), label == null ? null : label.strip());
         ctx.status(201).header("Location", ApiResponses.imageUrl(a.id()));
-        ctx.json(new ApiResponses.Added(a.id(), label.strip(), new ApiResponses.ClassProbability(a.predicted(),
+        ctx.json(new ApiResponses.Added(a.id(), label.strip(), new SearchAnswer.ClassProbability(a.predicted(),
                 a.confidence()), ApiResponses.thumbnailUrl(a.id()), ApiResponses.imageUrl(a.id())));
     }
 

@@ -22,7 +22,7 @@ import org.medsearch.image.Preprocessing;
 import org.medsearch.image.ReadLimits;
 import org.medsearch.index.IndexedImage;
 import org.medsearch.index.LuceneIndex;
-import org.medsearch.search.Retriever;
+import org.medsearch.service.SearchService;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
 import org.medsearch.util.FileUtil;
@@ -53,7 +53,7 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <pre>{@code
- * ImageService svc = new ImageService(config, new Retriever(embedder, index), queue);
+ * ImageService svc = new ImageService(config, new SearchService(embedder, index), queue);
  * ImageService.Outcome o = svc.search(ImageService.Query.of(bytes, SearchRequest.of(10, Scope.PREDICTED)));
  * byte[] png = svc.thumbnail(o.result().hits().get(0).id());
  * }</pre>
@@ -125,7 +125,7 @@ public final class ImageService {
     public static final String UPLOADS_DIR = "uploads";
 
     private final ServerConfig config;
-    private final Retriever retriever;
+    private final SearchService retriever;
     private final LuceneIndex index;
     private final InferenceQueue queue;
     private final ImageReaders readers;
@@ -136,7 +136,7 @@ public final class ImageService {
     private final Path uploads;
     private final Object writeLock = new Object();
 
-    public ImageService(ServerConfig config, Retriever retriever, InferenceQueue queue) {
+    public ImageService(ServerConfig config, SearchService retriever, InferenceQueue queue) {
         this.config = config;
         this.retriever = retriever;
         this.index = retriever.index();

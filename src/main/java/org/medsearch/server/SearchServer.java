@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.medsearch.model.Engines;
-import org.medsearch.search.Retriever;
+import org.medsearch.service.SearchService;
 
 /**
  * The web service and the search page in one process: Javalin on Jetty, the REST API under
@@ -28,7 +28,7 @@ import org.medsearch.search.Retriever;
  *
  * <pre>{@code
  * try (ModelBundle model = ModelBundle.load(modelDir); LuceneIndex index = LuceneIndex.open(indexDir, false)) {
- *     SearchServer server = SearchServer.start(ServerConfig.defaults(), new Retriever(new Embedder(model), index));
+ *     SearchServer server = SearchServer.start(ServerConfig.defaults(), new SearchService(new Embedder(model), index));
  *     System.out.println("http://127.0.0.1:" + server.port() + "/");
  *     ...
  *     server.stop();
@@ -59,7 +59,7 @@ public final class SearchServer {
     }
 
     /** Starts a server whose forward passes are the retriever's embedder's. */
-    public static SearchServer start(ServerConfig config, Retriever retriever) {
+    public static SearchServer start(ServerConfig config, SearchService retriever) {
         return start(config, retriever, retriever.embedder()::embed);
     }
 
@@ -67,7 +67,7 @@ public final class SearchServer {
      * Starts a server with another forward pass (tests use it to hold a query in flight); the
      * model must compute what {@code retriever}'s embedder computes.
      */
-    public static SearchServer start(ServerConfig config, Retriever retriever, InferenceQueue.BatchModel model) {
+    public static SearchServer start(ServerConfig config, SearchService retriever, InferenceQueue.BatchModel model) {
         InferenceQueue queue = new InferenceQueue(model, retriever.embedder().preprocessing().inputLength(),
                 config.queueSlots(), config.maxBatch(), config.workers());
         try {

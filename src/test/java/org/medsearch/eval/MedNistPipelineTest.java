@@ -14,14 +14,15 @@ import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.index.IndexInfo;
-import org.medsearch.index.Indexer;
+import org.medsearch.service.IndexingJob;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.model.ResNet18;
 import org.medsearch.model.Trainer;
 import org.medsearch.model.TrainingRecipe;
-import org.medsearch.search.Retriever;
+import org.medsearch.service.EvaluationJob;
+import org.medsearch.service.SearchService;
 import org.medsearch.testutil.Shared;
 import org.medsearch.util.Progress;
 
@@ -45,12 +46,12 @@ class MedNistPipelineTest {
                 LuceneIndex index = LuceneIndex.create(work.resolve("index"), new IndexInfo(LuceneIndex.FORMAT,
                         bundle.fingerprint(), bundle.classes(), ResNet18.FEATURE_DIM, "test"))) {
             Embedder embedder = new Embedder(bundle);
-            new Indexer(embedder, ImageReaders.standard(), Progress.NONE, l -> { })
-                    .index(ds, index, Indexer.Options.defaults().withSplit(split, EnumSet.of(Split.Part.TRAIN)));
+            new IndexingJob(embedder, ImageReaders.standard(), Progress.NONE, l -> { })
+                    .index(ds, index, IndexingJob.Options.defaults().withSplit(split, EnumSet.of(Split.Part.TRAIN)));
             assertEquals(split.counts().get(Split.Part.TRAIN), index.size());
             assertEquals(java.util.Map.of("train", index.size()), index.countsPerSplit());
-            EvaluationReport r = new Evaluation(new Retriever(embedder, index), ImageReaders.standard(), Progress.NONE)
-                    .run(ds, split, Evaluation.Options.defaults());
+            EvaluationReport r = new EvaluationJob(new SearchService(embedder, index), ImageReaders.standard(), Progress.NONE)
+                    .run(ds, split, EvaluationJob.Options.defaults());
             assertTrue(r.classification().accuracy() >= 0.95, "accuracy " + r.classification().accuracy());
             for (String key : List.of("paper/predicted", "paper/all")) {
                 EvaluationReport.Protocol p = r.retrieval().get(key);

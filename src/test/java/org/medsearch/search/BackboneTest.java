@@ -1,5 +1,6 @@
 package org.medsearch.search;
 
+import org.medsearch.service.SearchService;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -16,11 +17,11 @@ import org.medsearch.dataset.Dataset;
 import org.medsearch.dataset.DatasetScanner;
 import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
-import org.medsearch.eval.Evaluation;
+import org.medsearch.service.EvaluationJob;
 import org.medsearch.eval.EvaluationReport;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.index.IndexInfo;
-import org.medsearch.index.Indexer;
+import org.medsearch.service.IndexingJob;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.index.VectorFormat;
 import org.medsearch.model.Embedder;
@@ -48,10 +49,10 @@ class BackboneTest {
                     ResNet18.FEATURE_DIM, "test", VectorFormat.FLOAT32, 64);
             try (LuceneIndex index = LuceneIndex.create(work.resolve("index"), info)) {
                 Embedder embedder = new Embedder(bundle);
-                new Indexer(embedder, ImageReaders.standard(), Progress.NONE, l -> { })
-                        .index(ds, index, Indexer.Options.defaults());
+                new IndexingJob(embedder, ImageReaders.standard(), Progress.NONE, l -> { })
+                        .index(ds, index, IndexingJob.Options.defaults());
                 assertEquals(60, index.size());
-                Retriever r = new Retriever(embedder, index);
+                SearchService r = new SearchService(embedder, index);
                 var query = ImageReaders.standard().read(data.resolve("disc/img_003.png"));
                 SearchResult all = r.search(query, SearchRequest.of(5, Scope.ALL));
                 assertEquals(5, all.hits().size());
@@ -62,8 +63,8 @@ class BackboneTest {
                 assertTrue(e.getMessage().contains("predicted-class scope is unavailable: use --scope all"));
 
                 Split split = Split.stratified(ds, SplitRatios.DEFAULT, 1);
-                EvaluationReport rep = new Evaluation(r, ImageReaders.standard(), Progress.NONE)
-                        .run(ds, split, Evaluation.Options.defaults());
+                EvaluationReport rep = new EvaluationJob(r, ImageReaders.standard(), Progress.NONE)
+                        .run(ds, split, EvaluationJob.Options.defaults());
                 assertTrue(Double.isNaN(rep.classification().accuracy()));
                 assertEquals(java.util.Set.of("paper/all", "all-test/all"), rep.retrieval().keySet());
             }

@@ -15,7 +15,7 @@ import org.medsearch.cli.Main;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;
-import org.medsearch.search.Retriever;
+import org.medsearch.service.SearchService;
 import org.medsearch.testutil.Shared;
 import org.medsearch.testutil.TestImages;
 import org.medsearch.util.FileUtil;
@@ -158,7 +158,7 @@ final class Fixture {
         Path dir = cfg.writesEnabled() ? copyIndex(b.index(), scratch.resolve("index")) : b.index();
         LuceneIndex index = LuceneIndex.open(dir, cfg.writesEnabled());
         try {
-            Retriever r = new Retriever(new Embedder(b.bundle()), index);
+            SearchService r = new SearchService(new Embedder(b.bundle()), index);
             SearchServer s = model == null ? SearchServer.start(cfg.withPort(0), r)
                     : SearchServer.start(cfg.withPort(0), r, model);
             return new Running(s, index);

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.model.Embedder;
-import org.medsearch.search.Retriever;
+import org.medsearch.service.SearchService;
 
 /** A stop lets the request in flight finish, then refuses new connections. */
 class GracefulShutdownTest {
@@ -42,7 +42,7 @@ class GracefulShutdownTest {
         };
         try (LuceneIndex index = LuceneIndex.open(built.index(), false)) {
             SearchServer server = SearchServer.start(ServerConfig.defaults().withPort(0)
-                    .withGrace(Duration.ofSeconds(20)), new Retriever(embedder, index), held);
+                    .withGrace(Duration.ofSeconds(20)), new SearchService(embedder, index), held);
             armed.set(true);
             Http http = new Http(server.port());
             byte[] q = Files.readAllBytes(built.data().resolve("disc/img_001.png"));

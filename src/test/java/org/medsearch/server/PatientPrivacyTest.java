@@ -22,7 +22,7 @@ import org.medsearch.image.ReadLimits;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;
-import org.medsearch.search.Retriever;
+import org.medsearch.service.SearchService;
 import org.medsearch.testutil.Shared;
 
 /**
@@ -75,7 +75,7 @@ class PatientPrivacyTest {
         List<String> responses = new ArrayList<>();
         try (LuceneIndex idx = LuceneIndex.open(index, false); ModelBundle bundle = ModelBundle.load(model)) {
             assertEquals("brain", bundle.manifest().preprocessing().dicomWindow());
-            var server = SearchServer.start(ServerConfig.defaults().withPort(0), new Retriever(new Embedder(bundle), idx));
+            var server = SearchServer.start(ServerConfig.defaults().withPort(0), new SearchService(new Embedder(bundle), idx));
             try {
                 Http http = new Http(server.port());
                 for (Path f : List.of(query, data.resolve("various").resolve("MR_small.dcm"))) {

@@ -1,4 +1,4 @@
-package org.medsearch.eval;
+package org.medsearch.service;
 
 import java.io.IOException;
 import java.time.Instant;
@@ -19,6 +19,9 @@ import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.Sample;
 import org.medsearch.dataset.SampleLoader;
 import org.medsearch.dataset.Split;
+import org.medsearch.eval.ClassificationMetrics;
+import org.medsearch.eval.EvaluationReport;
+import org.medsearch.eval.RetrievalMetrics;
 import org.medsearch.image.BatchLoader;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.index.Hit;
@@ -26,7 +29,7 @@ import org.medsearch.index.SearchFilter;
 import org.medsearch.model.Embedding;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.model.ModelManifest;
-import org.medsearch.search.Retriever;
+import org.medsearch.service.SearchService;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.util.MedsearchException;
@@ -43,11 +46,11 @@ import org.medsearch.util.Progress;
  * {@link #optPatientKeys}, images of the query's patient are excluded too.
  *
  * <pre>{@code
- * EvaluationReport r = new Evaluation(retriever, ImageReaders.standard(), progress)
- *         .run(dataset, split, Evaluation.Options.defaults());
+ * EvaluationReport r = new EvaluationJob(service, ImageReaders.standard(), progress)
+ *         .run(dataset, split, EvaluationJob.Options.defaults());
  * }</pre>
  */
-public final class Evaluation {
+public final class EvaluationJob {
 
     /**
      * Settings.
@@ -64,12 +67,12 @@ public final class Evaluation {
         }
     }
 
-    private final Retriever retriever;
+    private final SearchService retriever;
     private final ImageReaders readers;
     private final Progress progress;
     private PatientKeys patientKeys;
 
-    public Evaluation(Retriever retriever, ImageReaders readers, Progress progress) {
+    public EvaluationJob(SearchService retriever, ImageReaders readers, Progress progress) {
         this.retriever = retriever;
         this.readers = readers;
         this.progress = progress;
@@ -79,7 +82,7 @@ public final class Evaluation {
      * The index's patient keys: with them, a query never retrieves images of its own patient, which
      * is what a patient-level split needs (otherwise a near-twin slice of the same scan scores).
      */
-    public Evaluation optPatientKeys(PatientKeys keys) {
+    public EvaluationJob optPatientKeys(PatientKeys keys) {
         this.patientKeys = keys;
         return this;
     }
@@ -104,14 +107,12 @@ public final class Evaluation {
         try (BatchLoader loader = new BatchLoader(readers, retriever.embedder().preprocessing(),
                         SampleLoader.sources(test), 64, opts.threads());
                 Progress.Task task = progress.start("Classifying", test.size(), "img")) {
-            for (BatchLoader.Batch b : loader) {
-                b.failures().forEach(f -> skipped.add(test.get(f.index()).relativePath() + ": " + f.reason()));
+            loader.forEach(task, f -> skipped.add(test.get(f.index()).relativePath() + ": " + f.reason()), b -> {
                 List<Embedding> es = retriever.embedder().embed(b.data(), b.size());
                 for (int i = 0; i < b.size(); i++) {
                     emb[b.indices()[i]] = es.get(i);
                 }
-                task.step(b.size() + b.failures().size());
-            }
+            });
         }
         List<Integer> ok = new ArrayList<>();
         long[][] confusion = new long[classes.size()][classes.size()];

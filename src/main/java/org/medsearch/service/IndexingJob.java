@@ -1,4 +1,4 @@
-package org.medsearch.index;
+package org.medsearch.service;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -15,6 +15,8 @@ import org.medsearch.dataset.ScanReport;
 import org.medsearch.dataset.Split;
 import org.medsearch.image.BatchLoader;
 import org.medsearch.image.ImageReaders;
+import org.medsearch.index.IndexedImage;
+import org.medsearch.index.LuceneIndex;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.Embedding;
 import org.medsearch.util.Progress;
@@ -32,11 +34,11 @@ import org.medsearch.util.Progress;
  * Files that fail to decode are skipped and reported; they never stop the run.
  *
  * <pre>{@code
- * Indexer.Report r = new Indexer(embedder, ImageReaders.standard(), progress, System.out::println)
- *         .index(dataset, index, Indexer.Options.defaults());
+ * IndexingJob.Report r = new IndexingJob(embedder, ImageReaders.standard(), progress, System.out::println)
+ *         .index(dataset, index, IndexingJob.Options.defaults());
  * }</pre>
  */
-public final class Indexer {
+public final class IndexingJob {
 
     /**
      * What to index.
@@ -76,20 +78,20 @@ public final class Indexer {
     private int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
     private PatientKeys patientKeys;
 
-    public Indexer(Embedder embedder, ImageReaders readers, Progress progress, Consumer<String> log) {
+    public IndexingJob(Embedder embedder, ImageReaders readers, Progress progress, Consumer<String> log) {
         this.embedder = embedder;
         this.readers = readers;
         this.progress = progress;
         this.log = log;
     }
 
-    public Indexer optWorkers(int n) {
+    public IndexingJob optWorkers(int n) {
         this.workers = Math.max(1, n);
         return this;
     }
 
     /** Stores each image's patient as a salted key (see {@link PatientKeys}); without, no patient is stored. */
-    public Indexer optPatientKeys(PatientKeys keys) {
+    public IndexingJob optPatientKeys(PatientKeys keys) {
         this.patientKeys = keys;
         return this;
     }
@@ -129,41 +131,38 @@ public final class Indexer {
         }
         List<ScanReport.Skipped> skipped = new ArrayList<>(ds.report().skipped());
         List<String> classes = embedder.bundle().classes();
-        int done = 0;
-        int sinceCommit = 0;
+        int[] counts = new int[2]; // images embedded, and since the last commit
         try (BatchLoader loader = new BatchLoader(readers, embedder.preprocessing(),
                         SampleLoader.sources(todo), opts.batchSize(), workers);
                 Progress.Task task = progress.start("Indexing", todo.size(), "img")) {
             long started = System.nanoTime();
-            for (BatchLoader.Batch b : loader) {
-                for (BatchLoader.Failure f : b.failures()) {
-                    skipped.add(new ScanReport.Skipped(todo.get(f.index()).relativePath(), f.reason()));
-                }
-                List<Embedding> es = embedder.embed(b.data(), b.size());
-                for (int i = 0; i < b.size(); i++) {
-                    Sample s = todo.get(b.indices()[i]);
-                    Embedding e = es.get(i);
-                    Split.Part part = opts.split() == null ? null : opts.split().partOf(s.relativePath());
-                    String key = key(s);
-                    if (existing.containsKey(key)) {
-                        index.deleteByPath(key);
-                    }
-                    String predicted = e.predictedName(classes);
-                    index.add(new IndexedImage(-1, key, s.label(), predicted, e.confidence(),
-                            s.contentHash(), e.vector(), part == null ? null : part.key(), s.modality(),
-                            patientKeys == null ? null : patientKeys.key(s.patientId()),
-                            patientKeys == null ? null : patientKeys.key(s.studyId()), b.metadata().get(i)));
-                    // per image, not per batch: --commit-every 7 with batches of 64 commits after image 7
-                    if (++sinceCommit >= opts.commitEvery()) {
-                        index.commit();
-                        sinceCommit = 0;
-                    }
-                }
-                done += b.size();
-                task.step(b.size() + b.failures().size());
-                task.extra(String.format("%.0f img/s", done / ((System.nanoTime() - started) / 1e9)));
-            }
+            loader.forEach(task, f -> skipped.add(new ScanReport.Skipped(todo.get(f.index()).relativePath(), f.reason())),
+                    b -> {
+                        List<Embedding> es = embedder.embed(b.data(), b.size());
+                        for (int i = 0; i < b.size(); i++) {
+                            Sample s = todo.get(b.indices()[i]);
+                            Embedding e = es.get(i);
+                            Split.Part part = opts.split() == null ? null : opts.split().partOf(s.relativePath());
+                            String key = key(s);
+                            if (existing.containsKey(key)) {
+                                index.deleteByPath(key);
+                            }
+                            index.add(new IndexedImage(-1, key, s.label(), e.predictedName(classes), e.confidence(),
+                                    s.contentHash(), e.vector(), part == null ? null : part.key(), s.modality(),
+                                    patientKeys == null ? null : patientKeys.key(s.patientId()),
+                                    patientKeys == null ? null : patientKeys.key(s.studyId()), b.metadata().get(i)));
+                            // per image, not per batch: --commit-every 7 with batches of 64 commits after image 7
+                            if (++counts[1] >= opts.commitEvery()) {
+                                index.commit();
+                                counts[1] = 0;
+                            }
+                        }
+                        counts[0] += b.size();
+                        task.extra(String.format("%.0f img/s", counts[0] / ((System.nanoTime() - started) / 1e9)));
+                    });
         }
+        int done = counts[0];
+        int sinceCommit = counts[1];
         if (sinceCommit > 0 || done == 0) {
             // what is left; with nothing embedded this commits the pruning (or nothing, harmlessly)
             index.commit();
