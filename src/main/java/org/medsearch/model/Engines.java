@@ -5,7 +5,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 import org.medsearch.image.Preprocessing;
 
 /**
@@ -66,7 +65,7 @@ public final class Engines {
     public static int threads() {
         configure();
         Engine.getEngine("PyTorch");
-        return JniUtils.getNumThreads();
+        return TorchOps.numThreads();
     }
 
     /**
@@ -80,6 +79,6 @@ public final class Engines {
 
     /** Turns autograd off on the calling thread (PyTorch's grad mode is per thread). */
     public static void inferenceOnThisThread() {
-        JniUtils.setGradMode(false);
+        TorchOps.setGradMode(false);
     }
 }

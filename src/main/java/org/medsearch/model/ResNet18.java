@@ -8,8 +8,6 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.pooling.Pool;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -33,8 +31,8 @@ import java.util.SplittableRandom;
  * training and weight changes must not overlap with anything else.
  *
  * <pre>{@code
- * try (NDManager m = NDManager.newBaseManager();
- *      ResNet18 net = ResNet18.fromStateDict(m, SafeTensors.read(path), 1000)) {
+ * try (NDManager m = Engines.newManager();
+ *      ResNet18 net = ResNet18.fromStateDict(m, SafeTensors.read(path), 1000, 0)) {
  *     ResNet18.Output out = net.forward(batch, false); // batch: (N, 3, H, W), ImageNet-normalised
  *     float[] features = out.features().toFloatArray(); // N x 512
  * }
@@ -366,16 +364,13 @@ public final class ResNet18 implements AutoCloseable {
     }
 
     private NDArray bn(NDArray x, String prefix, Set<String> frozen) {
-        PtNDArray in = (PtNDArray) x;
         boolean train = !frozen.contains(module(prefix));
-        NDArray out = JniUtils.batchNorm(
-                in,
-                // JniUtils names its parameters (gamma, beta, mean, var), but the native call takes
-                // (mean, var, gamma, beta), as PtNDArrayEx.batchNorm passes them
-                (PtNDArray) params.get(prefix + ".running_mean"),
-                (PtNDArray) params.get(prefix + ".running_var"),
-                (PtNDArray) params.get(prefix + ".weight"),
-                (PtNDArray) params.get(prefix + ".bias"),
+        NDArray out = TorchOps.batchNorm(
+                x,
+                params.get(prefix + ".running_mean"),
+                params.get(prefix + ".running_var"),
+                params.get(prefix + ".weight"),
+                params.get(prefix + ".bias"),
                 train,
                 BN_MOMENTUM,
                 BN_EPS);

@@ -70,7 +70,7 @@ public final class SafeTensors {
             long dataStart = 8 + headerLen;
             long dataLen = size - dataStart;
             Map<String, Tensor> out = new LinkedHashMap<>();
-            Iterator<Map.Entry<String, JsonNode>> it = root.fields();
+            Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator();
             Map<String, long[]> ranges = new LinkedHashMap<>();
             Map<String, JsonNode> specs = new LinkedHashMap<>();
             while (it.hasNext()) {

@@ -3,7 +3,6 @@ package org.medsearch.model;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.GradientCollector;
 import java.io.IOException;
@@ -375,8 +374,7 @@ public final class Trainer {
 
         /** The update, after a backward pass of {@code lr * loss}. */
         void step() {
-            boolean grad = JniUtils.isGradMode();
-            JniUtils.setGradMode(false);
+            boolean grad = TorchOps.setGradMode(false);
             try {
                 for (String name : names) {
                     NDArray w = net.parameters().get(name);
@@ -397,7 +395,7 @@ public final class Trainer {
                     u.muli(momentum);
                 }
             } finally {
-                JniUtils.setGradMode(grad);
+                TorchOps.setGradMode(grad);
             }
         }
 
@@ -435,8 +433,7 @@ public final class Trainer {
             } finally {
                 temporaries.forEach(NDArray::close);
             }
-            boolean grad = JniUtils.isGradMode();
-            JniUtils.setGradMode(false);
+            boolean grad = TorchOps.setGradMode(false);
             try {
                 for (String n : names) {
                     Tensor t = saved.get(n);
@@ -449,7 +446,7 @@ public final class Trainer {
                     }
                 }
             } finally {
-                JniUtils.setGradMode(grad);
+                TorchOps.setGradMode(grad);
             }
         }
     }
@@ -457,8 +454,7 @@ public final class Trainer {
     /** Mean cross-entropy and accuracy over a split, in inference mode. */
     double[] validate(ResNet18 net, List<Sample> samples, List<String> classes, Preprocessing prep, int batch,
             String title) {
-        boolean grad = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
+        boolean grad = TorchOps.setGradMode(false);
         double lossSum = 0;
         long correct = 0;
         long seen = 0;
@@ -486,7 +482,7 @@ public final class Trainer {
                 task.step(n + b.failures().size());
             }
         } finally {
-            JniUtils.setGradMode(grad);
+            TorchOps.setGradMode(grad);
         }
         return new double[] {lossSum / Math.max(1, seen), (double) correct / Math.max(1, seen)};
     }

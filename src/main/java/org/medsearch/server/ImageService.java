@@ -55,7 +55,7 @@ import org.slf4j.LoggerFactory;
  * <pre>{@code
  * ImageService svc = new ImageService(config, new SearchService(embedder, index), queue);
  * ImageService.Outcome o = svc.search(ImageService.Query.of(bytes, SearchRequest.of(10, Scope.PREDICTED)));
- * byte[] png = svc.thumbnail(o.result().hits().get(0).id());
+ * Optional<byte[]> png = svc.thumbnail(o.result().hits().get(0).id()); // empty for an unknown id
  * }</pre>
  */
 public final class ImageService {
