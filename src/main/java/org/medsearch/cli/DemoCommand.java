@@ -9,7 +9,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.medsearch.dataset.Dataset;
-import org.medsearch.dataset.DatasetScanner;
 import org.medsearch.dataset.MedNist;
 import org.medsearch.dataset.Sample;
 import org.medsearch.dataset.SampleLoader;
@@ -18,16 +17,15 @@ import org.medsearch.dataset.SplitRatios;
 import org.medsearch.service.EvaluationJob;
 import org.medsearch.eval.EvaluationReport;
 import org.medsearch.eval.ReportWriter;
-import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
 import org.medsearch.index.IndexInfo;
 import org.medsearch.service.IndexingJob;
+import org.medsearch.service.TrainingJob;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.model.ModelManifest;
 import org.medsearch.index.VectorFormat;
-import org.medsearch.model.Trainer;
 import org.medsearch.model.TrainingRecipe;
 import org.medsearch.search.ContactSheet;
 import org.medsearch.service.SearchService;
@@ -115,20 +113,20 @@ final class DemoCommand implements Callable<Integer> {
         out.println("== 1/4 train: " + imageSize + "x" + imageSize + ", " + epochs + " epochs"
                 + (perClass > 0 ? ", " + perClass + " images per class" : ""));
         out.flush();
-        Dataset ds = TrainCommand.scan(new DatasetScanner(ImageReaders.standard()).optLimitPerClass(perClass, seed),
-                source, progress, out);
-        Split split = TrainCommand.split(ds, SplitRatios.DEFAULT, seed, out);
+        TrainingRecipe recipe = TrainingRecipe.paper().withImageSize(imageSize).withEpochs(epochs).withSeed(seed);
+        TrainingJob training = TrainingJob.builder().setData(source).setOutput(modelDir).setRecipe(recipe)
+                .optScanner(s -> s.optLimitPerClass(perClass, seed)).optProgress(progress).optLog(line -> {
+                    out.println(line);
+                    out.flush();
+                }).build();
+        Dataset ds = training.scan();
+        Split split = training.split(ds);
         // the demo trains, then evaluates: refuse a split it cannot use before the training
-        TrainCommand.requireImages(split, SplitRatios.DEFAULT, Split.Part.TRAIN, Split.Part.VAL, Split.Part.TEST);
-        TrainingRecipe recipe = TrainingRecipe.paper().withImageSize(imageSize).withEpochs(epochs);
-        recipe = recipe.withSeed(seed);
+        TrainingJob.requireImages(split, SplitRatios.DEFAULT, Split.Part.TRAIN, Split.Part.VAL, Split.Part.TEST);
         if (!reusable(modelDir, ds, recipe, out)) {
             FileUtil.deleteTree(modelDir);
             FileUtil.deleteTree(indexDir);
-            new Trainer(ImageReaders.standard(), progress, line -> {
-                out.println(line);
-                out.flush();
-            }).train(ds, split, recipe, null, "scratch", modelDir, false);
+            training.train(ds, split);
         }
 
         try (ModelBundle bundle = ModelBundle.load(modelDir)) {

@@ -11,7 +11,6 @@ import org.medsearch.dataset.SplitRatios;
 import org.medsearch.service.EvaluationJob;
 import org.medsearch.eval.EvaluationReport;
 import org.medsearch.eval.ReportWriter;
-import org.medsearch.image.ImageReaders;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;

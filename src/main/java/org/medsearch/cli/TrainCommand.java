@@ -4,17 +4,14 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.medsearch.dataset.Dataset;
+import java.util.function.UnaryOperator;
 import org.medsearch.dataset.DatasetScanner;
-import org.medsearch.dataset.Split;
+import org.medsearch.service.TrainingJob;
 import org.medsearch.dataset.SplitRatios;
-import org.medsearch.dicom.DicomImageReader;
 import org.medsearch.dicom.WindowPreset;
-import org.medsearch.image.ImageReaders;
 import org.medsearch.model.ModelManifest;
 import org.medsearch.model.FineTune;
 import org.medsearch.model.Pretrained;
-import org.medsearch.model.Trainer;
 import org.medsearch.model.TrainingRecipe;
 import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Progress;
@@ -116,7 +113,7 @@ final class TrainCommand implements Callable<Integer> {
         if (workers != null && workers < 1) {
             throw new MedsearchException("--workers must be at least 1, got " + workers);
         }
-        volumes.configure(new DatasetScanner(ImageReaders.standard())); // checks --slices and --plane now
+        UnaryOperator<DatasetScanner> scanner = volumes.scannerOptions(); // checks --slices and --plane now
         WindowPreset preset;
         try {
             preset = window == null ? null : WindowPreset.parse(window);
@@ -125,18 +122,12 @@ final class TrainCommand implements Callable<Integer> {
         }
         Progress progress = Output.progress(quiet);
         Pretrained.Init start = Pretrained.resolve(init, Pretrained.cacheDir(), progress);
-        ImageReaders readers = DicomImageReader.withWindow(ImageReaders.standard(), preset);
-        Dataset ds = scan(volumes.configure(new DatasetScanner(readers)), data, progress, out);
-        Split split = split(ds, ratios, seed, out);
-        requireImages(split, ratios, Split.Part.TRAIN, Split.Part.VAL);
-        Trainer trainer = new Trainer(ImageReaders.standard(), progress, line -> {
-            out.println(line);
-            out.flush();
-        }).optDicomWindow(preset);
-        if (workers != null) {
-            trainer.optWorkers(workers);
-        }
-        ModelManifest m = trainer.train(ds, split, recipe, start.weights(), start.description(), this.out, resume);
+        ModelManifest m = TrainingJob.builder().setData(data).setOutput(this.out).setRecipe(recipe).optSplit(ratios)
+                .optInit(start).optWindow(preset).optScanner(scanner).optWorkers(workers).optResume(resume)
+                .optProgress(progress).optLog(line -> {
+                    out.println(line);
+                    out.flush();
+                }).build().run();
         ModelManifest.EpochMetrics best = m.provenance().epochs().get(m.provenance().bestEpoch() - 1);
         out.printf("Model written to %s (best epoch %d: val accuracy %.4f; fingerprint %s; %.0f s)%n", this.out,
                 best.epoch(), best.valAccuracy(), m.fingerprint(), m.provenance().trainingSeconds());
@@ -157,46 +148,5 @@ final class TrainCommand implements Callable<Integer> {
             throw new MedsearchException("--split must be three non-negative numbers like 70/15/15 (train > 0), got '"
                     + s + "'");
         }
-    }
-
-    /**
-     * Refuses a split that leaves one of {@code parts} without images, naming what each part got:
-     * training picks its best epoch by validation accuracy (NaN with no validation image), and
-     * evaluation reports on the test part.
-     */
-    static void requireImages(Split split, SplitRatios ratios, Split.Part... parts) throws MedsearchException {
-        Map<Split.Part, Integer> c = split.counts();
-        for (Split.Part p : parts) {
-            if (c.getOrDefault(p, 0) < (p == Split.Part.TRAIN ? 2 : 1)) {
-                throw new MedsearchException(String.format("the split %s gave train %d, val %d, test %d images,"
-                        + " but %s; use more images or another --split", ratios, c.getOrDefault(Split.Part.TRAIN, 0),
-                        c.getOrDefault(Split.Part.VAL, 0), c.getOrDefault(Split.Part.TEST, 0), switch (p) {
-                            case TRAIN -> "training needs at least 2 training images";
-                            case VAL -> "validation needs at least one image (it picks the best epoch)";
-                            case TEST -> "evaluation needs at least one test image";
-                        }));
-            }
-        }
-    }
-
-    static Dataset scan(DatasetScanner scanner, Path data, Progress progress, PrintWriter out) throws java.io.IOException {
-        Dataset ds = scanner.optProgress(progress).scan(data);
-        out.println("Data: " + ds.report().summary(10));
-        out.flush();
-        return ds;
-    }
-
-    static Split split(Dataset ds, SplitRatios ratios, long seed, PrintWriter out) {
-        Split split = Split.stratified(ds, ratios, seed);
-        Map<Split.Part, Integer> c = split.counts();
-        out.printf("Split %s (seed %d): train %d, val %d, test %d; %d groups of byte-identical images (%d images)"
-                + " kept within one part%s%n", ratios, seed, c.get(Split.Part.TRAIN), c.get(Split.Part.VAL),
-                c.get(Split.Part.TEST), split.duplicateGroups(), split.duplicateImages(),
-                split.patientGroups() > 0 ? "; " + split.patientGroups() + " patients kept within one part" : "");
-        if (split.labelConflicts() > 0) {
-            out.printf("Warning: %d groups hold identical images under different labels%n", split.labelConflicts());
-        }
-        out.flush();
-        return split;
     }
 }

@@ -1,5 +1,6 @@
 package org.medsearch.cli;
 
+import java.util.function.UnaryOperator;
 import org.medsearch.dataset.DatasetScanner;
 import org.medsearch.util.MedsearchException;
 import org.medsearch.volume.Plane;
@@ -19,13 +20,21 @@ final class VolumeOptions {
 
     /** Applies the options; a bad value is a user error naming its option. */
     DatasetScanner configure(DatasetScanner scanner) throws MedsearchException {
+        return scannerOptions().apply(scanner);
+    }
+
+    /** The options, checked now, as a scanner configuration for a job. */
+    UnaryOperator<DatasetScanner> scannerOptions() throws MedsearchException {
         if (slices < 1) {
             throw new MedsearchException("--slices must be at least 1, got " + slices);
         }
+        Plane p;
         try {
-            return scanner.optVolumeSlices(slices, Plane.parse(plane));
+            p = Plane.parse(plane);
         } catch (IllegalArgumentException e) {
             throw new MedsearchException("--plane must be axial, coronal or sagittal, got '" + plane + "'");
         }
+        int n = slices;
+        return s -> s.optVolumeSlices(n, p);
     }
 }

@@ -1,6 +1,7 @@
 package org.medsearch.model;
 
 import java.util.List;
+import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
 import org.medsearch.image.Preprocessing;
 
@@ -75,6 +76,11 @@ public interface EmbeddingBackend extends AutoCloseable {
     /** Embeds one decoded image: {@link #preprocessing()}, then {@link #embed(float[], int)}. */
     default Embedding embed(MedicalImage image) {
         return embed(preprocessing().apply(image), 1).get(0);
+    }
+
+    /** The readers this model's images must be decoded with (its DICOM window); see {@link ModelBundle#readers()}. */
+    default ImageReaders readers() {
+        return ModelBundle.readers(manifest());
     }
 
     /** The model's classes, in head order; empty for a bare backbone. */

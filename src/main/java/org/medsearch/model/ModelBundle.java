@@ -177,7 +177,12 @@ public final class ModelBundle implements AutoCloseable {
      * the model was trained with. Training, indexing, search and the server all use these.
      */
     public ImageReaders readers() {
-        String w = manifest.preprocessing().dicomWindow();
+        return readers(manifest);
+    }
+
+    /** The readers of the model {@code m} describes (see {@link #readers()}). */
+    public static ImageReaders readers(ModelManifest m) {
+        String w = m.preprocessing().dicomWindow();
         return DicomImageReader.withWindow(ImageReaders.standard(), w == null ? null : WindowPreset.parse(w));
     }
 

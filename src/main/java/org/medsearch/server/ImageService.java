@@ -11,7 +11,6 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.medsearch.dataset.SampleLoader;
 import org.medsearch.image.DecodeCapacityException;
 import org.medsearch.image.ImageFormatException;
@@ -21,7 +20,7 @@ import org.medsearch.image.MemoryBudget;
 import org.medsearch.image.Preprocessing;
 import org.medsearch.image.ReadLimits;
 import org.medsearch.index.IndexedImage;
-import org.medsearch.index.LuceneIndex;
+import org.medsearch.model.Embedding;
 import org.medsearch.service.SearchService;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
@@ -53,7 +52,7 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <pre>{@code
- * ImageService svc = new ImageService(config, new SearchService(embedder, index), queue);
+ * ImageService svc = new ImageService(config, new SearchService(new TorchBackend(bundle), index), queue);
  * ImageService.Outcome o = svc.search(ImageService.Query.of(bytes, SearchRequest.of(10, Scope.PREDICTED)));
  * Optional<byte[]> png = svc.thumbnail(o.result().hits().get(0).id()); // empty for an unknown id
  * }</pre>
@@ -125,8 +124,7 @@ public final class ImageService {
     public static final String UPLOADS_DIR = "uploads";
 
     private final ServerConfig config;
-    private final SearchService retriever;
-    private final LuceneIndex index;
+    private final SearchService service;
     private final InferenceQueue queue;
     private final ImageReaders readers;
     private final Preprocessing prep;
@@ -136,30 +134,34 @@ public final class ImageService {
     private final Path uploads;
     private final Object writeLock = new Object();
 
-    public ImageService(ServerConfig config, SearchService retriever, InferenceQueue queue) {
+    /**
+     * @param service searches and writes the index; its backend computes what {@code queue}'s model computes
+     * @param queue admits and micro-batches the forward passes
+     */
+    public ImageService(ServerConfig config, SearchService service, InferenceQueue queue) throws IOException {
         this.config = config;
-        this.retriever = retriever;
-        this.index = retriever.index();
+        // every forward pass of the server goes through the queue
+        this.service = service.withBackend(new QueuedBackend(service.backend()));
         this.queue = queue;
         // the model's readers (its DICOM window), with the server's stricter limits
         this.budget = new MemoryBudget(config.decodeMemoryBytes(), Duration.ofSeconds(BUDGET_WAIT_SECONDS));
-        this.readers = retriever.embedder().bundle().readers().withLimits(new ReadLimits(config.maxUploadBytes(),
-                config.maxPixels(), config.maxDecodedBytes(), budget));
-        this.prep = retriever.embedder().preprocessing();
-        this.uploads = index.directory().resolve(UPLOADS_DIR).toAbsolutePath().normalize();
+        this.readers = service.readers().withLimits(new ReadLimits(config.maxUploadBytes(), config.maxPixels(),
+                config.maxDecodedBytes(), budget));
+        this.prep = service.backend().preprocessing();
+        this.uploads = service.indexDirectory().resolve(UPLOADS_DIR).toAbsolutePath().normalize();
     }
 
     public List<String> classes() {
-        return retriever.embedder().bundle().classes();
+        return service.classes();
     }
 
     /** Visible images per class. */
     public Map<String, Integer> classCounts() throws IOException {
-        return index.countsPerClass();
+        return service.countsPerClass();
     }
 
     public int indexSize() throws IOException {
-        return index.size();
+        return service.size();
     }
 
     /** The memory all decodes share. */
@@ -183,9 +185,8 @@ public final class ImageService {
         SearchRequest request = query.request();
         try (InferenceQueue.Ticket ticket = queue.tryAdmit().orElseThrow(ApiException::overloaded)) {
             Decoded d = decodeUpload(query::image);
-            InferenceQueue.Result r = infer(ticket, d.input());
-            SearchResult res = retriever.search(r.embedding(), request, r.modelNanos());
-            return new Outcome(request, res, d.nanos(), r, System.nanoTime() - t0);
+            SearchResult res = service.search(d.input(), request);
+            return new Outcome(request, res, d.nanos(), ticket.result(), System.nanoTime() - t0);
         }
     }
 
@@ -202,32 +203,21 @@ public final class ImageService {
         }
         try (InferenceQueue.Ticket ticket = queue.tryAdmit().orElseThrow(ApiException::overloaded)) {
             Decoded d = decodeUpload(upload);
-            InferenceQueue.Result r = infer(ticket, d.input());
-            int cls = r.embedding().predictedClass();
-            String predicted = cls < 0 ? null : classes().get(cls);
+            Embedding e = service.backend().embed(d.input(), 1).get(0);
+            String predicted = e.predictedName(classes());
             String ext = d.image().metadata().getOrDefault("format", "img").replaceAll("[^a-z0-9]", "");
             synchronized (writeLock) {
                 Files.createDirectories(uploads);
                 Path file = uploads.resolve(UUID.randomUUID() + "." + ext);
                 FileUtil.writeAtomically(file, d.bytes());
-                long id = -1;
                 try {
-                    id = index.add(new IndexedImage(-1, file.toString(), label, predicted,
-                            r.embedding().confidence(), Hashing.sha256Hex(d.bytes()), r.embedding().vector(), null,
+                    long id = service.addDurably(new IndexedImage(-1, file.toString(), label, predicted,
+                            e.confidence(), Hashing.sha256Hex(d.bytes()), e.vector(), null,
                             d.image().metadata().get("modality"), null, null, d.image().metadata()));
-                    index.commit();
-                    return new Added(id, predicted, r.embedding().confidence());
-                } catch (IOException | RuntimeException e) {
-                    if (id >= 0) {
-                        // not committed: keep a later commit from making an image whose file is gone
-                        try {
-                            index.delete(id);
-                        } catch (IOException | RuntimeException again) {
-                            e.addSuppressed(again);
-                        }
-                    }
+                    return new Added(id, predicted, e.confidence());
+                } catch (IOException | RuntimeException ex) {
                     Files.deleteIfExists(file);
-                    throw e;
+                    throw ex;
                 }
             }
         }
@@ -240,12 +230,10 @@ public final class ImageService {
      */
     public boolean delete(long id) throws IOException {
         synchronized (writeLock) {
-            Optional<IndexedImage> img = index.get(id);
+            Optional<IndexedImage> img = service.deleteDurably(id);
             if (img.isEmpty()) {
                 return false;
             }
-            index.delete(id);
-            index.commit();
             Path file = Path.of(img.get().path()).toAbsolutePath().normalize();
             if (file.startsWith(uploads)) {
                 Files.deleteIfExists(file);
@@ -265,7 +253,7 @@ public final class ImageService {
     }
 
     private Optional<byte[]> render(long id, int side) throws IOException, InterruptedException {
-        Optional<IndexedImage> img = index.get(id);
+        Optional<IndexedImage> img = service.image(id);
         if (img.isEmpty()) {
             return Optional.empty();
         }
@@ -305,15 +293,6 @@ public final class ImageService {
                 throw new ApiException(415, "unsupported_media_type", e.getMessage());
             }
             throw new ApiException(422, "invalid_image", e.getMessage());
-        }
-    }
-
-    private static InferenceQueue.Result infer(InferenceQueue.Ticket ticket, float[] input) throws InterruptedException {
-        try {
-            return ticket.infer(input);
-        } catch (TimeoutException e) {
-            throw new ApiException(503, "overloaded", "the model did not answer in time; retry later",
-                    Map.of("Retry-After", "5"));
         }
     }
 

@@ -158,8 +158,18 @@ public final class InferenceQueue implements AutoCloseable {
         }
         preparing.incrementAndGet();
         peak.accumulateAndGet(admitted.incrementAndGet(), Math::max);
-        return Optional.of(new Ticket());
+        Ticket t = new Ticket();
+        CURRENT.set(t);
+        return Optional.of(t);
     }
+
+    /** The ticket the calling thread holds (admitted and not yet closed), if any. */
+    static Optional<Ticket> current() {
+        return Optional.ofNullable(CURRENT.get());
+    }
+
+    /** Tickets are taken and closed on one request thread; {@link QueuedBackend} finds its caller's here. */
+    private static final ThreadLocal<Ticket> CURRENT = new ThreadLocal<>();
 
     public Stats stats() {
         return new Stats(capacity, admitted.get(), peak.get(), rejected.get(), batches.get(), answered.get(),
@@ -170,8 +180,14 @@ public final class InferenceQueue implements AutoCloseable {
     public final class Ticket implements AutoCloseable {
         private boolean submitted;
         private boolean released;
+        private Result result;
 
         private Ticket() {}
+
+        /** The answer of {@link #infer}, once it has come (null before). */
+        public Result result() {
+            return result;
+        }
 
         /**
          * Queues a pre-processed input and waits for its forward pass.
@@ -193,7 +209,8 @@ public final class InferenceQueue implements AutoCloseable {
             preparing.decrementAndGet();
             queue.add(job);
             try {
-                return job.result().get(RESULT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                result = job.result().get(RESULT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                return result;
             } catch (ExecutionException e) {
                 Throwable c = e.getCause();
                 if (c instanceof RuntimeException r) {
@@ -212,6 +229,9 @@ public final class InferenceQueue implements AutoCloseable {
                 return;
             }
             released = true;
+            if (CURRENT.get() == this) {
+                CURRENT.remove();
+            }
             if (!submitted) {
                 preparing.decrementAndGet();
             }

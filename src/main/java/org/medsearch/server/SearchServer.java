@@ -8,6 +8,7 @@ import io.javalin.http.staticfiles.Location;
 import io.javalin.json.JavalinJackson;
 import io.javalin.router.Endpoint;
 import io.javalin.util.JavalinLogger;
+import java.io.IOException;
 import java.util.regex.Pattern;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
@@ -58,28 +59,29 @@ public final class SearchServer {
         this.config = config;
     }
 
-    /** Starts a server whose forward passes are the retriever's embedder's. */
-    public static SearchServer start(ServerConfig config, SearchService retriever) {
-        return start(config, retriever, retriever.embedder()::embed);
+    /** Starts a server whose forward passes are those of the service's backend, micro-batched by its queue. */
+    public static SearchServer start(ServerConfig config, SearchService retriever) throws IOException {
+        return start(config, retriever, retriever.backend()::embed);
     }
 
     /**
      * Starts a server with another forward pass (tests use it to hold a query in flight); the
      * model must compute what {@code retriever}'s embedder computes.
      */
-    public static SearchServer start(ServerConfig config, SearchService retriever, InferenceQueue.BatchModel model) {
-        InferenceQueue queue = new InferenceQueue(model, retriever.embedder().preprocessing().inputLength(),
+    public static SearchServer start(ServerConfig config, SearchService retriever, InferenceQueue.BatchModel model)
+            throws IOException {
+        InferenceQueue queue = new InferenceQueue(model, retriever.backend().preprocessing().inputLength(),
                 config.queueSlots(), config.maxBatch(), config.workers());
         try {
             queue.warmUp();
             ImageService service = new ImageService(config, retriever, queue);
-            ModelSummary summary = ModelSummary.of(retriever.embedder().bundle().manifest(), Engines.threads());
+            ModelSummary summary = ModelSummary.of(retriever.backend().manifest(), Engines.threads());
             RequestStats stats = new RequestStats();
             ApiRoutes routes = new ApiRoutes(service, new BearerAuth(config.token()), stats, summary, queue, config);
             Javalin app = Javalin.create(cfg -> configure(cfg, config, routes, stats));
             startQuietly(app, config);
             return new SearchServer(app, queue, config);
-        } catch (RuntimeException | Error e) {
+        } catch (IOException | RuntimeException | Error e) {
             queue.close();
             throw e;
         }

@@ -27,7 +27,7 @@ import org.medsearch.image.ImageReaders;
 import org.medsearch.index.Hit;
 import org.medsearch.index.SearchFilter;
 import org.medsearch.model.Embedding;
-import org.medsearch.model.ModelBundle;
+import org.medsearch.model.EmbeddingBackend;
 import org.medsearch.model.ModelManifest;
 import org.medsearch.service.SearchService;
 import org.medsearch.search.Scope;
@@ -71,6 +71,7 @@ public final class EvaluationJob {
     private final ImageReaders readers;
     private final Progress progress;
     private PatientKeys patientKeys;
+    private String modelSource;
 
     public EvaluationJob(SearchService retriever, ImageReaders readers, Progress progress) {
         this.retriever = retriever;
@@ -87,11 +88,17 @@ public final class EvaluationJob {
         return this;
     }
 
+    /** Where the model came from (its bundle's directory), for the report; default: its backend and fingerprint. */
+    public EvaluationJob optModelSource(String source) {
+        this.modelSource = source;
+        return this;
+    }
+
     public EvaluationReport run(Dataset ds, Split split, Options opts) throws IOException {
         long t0 = System.nanoTime();
-        ModelBundle bundle = retriever.embedder().bundle();
-        List<String> classes = bundle.classes();
-        boolean classifier = bundle.hasClassifier();
+        EmbeddingBackend backend = retriever.backend();
+        List<String> classes = backend.classes();
+        boolean classifier = backend.hasClassifier();
         List<Sample> test = split.samples(ds, Split.Part.TEST).stream()
                 .filter(s -> s.label() != null && (!classifier || classes.contains(s.label()))).toList();
         if (test.isEmpty()) {
@@ -99,16 +106,16 @@ public final class EvaluationJob {
             throw new MedsearchException("no labelled test image of the model's classes in " + ds.root()
                     + ": the model's split gave train " + c.get(Split.Part.TRAIN) + ", val " + c.get(Split.Part.VAL)
                     + ", test " + c.get(Split.Part.TEST) + " images, and evaluation needs at least one test image"
-                    + " (train with more images or another --split)");
+                    + " (train with more images or other split ratios)");
         }
         // 1. embed every test image once
         Embedding[] emb = new Embedding[test.size()];
         List<String> skipped = new ArrayList<>();
-        try (BatchLoader loader = new BatchLoader(readers, retriever.embedder().preprocessing(),
+        try (BatchLoader loader = new BatchLoader(readers, backend.preprocessing(),
                         SampleLoader.sources(test), 64, opts.threads());
                 Progress.Task task = progress.start("Classifying", test.size(), "img")) {
             loader.forEach(task, f -> skipped.add(test.get(f.index()).relativePath() + ": " + f.reason()), b -> {
-                List<Embedding> es = retriever.embedder().embed(b.data(), b.size());
+                List<Embedding> es = backend.embed(b.data(), b.size());
                 for (int i = 0; i < b.size(); i++) {
                     emb[b.indices()[i]] = es.get(i);
                 }
@@ -164,9 +171,10 @@ public final class EvaluationJob {
                     copiesInIndex, opts));
         }
 
-        ModelManifest m = bundle.manifest();
+        ModelManifest m = backend.manifest();
         ModelManifest.Provenance p = m.provenance();
-        EvaluationReport.ModelFacts mf = new EvaluationReport.ModelFacts(bundle.directory().toString(), m.fingerprint(),
+        EvaluationReport.ModelFacts mf = new EvaluationReport.ModelFacts(
+                modelSource != null ? modelSource : backend.name() + " model " + m.fingerprint(), m.fingerprint(),
                 classes, m.preprocessing().imageSize(), p == null ? null : p.init(), p == null ? null : p.bestEpoch(),
                 p == null || p.recipe() == null ? 0 : p.recipe().epochs(), p == null ? null : p.data().sha256(),
                 p == null ? null : p.split().sha256(), p == null ? 0 : p.split().seed(),

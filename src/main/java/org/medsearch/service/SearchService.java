@@ -2,12 +2,17 @@ package org.medsearch.service;
 
 import java.io.IOException;
 import java.util.HashSet;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.medsearch.image.MedicalImage;
+import org.medsearch.index.IndexedImage;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.index.SearchFilter;
-import org.medsearch.model.Embedder;
+import org.medsearch.image.ImageReaders;
+import org.medsearch.model.EmbeddingBackend;
 import org.medsearch.model.Embedding;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
@@ -27,28 +32,43 @@ import org.medsearch.util.MedsearchException;
  * why. Results are nearest first, ties broken by ascending id. Searches are thread-safe.
  *
  * <pre>{@code
- * SearchService service = new SearchService(new Embedder(bundle), index);
+ * SearchService service = new SearchService(new TorchBackend(bundle), index);
  * SearchResult res = service.search(image, SearchRequest.of(10, Scope.PREDICTED));
  * }</pre>
  */
 public final class SearchService {
 
-    private final Embedder embedder;
+    private final EmbeddingBackend backend;
     private final LuceneIndex index;
 
-    public SearchService(Embedder embedder, LuceneIndex index) throws MedsearchException {
-        String model = embedder.bundle().fingerprint();
+    /**
+     * @param backend computes the query's embedding; the caller keeps owning it
+     * @param index the images to search; the caller keeps owning it
+     * @throws MedsearchException when the index was built with another model
+     */
+    public SearchService(EmbeddingBackend backend, LuceneIndex index) throws MedsearchException {
+        String model = backend.fingerprint();
         String built = index.info().modelFingerprint();
         if (!model.equals(built)) {
             throw new MedsearchException("index " + index.directory() + " was built with model " + built
-                    + ", not with " + embedder.bundle().directory() + " (" + model + "): use the model the index was built with");
+                    + ", not with this one (" + model + "): use the model the index was built with");
         }
-        this.embedder = embedder;
+        this.backend = backend;
         this.index = index;
     }
 
-    public Embedder embedder() {
-        return embedder;
+    /** The same index searched through another backend of the same model (the server's queue, say). */
+    public SearchService withBackend(EmbeddingBackend other) throws MedsearchException {
+        return new SearchService(other, index);
+    }
+
+    public EmbeddingBackend backend() {
+        return backend;
+    }
+
+    /** The readers query images must be decoded with (the model's DICOM window). */
+    public ImageReaders readers() {
+        return backend.readers();
     }
 
     public LuceneIndex index() {
@@ -56,15 +76,82 @@ public final class SearchService {
     }
 
     public List<String> classes() {
-        return embedder.bundle().classes();
+        return backend.classes();
     }
 
-    /** Embeds one image (one forward pass) and searches with it. */
+    /** Images in the index (visible ones: committed, not deleted). */
+    public int size() throws IOException {
+        return index.size();
+    }
+
+    /** Visible images per search class. */
+    public Map<String, Integer> countsPerClass() throws IOException {
+        return index.countsPerClass();
+    }
+
+    /** The indexed image with this id, if any. */
+    public Optional<IndexedImage> image(long id) throws IOException {
+        return index.get(id);
+    }
+
+    /** The index's directory (the server keeps its uploads beside it). */
+    public Path indexDirectory() {
+        return index.directory();
+    }
+
+    /**
+     * Adds an image and commits, durably; if the commit fails, the image is taken out again so that
+     * no later commit makes it visible. Writers must be serialised by the caller.
+     *
+     * @return its id
+     */
+    public long addDurably(IndexedImage img) throws IOException {
+        long id = -1;
+        try {
+            id = index.add(img);
+            index.commit();
+            return id;
+        } catch (IOException | RuntimeException e) {
+            if (id >= 0) {
+                try {
+                    index.delete(id);
+                } catch (IOException | RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Removes an image and commits, durably.
+     *
+     * @return what was removed, or empty when no image has this id
+     */
+    public Optional<IndexedImage> deleteDurably(long id) throws IOException {
+        Optional<IndexedImage> img = index.get(id);
+        if (img.isPresent()) {
+            index.delete(id);
+            index.commit();
+        }
+        return img;
+    }
+
+    /** Embeds one image (pre-processing and one forward pass) and searches with it. */
     public SearchResult search(MedicalImage query, SearchRequest request) throws IOException {
         long t0 = System.nanoTime();
-        Embedding e = embedder.embed(query);
-        long t1 = System.nanoTime();
-        return search(e, request, t1 - t0);
+        Embedding e = backend.embed(query);
+        return search(e, request, System.nanoTime() - t0);
+    }
+
+    /**
+     * Embeds one image already pre-processed with {@code backend().preprocessing()} (the server does
+     * that under its decode gate) and searches with it.
+     */
+    public SearchResult search(float[] input, SearchRequest request) throws IOException {
+        long t0 = System.nanoTime();
+        Embedding e = backend.embed(input, 1).get(0);
+        return search(e, request, System.nanoTime() - t0);
     }
 
     /**

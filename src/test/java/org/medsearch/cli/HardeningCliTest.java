@@ -103,7 +103,7 @@ class HardeningCliTest {
         CliRun r = CliRun.run("train", "--data", csv.toString(), "--out", work.resolve("m-two").toString(),
                 "--image-size", "32", "--epochs", "1", "--batch", "2", "-q");
         r.assertUserError("gave train 2, val 0, test 0 images, but validation needs at least one image");
-        assertTrue(r.err().contains("use more images or another --split"), r.err());
+        assertTrue(r.err().contains("use more images or other split ratios"), r.err());
         assertFalse(Files.exists(work.resolve("m-two").resolve("manifest.json")));
     }
 

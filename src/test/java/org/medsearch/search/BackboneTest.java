@@ -60,7 +60,7 @@ class BackboneTest {
                 assertTrue(all.hits().get(0).image().path().endsWith("img_003.png"));
                 MedsearchException e = assertThrows(MedsearchException.class,
                         () -> r.search(query, SearchRequest.of(5, Scope.PREDICTED)));
-                assertTrue(e.getMessage().contains("predicted-class scope is unavailable: use --scope all"));
+                assertTrue(e.getMessage().contains("predicted-class scope is unavailable: use the scope 'all'"));
 
                 Split split = Split.stratified(ds, SplitRatios.DEFAULT, 1);
                 EvaluationReport rep = new EvaluationJob(r, ImageReaders.standard(), Progress.NONE)
