@@ -16,15 +16,13 @@ import java.util.regex.Pattern;
 import org.medsearch.dataset.Dataset;
 import org.medsearch.dataset.DatasetScanner;
 import org.medsearch.dataset.Sample;
-import org.medsearch.image.BatchLoader;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
-import org.medsearch.image.Preprocessing;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.model.Embedder;
+import org.medsearch.model.EmbedBenchmark;
 import org.medsearch.model.Engines;
 import org.medsearch.model.ModelBundle;
-import org.medsearch.model.ResNet18;
 import org.medsearch.model.Trainer;
 import org.medsearch.model.TrainingRecipe;
 import org.medsearch.service.SearchService;
@@ -107,7 +105,8 @@ final class BenchCommand implements Callable<Integer> {
                     p.momentum(), p.weightDecay(), 1);
             double[] refFig = haveRef ? reference(ref, size) : null;
             double train = trainer.benchmark(samples, ds.classes(), recipe, seconds);
-            double embed = embedThroughput(samples, ds.classes().size(), size);
+            double embed = EmbedBenchmark.run(samples.stream().map(Sample::path).toList(), ds.classes().size(), size,
+                    embedBatch, seconds);
             row(out, size, "train img/s", train, refFig == null ? Double.NaN : refFig[1]);
             row(out, size, "embed img/s", embed, refFig == null ? Double.NaN : refFig[0]);
         }
@@ -125,38 +124,6 @@ final class BenchCommand implements Callable<Integer> {
         out.printf("%-5d %-12s %10.1f %12s %7s%n", size, what, ours, Double.isNaN(ref) ? "-" : String.format("%.1f", ref),
                 Double.isNaN(ref) ? "-" : String.format("%.2fx", ours / ref));
         out.flush();
-    }
-
-    /** Embedding throughput of an untrained network of the same shape: the cost does not depend on the weights. */
-    private double embedThroughput(List<Sample> samples, int classes, int size) throws Exception {
-        Preprocessing prep = Preprocessing.imagenet(size);
-        try (var m = Engines.newManager(); ResNet18 net = ResNet18.create(m, classes, 1)) {
-            Engines.inferenceOnThisThread();
-            List<Path> files = samples.stream().map(Sample::path).toList();
-            long deadline = 0;
-            long t0 = 0;
-            long n = 0;
-            boolean warm = false;
-            try (BatchLoader loader = BatchLoader.forFiles(ImageReaders.standard(), prep, files, embedBatch,
-                    Runtime.getRuntime().availableProcessors())) {
-                for (BatchLoader.Batch b : loader) {
-                    try (var step = Engines.newManager()) {
-                        net.forward(Engines.input(step, b.data(), b.size(), prep), false).features().toFloatArray();
-                    }
-                    if (!warm) {
-                        warm = true;
-                        t0 = System.nanoTime();
-                        deadline = t0 + (long) (seconds * 1e9);
-                        continue;
-                    }
-                    n += b.size();
-                    if (System.nanoTime() > deadline) {
-                        break;
-                    }
-                }
-            }
-            return n / ((System.nanoTime() - t0) / 1e9);
-        }
     }
 
     private static final Pattern FIG = Pattern.compile("infer_img_s=([0-9.]+) train_img_s=([0-9.]+)");

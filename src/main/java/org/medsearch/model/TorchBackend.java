@@ -40,6 +40,11 @@ public final class TorchBackend implements EmbeddingBackend {
         this.prep = bundle.preprocessing();
     }
 
+    /** A backend that owns {@code bundle} and closes it with itself (for a bundle made, not loaded, by the caller). */
+    public static TorchBackend owning(ModelBundle bundle) {
+        return new TorchBackend(bundle, true);
+    }
+
     /** Loads the bundle in {@code dir} ({@link ModelBundle#load}); the backend owns it and closes it. */
     public static TorchBackend load(Path dir) throws MedsearchException {
         return new TorchBackend(ModelBundle.load(dir), true);

@@ -1,0 +1,63 @@
+package org.medsearch.service;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.medsearch.index.IndexInfo;
+import org.medsearch.index.LuceneIndex;
+import org.medsearch.index.VectorFormat;
+import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.model.ModelBundle;
+import org.medsearch.model.Pretrained;
+import org.medsearch.model.ResNet18;
+import org.medsearch.model.TorchBackend;
+import org.medsearch.util.Progress;
+import org.medsearch.util.Version;
+
+/**
+ * Where a model becomes an embedding backend: the one place that chooses the inference runtime.
+ * A model is a bundle directory, or {@link #IMAGENET} (the bare ImageNet backbone, no classifier).
+ *
+ * <pre>{@code
+ * try (EmbeddingBackend backend = Models.open(Path.of("model"), 0, Progress.NONE)) {
+ *     Embedding e = backend.embed(image);
+ * }
+ * }</pre>
+ */
+public final class Models {
+    private Models() {}
+
+    /** The name that stands for torchvision's ImageNet backbone. */
+    public static final String IMAGENET = "imagenet";
+    /** torchvision's evaluation size for ImageNet weights. */
+    public static final int IMAGENET_SIZE = 224;
+
+    /** Whether {@code model} names the ImageNet backbone (and no directory of that name exists). */
+    public static boolean isImagenet(Path model) {
+        return model.toString().equals(IMAGENET) && !Files.exists(model);
+    }
+
+    /**
+     * Opens a model as a backend that owns what it loaded (close it).
+     *
+     * @param imageSize the input size of the ImageNet backbone (ignored for bundles, which record theirs); 0 for 224
+     */
+    public static EmbeddingBackend open(Path model, int imageSize, Progress progress) throws IOException {
+        if (isImagenet(model)) {
+            Path weights = Pretrained.imagenetFile(Pretrained.cacheDir(), Pretrained.Source.imagenet(), progress);
+            return TorchBackend.owning(ModelBundle.imagenetBackbone(weights, imageSize > 0 ? imageSize : IMAGENET_SIZE));
+        }
+        return TorchBackend.load(model);
+    }
+
+    /** Opens a model for searching {@code index}: the ImageNet backbone takes the index's input size. */
+    public static EmbeddingBackend openFor(Path model, LuceneIndex index, Progress progress) throws IOException {
+        return open(model, index.info().imageSize(), progress);
+    }
+
+    /** What a new index built with {@code backend}'s model records. */
+    public static IndexInfo indexInfo(EmbeddingBackend backend, VectorFormat format) {
+        return new IndexInfo(LuceneIndex.FORMAT, backend.fingerprint(), backend.classes(), ResNet18.FEATURE_DIM,
+                Version.current(), format, backend.preprocessing().imageSize());
+    }
+}
