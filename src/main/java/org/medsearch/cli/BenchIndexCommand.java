@@ -21,7 +21,7 @@ import org.medsearch.index.Hit;
 import org.medsearch.index.IndexInfo;
 import org.medsearch.index.IndexedImage;
 import org.medsearch.index.LuceneIndex;
-import org.medsearch.index.LuceneIndex.SearchMode;
+import org.medsearch.index.VectorStore.SearchMode;
 import org.medsearch.index.SearchFilter;
 import org.medsearch.index.VectorFormat;
 import org.medsearch.util.FileUtil;

@@ -57,17 +57,17 @@ final class CompiledFilter {
             return false;
         }
         if (patient != 0 && (sd.patientHash[doc] != patient
-                || !same(r, LuceneIndex.PATIENT, doc, filter.patientKey()))) {
+                || !same(r, LuceneSchema.PATIENT, doc, filter.patientKey()))) {
             return false;
         }
-        if (study != 0 && (sd.studyHash[doc] != study || !same(r, LuceneIndex.STUDY, doc, filter.studyKey()))) {
+        if (study != 0 && (sd.studyHash[doc] != study || !same(r, LuceneSchema.STUDY, doc, filter.studyKey()))) {
             return false;
         }
-        if (excludeSha != 0 && sd.shaHash[doc] == excludeSha && same(r, LuceneIndex.SHA, doc, filter.excludeContentHash())) {
+        if (excludeSha != 0 && sd.shaHash[doc] == excludeSha && same(r, LuceneSchema.SHA, doc, filter.excludeContentHash())) {
             return false;
         }
         return !(excludePatient != 0 && sd.patientHash[doc] == excludePatient
-                && same(r, LuceneIndex.PATIENT, doc, filter.excludePatientKey()));
+                && same(r, LuceneSchema.PATIENT, doc, filter.excludePatientKey()));
     }
 
     static boolean contains(int[] a, int v) {
@@ -90,31 +90,31 @@ final class CompiledFilter {
         boolean positive = false;
         boolean any = false;
         if (filter.classes() != null) {
-            b.add(anyOf(LuceneIndex.CLASS, new ArrayList<>(filter.classes())), BooleanClause.Occur.FILTER);
+            b.add(anyOf(LuceneSchema.CLASS, new ArrayList<>(filter.classes())), BooleanClause.Occur.FILTER);
             positive = true;
         }
         if (filter.modality() != null) {
-            b.add(new TermQuery(new Term(LuceneIndex.MODALITY, filter.modality())), BooleanClause.Occur.FILTER);
+            b.add(new TermQuery(new Term(LuceneSchema.MODALITY, filter.modality())), BooleanClause.Occur.FILTER);
             positive = true;
         }
         if (filter.splits() != null) {
-            b.add(anyOf(LuceneIndex.SPLIT, new ArrayList<>(filter.splits())), BooleanClause.Occur.FILTER);
+            b.add(anyOf(LuceneSchema.SPLIT, new ArrayList<>(filter.splits())), BooleanClause.Occur.FILTER);
             positive = true;
         }
         if (filter.patientKey() != null) {
-            b.add(new TermQuery(new Term(LuceneIndex.PATIENT, filter.patientKey())), BooleanClause.Occur.FILTER);
+            b.add(new TermQuery(new Term(LuceneSchema.PATIENT, filter.patientKey())), BooleanClause.Occur.FILTER);
             positive = true;
         }
         if (filter.studyKey() != null) {
-            b.add(new TermQuery(new Term(LuceneIndex.STUDY, filter.studyKey())), BooleanClause.Occur.FILTER);
+            b.add(new TermQuery(new Term(LuceneSchema.STUDY, filter.studyKey())), BooleanClause.Occur.FILTER);
             positive = true;
         }
         if (filter.excludeContentHash() != null) {
-            b.add(new TermQuery(new Term(LuceneIndex.SHA, filter.excludeContentHash())), BooleanClause.Occur.MUST_NOT);
+            b.add(new TermQuery(new Term(LuceneSchema.SHA, filter.excludeContentHash())), BooleanClause.Occur.MUST_NOT);
             any = true;
         }
         if (filter.excludePatientKey() != null) {
-            b.add(new TermQuery(new Term(LuceneIndex.PATIENT, filter.excludePatientKey())), BooleanClause.Occur.MUST_NOT);
+            b.add(new TermQuery(new Term(LuceneSchema.PATIENT, filter.excludePatientKey())), BooleanClause.Occur.MUST_NOT);
             any = true;
         }
         if (!positive && !any) {

@@ -25,11 +25,12 @@ final class ExactSearch {
     /** A contiguous run of one class block of one segment. */
     private record Range(int leaf, int cls, int from, int to) {}
 
-    static List<TopK.Entry> search(Snapshot s, float[] q, int k, CompiledFilter f) {
+    static List<TopK.Entry> search(Snapshot s, float[] q, int k, CompiledFilter f) throws IOException {
+        SegmentData[] data = s.segmentData();
         List<Range> ranges = new ArrayList<>();
         long total = 0;
-        for (int leaf = 0; leaf < s.data.length; leaf++) {
-            SegmentData sd = s.data[leaf];
+        for (int leaf = 0; leaf < data.length; leaf++) {
+            SegmentData sd = data[leaf];
             Iterable<Integer> classes = f.classes == null ? sd.docsByClass.keySet()
                     : java.util.Arrays.stream(f.classes).boxed().toList();
             for (int c : classes) {
@@ -45,11 +46,11 @@ final class ExactSearch {
         }
         List<TopK> parts;
         if (total >= PARALLEL_MIN && ForkJoinPool.getCommonPoolParallelism() > 1) {
-            parts = ranges.parallelStream().map(r -> scan(s, q, k, f, r)).toList();
+            parts = ranges.parallelStream().map(r -> scan(s, data, q, k, f, r)).toList();
         } else {
             TopK one = new TopK(k);
             for (Range r : ranges) {
-                scanInto(s, q, f, r, one);
+                scanInto(s, data, q, f, r, one);
             }
             parts = List.of(one);
         }
@@ -62,14 +63,14 @@ final class ExactSearch {
         return merged.sorted();
     }
 
-    private static TopK scan(Snapshot s, float[] q, int k, CompiledFilter f, Range r) {
+    private static TopK scan(Snapshot s, SegmentData[] data, float[] q, int k, CompiledFilter f, Range r) {
         TopK t = new TopK(k);
-        scanInto(s, q, f, r, t);
+        scanInto(s, data, q, f, r, t);
         return t;
     }
 
-    private static void scanInto(Snapshot s, float[] q, CompiledFilter f, Range r, TopK top) {
-        SegmentData sd = s.data[r.leaf()];
+    private static void scanInto(Snapshot s, SegmentData[] data, float[] q, CompiledFilter f, Range r, TopK top) {
+        SegmentData sd = data[r.leaf()];
         LeafReaderContext ctx = s.leaves.get(r.leaf());
         Bits live = ctx.reader().getLiveDocs();
         int[] docs = sd.docsByClass.get(r.cls());

@@ -1,9 +1,9 @@
 package org.medsearch.index;
 
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.lucene.search.KnnFloatVectorQuery;
-import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
 
 /**
@@ -14,21 +14,18 @@ import org.apache.lucene.search.TopDocs;
  * <p>Contract: every result passes the filter and carries its exact distance; results are ordered
  * as the exact path orders them (distance, then id). What is approximate is only which candidates
  * are found: recall@k against the exact path is measured by {@code medsearch bench-index}.
+ *
+ * <p>It reads the candidates' vectors and ids from Lucene's files, so it builds no in-heap copy
+ * (the distances are the same: the same floats through the same kernel).
  */
 final class HnswSearch {
     private HnswSearch() {}
 
     static List<TopK.Entry> search(Snapshot s, float[] q, int k, CompiledFilter f, int fetch) throws IOException {
-        TopDocs td = s.searcher.search(new KnnFloatVectorQuery(LuceneIndex.VECTOR, q, fetch, f.toQuery()), fetch);
+        TopDocs td = s.searcher.search(new KnnFloatVectorQuery(LuceneSchema.VECTOR, q, fetch, f.toQuery()), fetch);
+        int[] docs = Arrays.stream(td.scoreDocs).mapToInt(h -> h.doc).toArray();
         TopK top = new TopK(k);
-        for (ScoreDoc hit : td.scoreDocs) {
-            int leaf = s.leafOf(hit.doc);
-            SegmentData sd = s.data[leaf];
-            int doc = hit.doc - s.leaves.get(leaf).docBase;
-            if (sd.row[doc] >= 0) {
-                top.offer(sd.distance(q, doc), sd.ids[doc], hit.doc);
-            }
-        }
+        s.forEachVector(docs, (doc, id, v) -> top.offer(Distances.squaredL2(q, v, 0, q.length), id, doc));
         return top.sorted();
     }
 }

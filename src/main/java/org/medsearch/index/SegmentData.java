@@ -15,8 +15,8 @@ import org.apache.lucene.search.DocIdSetIterator;
  * Everything a scan reads from one Lucene segment, in contiguous arrays: the vectors grouped by
  * class (so a class-filtered scan streams one block of memory), and per document its id and the
  * ordinals and hashes the filters test. Segments are immutable, so this is built once per segment
- * (when a searcher first meets it) and shared by all searches; deletions are applied at search time
- * through the reader's live docs.
+ * (by the first exact scan that meets it, see {@link HeapCopies}) and shared by all searches;
+ * deletions are applied at search time through the reader's live docs.
  *
  * <p>Cost: {@code 4 * dim} bytes per vector on the heap, plus about 40 bytes per document.
  */
@@ -59,20 +59,20 @@ final class SegmentData {
         Arrays.fill(modalityOrd, -1);
         Arrays.fill(splitOrd, -1);
         Arrays.fill(row, -1);
-        NumericDocValues idv = r.getNumericDocValues(LuceneIndex.ID);
+        NumericDocValues idv = r.getNumericDocValues(LuceneSchema.ID);
         if (idv != null) {
             for (int doc = idv.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = idv.nextDoc()) {
                 ids[doc] = idv.longValue();
             }
         }
-        ordinals(r.getSortedDocValues(LuceneIndex.CLASS), classOrd, ordinals);
-        ordinals(r.getSortedDocValues(LuceneIndex.MODALITY), modalityOrd, ordinals);
-        ordinals(r.getSortedDocValues(LuceneIndex.SPLIT), splitOrd, ordinals);
-        hashes(r.getBinaryDocValues(LuceneIndex.SHA), shaHash);
-        hashes(r.getBinaryDocValues(LuceneIndex.PATIENT), patientHash);
-        hashes(r.getBinaryDocValues(LuceneIndex.STUDY), studyHash);
+        ordinals(r.getSortedDocValues(LuceneSchema.CLASS), classOrd, ordinals);
+        ordinals(r.getSortedDocValues(LuceneSchema.MODALITY), modalityOrd, ordinals);
+        ordinals(r.getSortedDocValues(LuceneSchema.SPLIT), splitOrd, ordinals);
+        hashes(r.getBinaryDocValues(LuceneSchema.SHA), shaHash);
+        hashes(r.getBinaryDocValues(LuceneSchema.PATIENT), patientHash);
+        hashes(r.getBinaryDocValues(LuceneSchema.STUDY), studyHash);
 
-        FloatVectorValues fv = r.getFloatVectorValues(LuceneIndex.VECTOR);
+        FloatVectorValues fv = r.getFloatVectorValues(LuceneSchema.VECTOR);
         if (fv == null) {
             return;
         }
@@ -132,20 +132,6 @@ final class SegmentData {
             h *= 0x100000001b3L;
         }
         return h == 0 ? 1 : h;
-    }
-
-    /** A copy of a document's vector, or null. */
-    float[] vector(int doc) {
-        int i = row[doc];
-        if (i < 0) {
-            return null;
-        }
-        return Arrays.copyOfRange(vectorsByClass.get(classOrd[doc]), i * dim, i * dim + dim);
-    }
-
-    /** Squared distance from {@code q} to a document's vector; the kernel the exact path uses. */
-    float distance(float[] q, int doc) {
-        return Distances.squaredL2(q, vectorsByClass.get(classOrd[doc]), row[doc] * dim, dim);
     }
 
     long heapBytes() {

@@ -1,6 +1,6 @@
 package org.medsearch.search;
 
-import org.medsearch.index.LuceneIndex.SearchMode;
+import org.medsearch.index.VectorStore.SearchMode;
 import org.medsearch.index.SearchFilter;
 
 /**
