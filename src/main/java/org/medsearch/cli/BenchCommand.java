@@ -18,11 +18,12 @@ import org.medsearch.dataset.DatasetScanner;
 import org.medsearch.dataset.Sample;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
-import org.medsearch.index.LuceneIndex;
-import org.medsearch.model.Embedder;
+import org.medsearch.index.VectorStore;
+import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.service.Models;
+import org.medsearch.service.Stores;
 import org.medsearch.model.EmbedBenchmark;
 import org.medsearch.model.Engines;
-import org.medsearch.model.ModelBundle;
 import org.medsearch.model.Trainer;
 import org.medsearch.model.TrainingRecipe;
 import org.medsearch.service.SearchService;
@@ -159,9 +160,10 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void latency(PrintWriter out, List<Sample> samples) throws Exception {
-        try (ModelBundle bundle = ModelBundle.load(model); LuceneIndex idx = LuceneIndex.open(index, false)) {
-            SearchService r = new SearchService(new Embedder(bundle), idx);
-            ImageReaders readers = bundle.readers(); // the model's DICOM window, as search applies it
+        try (EmbeddingBackend backend = Models.open(model, 0, Progress.NONE);
+                VectorStore idx = Stores.open(index, false)) {
+            SearchService r = new SearchService(backend, idx);
+            ImageReaders readers = r.readers(); // the model's DICOM window, as search applies it
             int n = Math.max(10, queries);
             long[] total = new long[n];
             long[] search = new long[n];

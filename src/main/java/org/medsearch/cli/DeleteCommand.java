@@ -4,7 +4,8 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.medsearch.index.LuceneIndex;
+import org.medsearch.index.VectorStore;
+import org.medsearch.service.Stores;
 import org.medsearch.util.MedsearchException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,7 +36,7 @@ final class DeleteCommand implements Callable<Integer> {
         if ((ids == null || ids.isEmpty()) && (paths == null || paths.isEmpty())) {
             throw new MedsearchException("delete needs ids or --path");
         }
-        try (LuceneIndex idx = LuceneIndex.open(index, true)) {
+        try (VectorStore idx = Stores.open(index, true)) {
             int before = idx.size();
             int missing = 0;
             if (ids != null) {

@@ -21,8 +21,10 @@ import org.medsearch.image.MedicalImage;
 import org.medsearch.index.IndexInfo;
 import org.medsearch.service.IndexingJob;
 import org.medsearch.service.TrainingJob;
-import org.medsearch.index.LuceneIndex;
-import org.medsearch.model.Embedder;
+import org.medsearch.index.VectorStore;
+import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.service.Models;
+import org.medsearch.service.Stores;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.model.ModelManifest;
 import org.medsearch.index.VectorFormat;
@@ -129,21 +131,20 @@ final class DemoCommand implements Callable<Integer> {
             training.train(ds, split);
         }
 
-        try (ModelBundle bundle = ModelBundle.load(modelDir)) {
+        try (EmbeddingBackend backend = Models.open(modelDir, 0, progress)) {
             out.println("== 2/4 index the training split into " + indexDir);
             out.flush();
-            IndexInfo info = Models.indexInfo(bundle, VectorFormat.FLOAT32);
-            Embedder embedder = new Embedder(bundle);
-            try (LuceneIndex index = openFresh(indexDir, info, out)) {
-                IndexingJob.Report r = new IndexingJob(embedder, bundle.readers(), progress, out::println)
+            IndexInfo info = Models.indexInfo(backend, VectorFormat.FLOAT32);
+            try (VectorStore index = openFresh(indexDir, info, out)) {
+                IndexingJob.Report r = new IndexingJob(backend, backend.readers(), progress, out::println)
                         .index(ds, index, IndexingJob.Options.defaults().withSplit(split, EnumSet.of(Split.Part.TRAIN)));
                 out.printf("Indexed %d images (%d new, %.0f img/s)%n", index.size(), r.added(), r.imagesPerSecond());
 
                 out.println("== 3/4 evaluate on the test split");
                 out.flush();
-                SearchService retriever = new SearchService(embedder, index);
-                EvaluationReport report = new EvaluationJob(retriever, bundle.readers(), progress)
-                        .run(ds, split, EvaluationJob.Options.defaults());
+                SearchService retriever = new SearchService(backend, index);
+                EvaluationReport report = new EvaluationJob(retriever, backend.readers(), progress)
+                        .optModelSource(modelDir.toString()).run(ds, split, EvaluationJob.Options.defaults());
                 Path html = ReportWriter.write(report, reportDir);
                 EvaluateCommand.print(out, report);
                 out.println("Report: " + html.toAbsolutePath());
@@ -159,14 +160,14 @@ final class DemoCommand implements Callable<Integer> {
                         continue;
                     }
                     seen.add(s.label());
-                    MedicalImage img = SampleLoader.load(s, bundle.readers());
+                    MedicalImage img = SampleLoader.load(s, backend.readers());
                     SearchResult res = retriever.search(img, SearchRequest.of(10, Scope.PREDICTED));
                     out.println("query (" + s.label() + "):");
                     SearchCommand.print(out, s.path(), res);
                     rows.add(new ContactSheet.Row(rel, img, res));
                 }
                 Path sheet = workdir.resolve("search.png");
-                ContactSheet.write(sheet, rows, bundle.readers());
+                ContactSheet.write(sheet, rows, backend.readers());
                 out.printf("Contact sheet: %s%nDone in %.0f s. Model %s, index %s.%n", sheet.toAbsolutePath(),
                         (System.nanoTime() - t0) / 1e9, modelDir, indexDir);
             }
@@ -175,7 +176,7 @@ final class DemoCommand implements Callable<Integer> {
         if (!noServe) {
             out.println("== serving the search page over this model and index");
             ServeCommand.serve(modelDir, indexDir, ServerConfig.defaults().withPort(port),
-                    LuceneIndex.DEFAULT_APPROXIMATE_FETCH, out, Output.err(spec));
+                    Stores.DEFAULT_FETCH, out, Output.err(spec));
         }
         return 0;
     }
@@ -196,10 +197,10 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** The demo's index, rebuilt when it belongs to an earlier model. */
-    private static LuceneIndex openFresh(Path dir, IndexInfo info, PrintWriter out) throws java.io.IOException {
-        if (LuceneIndex.exists(dir)) {
+    private static VectorStore openFresh(Path dir, IndexInfo info, PrintWriter out) throws java.io.IOException {
+        if (Stores.exists(dir)) {
             boolean same;
-            try (LuceneIndex old = LuceneIndex.open(dir, false)) {
+            try (VectorStore old = Stores.open(dir, false)) {
                 same = old.info().modelFingerprint().equals(info.modelFingerprint());
             }
             if (!same) {
@@ -207,6 +208,6 @@ final class DemoCommand implements Callable<Integer> {
                 FileUtil.deleteTree(dir);
             }
         }
-        return LuceneIndex.openOrCreate(dir, info);
+        return Stores.openOrCreate(dir, info);
     }
 }

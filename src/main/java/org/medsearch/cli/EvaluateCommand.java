@@ -11,9 +11,11 @@ import org.medsearch.dataset.SplitRatios;
 import org.medsearch.service.EvaluationJob;
 import org.medsearch.eval.EvaluationReport;
 import org.medsearch.eval.ReportWriter;
-import org.medsearch.index.LuceneIndex;
-import org.medsearch.model.Embedder;
-import org.medsearch.model.ModelBundle;
+import org.medsearch.index.VectorStore;
+import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.service.IndexingJob;
+import org.medsearch.service.Models;
+import org.medsearch.service.Stores;
 import org.medsearch.service.SearchService;
 import org.medsearch.util.Progress;
 import picocli.CommandLine.Command;
@@ -64,17 +66,18 @@ final class EvaluateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = Output.out(spec);
         Progress progress = Output.progress(quiet);
-        try (LuceneIndex idx = LuceneIndex.open(index, false); ModelBundle bundle = Models.loadFor(model, idx, progress)) {
-            SearchService retriever = new SearchService(new Embedder(bundle), idx);
-            Dataset ds = volumes.configure(new DatasetScanner(bundle.readers())).optDecode(false).optProgress(progress)
+        try (VectorStore idx = Stores.open(index, false);
+                EmbeddingBackend backend = Models.openFor(model, idx, progress)) {
+            SearchService retriever = new SearchService(backend, idx);
+            Dataset ds = volumes.configure(new DatasetScanner(backend.readers())).optDecode(false).optProgress(progress)
                     .scan(data);
             Split split = splitFile != null ? Split.read(splitFile, 0, SplitRatios.DEFAULT)
-                    : IndexCommand.readSplit(bundle, ds, true);
+                    : IndexingJob.modelSplit(Models.isImagenet(model) ? null : model, backend.manifest(), ds, true);
             EvaluationJob.Options d = EvaluationJob.Options.defaults();
             EvaluationJob.Options opts = new EvaluationJob.Options(k, Math.max(k, d.curveLength()), d.paperQueriesPerClass(),
                     seed, d.threads());
-            EvaluationReport r = new EvaluationJob(retriever, bundle.readers(), progress)
-                    .optPatientKeys(PatientKeys.loadIfPresent(PatientKeys.saltFile(index)))
+            EvaluationReport r = new EvaluationJob(retriever, backend.readers(), progress)
+                    .optPatientKeys(PatientKeys.loadIfPresent(PatientKeys.saltFile(index))).optModelSource(model.toString())
                     .run(ds, split, opts);
             Path html = ReportWriter.write(r, report);
             print(out, r);

@@ -1,7 +1,6 @@
 package org.medsearch.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Set;
@@ -12,10 +11,11 @@ import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.Split;
 import org.medsearch.index.IndexInfo;
 import org.medsearch.service.IndexingJob;
-import org.medsearch.index.LuceneIndex;
+import org.medsearch.index.VectorStore;
+import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.service.Models;
+import org.medsearch.service.Stores;
 import org.medsearch.index.VectorFormat;
-import org.medsearch.model.Embedder;
-import org.medsearch.model.ModelBundle;
 import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Progress;
 import org.medsearch.util.Figures;
@@ -89,7 +89,7 @@ final class IndexCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = Output.out(spec);
         if (check) {
-            LuceneIndex.CheckReport r = LuceneIndex.check(index);
+            VectorStore.CheckReport r = Stores.check(index);
             if (r.ok()) {
                 out.printf("Index %s is consistent: %d images%n", index, r.images());
                 return 0;
@@ -99,7 +99,7 @@ final class IndexCommand implements Callable<Integer> {
             return 2;
         }
         if (stats) {
-            try (LuceneIndex idx = LuceneIndex.open(index, false)) {
+            try (VectorStore idx = Stores.open(index, false)) {
                 printStats(out, idx.stats());
             }
             return 0;
@@ -119,24 +119,25 @@ final class IndexCommand implements Callable<Integer> {
         }
         Progress progress = Output.progress(quiet);
         VectorFormat format = VectorFormat.parse(vectors);
-        try (ModelBundle bundle = Models.load(model, imageSize, progress)) {
-            if (!bundle.hasClassifier()) {
+        try (EmbeddingBackend backend = Models.open(model, imageSize, progress)) {
+            if (!backend.hasClassifier()) {
                 out.println("Note: " + model + " has no classifier: images are indexed by their ImageNet features"
                         + " alone, and searches must use --scope all");
             }
-            Dataset ds = volumes.configure(new DatasetScanner(bundle.readers())).optDecode(false).optProgress(progress)
+            Dataset ds = volumes.configure(new DatasetScanner(backend.readers())).optDecode(false).optProgress(progress)
                     .scan(data);
             IndexingJob.Options opts = new IndexingJob.Options(null, null, prune, batch, commitEvery);
-            Split split = readSplit(bundle, ds, !parts.equals("all"));
+            Split split = IndexingJob.modelSplit(Models.isImagenet(model) ? null : model, backend.manifest(), ds,
+                    !parts.equals("all"));
             if (split != null) {
                 opts = opts.withSplit(split, parts.equals("all") ? null : parseParts(parts));
             }
-            IndexInfo info = Models.indexInfo(bundle, format);
-            try (LuceneIndex idx = LuceneIndex.openOrCreate(index, info)) {
+            IndexInfo info = Models.indexInfo(backend, format);
+            try (VectorStore idx = Stores.openOrCreate(index, info)) {
                 if (idx.info().vectorFormat() != format && spec.commandLine().getParseResult().hasMatchedOption("--vectors")) {
                     out.println("Note: the index keeps its vector format " + idx.info().vectorFormat().key());
                 }
-                IndexingJob indexer = new IndexingJob(new Embedder(bundle), bundle.readers(), progress, out::println);
+                IndexingJob indexer = new IndexingJob(backend, backend.readers(), progress, out::println);
                 if (ds.samples().stream().anyMatch(s -> s.patientId() != null)) {
                     indexer.optPatientKeys(PatientKeys.loadOrCreate(PatientKeys.saltFile(index)));
                 }
@@ -157,7 +158,7 @@ final class IndexCommand implements Callable<Integer> {
         return 0;
     }
 
-    static void printStats(PrintWriter out, LuceneIndex.Stats s) {
+    static void printStats(PrintWriter out, VectorStore.Stats s) {
         out.printf("images            %d (next id %d)%n", s.images(), s.nextId());
         out.printf("model fingerprint %s%n", s.modelFingerprint());
         out.printf("vector format     %s%n", s.vectorFormat());
@@ -176,30 +177,6 @@ final class IndexCommand implements Callable<Integer> {
             out.println("per modality");
             s.perModality().forEach((k, v) -> out.printf("  %-24s %d%n", k, v));
         }
-    }
-
-    /** The model's split, matched against this data set; null when it does not apply and is not required. */
-    static Split readSplit(ModelBundle bundle, Dataset ds, boolean required) throws java.io.IOException {
-        Path f = bundle.directory().resolve(ModelBundle.SPLIT);
-        if (!bundle.hasClassifier() || !Files.isRegularFile(f)) {
-            if (required) {
-                throw new MedsearchException(bundle.hasClassifier() ? bundle.directory() + " has no " + ModelBundle.SPLIT
-                        : "a bare backbone has no split of its own: pass one with --split-file CSV (e.g. a trained model's split.csv)");
-            }
-            return null;
-        }
-        var si = bundle.manifest().provenance() == null ? null : bundle.manifest().provenance().split();
-        Split split = Split.read(f, si == null ? 0 : si.seed(),
-                si == null ? org.medsearch.dataset.SplitRatios.DEFAULT : org.medsearch.dataset.SplitRatios.parse(si.ratios()));
-        long known = ds.samples().stream().filter(s -> split.partOf(s.relativePath()) != null).count();
-        if (known == 0) {
-            if (required) {
-                throw new MedsearchException("--split needs the model's training data as --data: none of its "
-                        + ds.size() + " images appear in " + f);
-            }
-            return null;
-        }
-        return split;
     }
 
     static Set<Split.Part> parseParts(String s) {

@@ -11,10 +11,11 @@ import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
 import org.medsearch.index.Hit;
-import org.medsearch.index.LuceneIndex;
+import org.medsearch.index.VectorStore;
+import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.service.Models;
+import org.medsearch.service.Stores;
 import org.medsearch.index.SearchFilter;
-import org.medsearch.model.Embedder;
-import org.medsearch.model.ModelBundle;
 import org.medsearch.search.ContactSheet;
 import org.medsearch.service.SearchService;
 import org.medsearch.search.Scope;
@@ -80,13 +81,12 @@ final class SearchCommand implements Callable<Integer> {
         PrintWriter err = Output.err(spec);
         int graphFetch = fetch.value();
         SearchRequest request = new SearchRequest(k, scope, filter(),
-                exact ? LuceneIndex.SearchMode.EXACT : LuceneIndex.SearchMode.AUTO);
+                exact ? VectorStore.SearchMode.EXACT : VectorStore.SearchMode.AUTO);
         int status = 0;
-        try (LuceneIndex idx = LuceneIndex.open(index, false);
-                ModelBundle bundle = Models.loadFor(model, idx, Output.progress(false))) {
-            idx.setApproximateFetch(graphFetch);
-            ImageReaders readers = bundle.readers();
-            SearchService retriever = new SearchService(new Embedder(bundle), idx);
+        try (VectorStore idx = Stores.open(index, false, graphFetch);
+                EmbeddingBackend backend = Models.openFor(model, idx, Output.progress(false))) {
+            SearchService retriever = new SearchService(backend, idx);
+            ImageReaders readers = retriever.readers();
             List<ContactSheet.Row> rows = new ArrayList<>();
             for (Path q : queries) {
                 MedicalImage img;

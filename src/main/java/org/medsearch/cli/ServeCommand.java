@@ -10,9 +10,11 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.medsearch.index.LuceneIndex;
-import org.medsearch.model.Embedder;
-import org.medsearch.model.ModelBundle;
+import org.medsearch.index.VectorStore;
+import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.service.Models;
+import org.medsearch.service.Stores;
+import org.medsearch.util.Progress;
 import org.medsearch.service.SearchService;
 import org.medsearch.server.SearchServer;
 import org.medsearch.server.ServerConfig;
@@ -120,12 +122,11 @@ final class ServeCommand implements Callable<Integer> {
             throws IOException, InterruptedException {
         CountDownLatch stopped = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
-        try (ModelBundle bundle = ModelBundle.load(modelDir);
-                LuceneIndex idx = LuceneIndex.open(indexDir, cfg.writesEnabled())) {
-            idx.setApproximateFetch(fetch);
+        try (EmbeddingBackend backend = Models.open(modelDir, 0, Progress.NONE);
+                VectorStore idx = Stores.open(indexDir, cfg.writesEnabled(), fetch)) {
             SearchServer server;
             try {
-                server = SearchServer.start(cfg, new SearchService(new Embedder(bundle), idx));
+                server = SearchServer.start(cfg, new SearchService(backend, idx));
             } catch (RuntimeException e) {
                 throw new MedsearchException("cannot serve on " + cfg.host() + ":" + cfg.port() + ": "
                         + Main.oneLine(String.valueOf(e.getMessage())));
@@ -152,7 +153,7 @@ final class ServeCommand implements Callable<Integer> {
                         + "there is no TLS: put a reverse proxy with HTTPS in front");
             }
             out.printf("Serving %d images, model %s, writes %s%nOpen %s (Ctrl-C to stop)%n", idx.size(),
-                    bundle.fingerprint(), cfg.writesEnabled() ? "on" : "off", server.url());
+                    backend.fingerprint(), cfg.writesEnabled() ? "on" : "off", server.url());
             out.flush();
             err.flush();
             stopped.await();

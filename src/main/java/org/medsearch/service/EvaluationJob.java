@@ -184,7 +184,7 @@ public final class EvaluationJob {
         String note = testInIndex > 0
                 ? "The index holds " + testInIndex + " test images; queries never retrieve their own bytes (leave-one-out)"
                 : "The index holds no test image";
-        EvaluationReport.IndexFacts ix = new EvaluationReport.IndexFacts(retriever.index().directory().toString(),
+        EvaluationReport.IndexFacts ix = new EvaluationReport.IndexFacts(retriever.indexDirectory().toString(),
                 retriever.index().size(), perClass, perSplit, note);
         return new EvaluationReport(EvaluationReport.FORMAT, Instant.now().toString(), mf, ix,
                 new EvaluationReport.DataFacts(ds.root().toString(), test.size(), ok.size(), skipped),

@@ -1,6 +1,8 @@
 package org.medsearch.service;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -16,13 +18,17 @@ import org.medsearch.dataset.Split;
 import org.medsearch.image.BatchLoader;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.index.IndexedImage;
-import org.medsearch.index.LuceneIndex;
-import org.medsearch.model.Embedder;
+import org.medsearch.index.VectorStore;
+import org.medsearch.dataset.SplitRatios;
+import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.model.ModelBundle;
+import org.medsearch.model.ModelManifest;
+import org.medsearch.util.MedsearchException;
 import org.medsearch.model.Embedding;
 import org.medsearch.util.Progress;
 
 /**
- * Embeds a data set's images and writes them into a {@link LuceneIndex}, incrementally: a file
+ * Embeds a data set's images and writes them into a {@link VectorStore}, incrementally: a file
  * already indexed with the same bytes is left alone, a changed file is re-embedded and replaced,
  * and with {@code prune} a file that vanished is removed.
  *
@@ -34,7 +40,7 @@ import org.medsearch.util.Progress;
  * Files that fail to decode are skipped and reported; they never stop the run.
  *
  * <pre>{@code
- * IndexingJob.Report r = new IndexingJob(embedder, ImageReaders.standard(), progress, System.out::println)
+ * IndexingJob.Report r = new IndexingJob(backend, backend.readers(), progress, System.out::println)
  *         .index(dataset, index, IndexingJob.Options.defaults());
  * }</pre>
  */
@@ -71,14 +77,14 @@ public final class IndexingJob {
     public record Report(int added, int updated, int unchanged, int pruned, List<ScanReport.Skipped> skipped,
             double seconds, double imagesPerSecond) {}
 
-    private final Embedder embedder;
+    private final EmbeddingBackend embedder;
     private final ImageReaders readers;
     private final Progress progress;
     private final Consumer<String> log;
     private int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
     private PatientKeys patientKeys;
 
-    public IndexingJob(Embedder embedder, ImageReaders readers, Progress progress, Consumer<String> log) {
+    public IndexingJob(EmbeddingBackend embedder, ImageReaders readers, Progress progress, Consumer<String> log) {
         this.embedder = embedder;
         this.readers = readers;
         this.progress = progress;
@@ -96,7 +102,7 @@ public final class IndexingJob {
         return this;
     }
 
-    public Report index(Dataset ds, LuceneIndex index, Options opts) throws IOException {
+    public Report index(Dataset ds, VectorStore index, Options opts) throws IOException {
         long t0 = System.nanoTime();
         Map<String, String> existing = index.contentHashesByPath();
         List<Sample> todo = new ArrayList<>();
@@ -130,7 +136,7 @@ public final class IndexingJob {
             }
         }
         List<ScanReport.Skipped> skipped = new ArrayList<>(ds.report().skipped());
-        List<String> classes = embedder.bundle().classes();
+        List<String> classes = embedder.classes();
         int[] counts = new int[2]; // images embedded, and since the last commit
         try (BatchLoader loader = new BatchLoader(readers, embedder.preprocessing(),
                         SampleLoader.sources(todo), opts.batchSize(), workers);
@@ -170,6 +176,36 @@ public final class IndexingJob {
         double seconds = (System.nanoTime() - t0) / 1e9;
         int added = done - updated;
         return new Report(Math.max(0, added), updated, unchanged, pruned, skipped, seconds, done / seconds);
+    }
+
+    /**
+     * The split a trained model recorded (its {@code split.csv}), matched against {@code ds}; null
+     * when it does not apply and is not required.
+     *
+     * @param modelDir the model bundle's directory (null for a model without one, such as the ImageNet backbone)
+     */
+    public static Split modelSplit(Path modelDir, ModelManifest m, Dataset ds, boolean required) throws IOException {
+        Path f = modelDir == null ? null : modelDir.resolve(ModelBundle.SPLIT);
+        boolean classifier = !m.classes().isEmpty();
+        if (!classifier || f == null || !Files.isRegularFile(f)) {
+            if (required) {
+                throw new MedsearchException(classifier ? modelDir + " has no " + ModelBundle.SPLIT
+                        : "a bare backbone has no split of its own: give a split file (a trained model's split.csv)");
+            }
+            return null;
+        }
+        ModelManifest.SplitInfo si = m.provenance() == null ? null : m.provenance().split();
+        Split split = Split.read(f, si == null ? 0 : si.seed(), si == null ? SplitRatios.DEFAULT
+                : SplitRatios.parse(si.ratios()));
+        long known = ds.samples().stream().filter(s -> split.partOf(s.relativePath()) != null).count();
+        if (known == 0) {
+            if (required) {
+                throw new MedsearchException("the model's split needs the model's training data: none of the "
+                        + ds.size() + " images given appear in " + f);
+            }
+            return null;
+        }
+        return split;
     }
 
     /** The stored path of a sample: absolute and normalised (see {@link SampleLoader#reference}). */

@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.medsearch.index.IndexInfo;
-import org.medsearch.index.LuceneIndex;
+import org.medsearch.index.VectorStore;
 import org.medsearch.index.VectorFormat;
 import org.medsearch.model.EmbeddingBackend;
 import org.medsearch.model.ModelBundle;
@@ -51,13 +51,13 @@ public final class Models {
     }
 
     /** Opens a model for searching {@code index}: the ImageNet backbone takes the index's input size. */
-    public static EmbeddingBackend openFor(Path model, LuceneIndex index, Progress progress) throws IOException {
+    public static EmbeddingBackend openFor(Path model, VectorStore index, Progress progress) throws IOException {
         return open(model, index.info().imageSize(), progress);
     }
 
     /** What a new index built with {@code backend}'s model records. */
     public static IndexInfo indexInfo(EmbeddingBackend backend, VectorFormat format) {
-        return new IndexInfo(LuceneIndex.FORMAT, backend.fingerprint(), backend.classes(), ResNet18.FEATURE_DIM,
+        return new IndexInfo(Stores.format(), backend.fingerprint(), backend.classes(), ResNet18.FEATURE_DIM,
                 Version.current(), format, backend.preprocessing().imageSize());
     }
 }

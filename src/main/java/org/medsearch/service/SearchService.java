@@ -9,7 +9,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.medsearch.image.MedicalImage;
 import org.medsearch.index.IndexedImage;
-import org.medsearch.index.LuceneIndex;
+import org.medsearch.index.VectorStore;
 import org.medsearch.index.SearchFilter;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.model.EmbeddingBackend;
@@ -39,18 +39,18 @@ import org.medsearch.util.MedsearchException;
 public final class SearchService {
 
     private final EmbeddingBackend backend;
-    private final LuceneIndex index;
+    private final VectorStore index;
 
     /**
      * @param backend computes the query's embedding; the caller keeps owning it
      * @param index the images to search; the caller keeps owning it
      * @throws MedsearchException when the index was built with another model
      */
-    public SearchService(EmbeddingBackend backend, LuceneIndex index) throws MedsearchException {
+    public SearchService(EmbeddingBackend backend, VectorStore index) throws MedsearchException {
         String model = backend.fingerprint();
         String built = index.info().modelFingerprint();
         if (!model.equals(built)) {
-            throw new MedsearchException("index " + index.directory() + " was built with model " + built
+            throw new MedsearchException("the index was built with model " + built
                     + ", not with this one (" + model + "): use the model the index was built with");
         }
         this.backend = backend;
@@ -71,7 +71,7 @@ public final class SearchService {
         return backend.readers();
     }
 
-    public LuceneIndex index() {
+    public VectorStore index() {
         return index;
     }
 
@@ -96,7 +96,7 @@ public final class SearchService {
 
     /** The index's directory (the server keeps its uploads beside it). */
     public Path indexDirectory() {
-        return index.directory();
+        return Stores.directoryOf(index);
     }
 
     /**
@@ -180,7 +180,7 @@ public final class SearchService {
             f = f.withClasses(allowed);
         }
         long t1 = System.nanoTime();
-        LuceneIndex.SearchResults r = index.search(e.vector(), request.k(), f, request.mode());
+        VectorStore.SearchResults r = index.search(e.vector(), request.k(), f, request.mode());
         long t2 = System.nanoTime();
         return new SearchResult(predicted, e.confidence(), classes, e, r.hits(), modelNanos, t2 - t1, r.path(), null);
     }
