@@ -60,8 +60,8 @@ final class BenchIndexCommand implements Callable<Integer> {
     int rank;
 
     @Option(names = "--format", defaultValue = "float32", split = ",", paramLabel = "float32,int8",
-            description = "Vector formats to run, one index each (default ${DEFAULT-VALUE}).")
-    List<String> formats;
+            converter = Converters.Vectors.class, description = "Vector formats to run, one index each (default ${DEFAULT-VALUE}).")
+    List<VectorFormat> formats;
 
     @Option(names = "--threads", defaultValue = "2", description = "Indexing threads (default ${DEFAULT-VALUE}).")
     int threads;
@@ -93,8 +93,7 @@ final class BenchIndexCommand implements Callable<Integer> {
                 + " threads, k=%d, %d queries, heap max %s%n", count, dim, classes, rank, threads, k, queries,
                 Figures.bytes(Runtime.getRuntime().maxMemory()));
         out.flush();
-        for (String fmt : formats) {
-            VectorFormat format = VectorFormat.parse(fmt);
+        for (VectorFormat format : formats) {
             Path d = dir != null ? dir.resolve(format.key()) : Files.createTempDirectory("medsearch-bench-index");
             if (!(reuse && dir != null && LuceneIndex.exists(d))) {
                 FileUtil.deleteTree(d);

@@ -18,6 +18,7 @@ import org.medsearch.service.Models;
 import org.medsearch.service.Stores;
 import org.medsearch.service.SearchService;
 import org.medsearch.util.Progress;
+import org.medsearch.util.MedsearchException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -74,6 +75,9 @@ final class EvaluateCommand implements Callable<Integer> {
             Split split = splitFile != null ? Split.read(splitFile, 0, SplitRatios.DEFAULT)
                     : IndexingJob.modelSplit(Models.isImagenet(model) ? null : model, backend.manifest(), ds, true);
             EvaluationJob.Options d = EvaluationJob.Options.defaults();
+            if (k < 1) {
+                throw new MedsearchException("--k must be at least 1, got " + k);
+            }
             EvaluationJob.Options opts = new EvaluationJob.Options(k, Math.max(k, d.curveLength()), d.paperQueriesPerClass(),
                     seed, d.threads());
             EvaluationReport r = new EvaluationJob(retriever, backend.readers(), progress)

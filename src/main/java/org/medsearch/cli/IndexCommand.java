@@ -2,7 +2,6 @@ package org.medsearch.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.medsearch.dataset.Dataset;
@@ -45,18 +44,18 @@ final class IndexCommand implements Callable<Integer> {
     @Option(names = "--index", required = true, paramLabel = "INDEX", description = "Index directory (created if absent).")
     Path index;
 
-    @Option(names = "--split", defaultValue = "all", paramLabel = "PARTS",
-            description = "Index only these parts of the model's split, e.g. 'train' or 'train+val' (default: ${DEFAULT-VALUE}). "
+    @Option(names = "--split", paramLabel = "PARTS", converter = Converters.Parts.class,
+            description = "Index only these parts of the model's split, e.g. 'train' or 'train+val' (default: all images). "
                     + "Needs the model's training data as --data.")
-    String parts;
+    Set<Split.Part> parts;
 
     @Option(names = "--prune", description = "Remove indexed images whose files are gone.")
     boolean prune;
 
-    @Option(names = "--vectors", defaultValue = "float32", paramLabel = "float32|int8",
+    @Option(names = "--vectors", defaultValue = "float32", paramLabel = "float32|int8", converter = Converters.Vectors.class,
             description = "Vector format of a new index's HNSW graph: float32, or int8 (scalar-quantised, about 4x"
                     + " fewer bytes per graph search, re-ranked exactly) (default ${DEFAULT-VALUE}).")
-    String vectors;
+    VectorFormat vectors;
 
     @Option(names = "--image-size", defaultValue = "0", paramLabel = "N",
             description = "Input size for --model imagenet (default 224); a trained model records its own.")
@@ -118,7 +117,7 @@ final class IndexCommand implements Callable<Integer> {
             throw new MedsearchException("--workers must be at least 1, got " + workers);
         }
         Progress progress = Output.progress(quiet);
-        VectorFormat format = VectorFormat.parse(vectors);
+        VectorFormat format = vectors;
         try (EmbeddingBackend backend = Models.open(model, imageSize, progress)) {
             if (!backend.hasClassifier()) {
                 out.println("Note: " + model + " has no classifier: images are indexed by their ImageNet features"
@@ -128,9 +127,9 @@ final class IndexCommand implements Callable<Integer> {
                     .scan(data);
             IndexingJob.Options opts = new IndexingJob.Options(null, null, prune, batch, commitEvery);
             Split split = IndexingJob.modelSplit(Models.isImagenet(model) ? null : model, backend.manifest(), ds,
-                    !parts.equals("all"));
+                    parts != null);
             if (split != null) {
-                opts = opts.withSplit(split, parts.equals("all") ? null : parseParts(parts));
+                opts = opts.withSplit(split, parts);
             }
             IndexInfo info = Models.indexInfo(backend, format);
             try (VectorStore idx = Stores.openOrCreate(index, info)) {
@@ -177,18 +176,6 @@ final class IndexCommand implements Callable<Integer> {
             out.println("per modality");
             s.perModality().forEach((k, v) -> out.printf("  %-24s %d%n", k, v));
         }
-    }
-
-    static Set<Split.Part> parseParts(String s) {
-        Set<Split.Part> p = EnumSet.noneOf(Split.Part.class);
-        for (String t : s.split("\\+")) {
-            try {
-                p.add(Split.Part.parse(t));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--split: expected train, val, test or a sum like train+val, got " + s);
-            }
-        }
-        return p;
     }
 
 }

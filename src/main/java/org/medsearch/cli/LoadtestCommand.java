@@ -62,13 +62,24 @@ final class LoadtestCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = Output.out(spec);
-        LoadGenerator.requireLoopback(url);
+        Output.fromOptions("--url", () -> {
+            LoadGenerator.requireLoopback(url);
+            return url;
+        });
+        if (clients < 1 || seconds < 1 || warmup < 0 || k < 1) {
+            throw new MedsearchException("--clients, --seconds and --k must be at least 1 and --warmup at least 0");
+        }
         List<byte[]> files = sample(data, queries, seed);
         out.printf("Load test: %d clients, %d s (+%d s warm-up), %d query files, k=%d, scope=%s -> %s%n", clients,
                 seconds, warmup, files.size(), k, scope, url);
         out.flush();
-        LoadGenerator.Report r = new LoadGenerator(url, files, k, scope)
-                .run(clients, Duration.ofSeconds(seconds), Duration.ofSeconds(warmup));
+        LoadGenerator generator = Output.fromOptions("--data", () -> new LoadGenerator(url, files, k, scope));
+        LoadGenerator.Report r;
+        try {
+            r = generator.run(clients, Duration.ofSeconds(seconds), Duration.ofSeconds(warmup));
+        } catch (IllegalArgumentException e) {
+            throw new MedsearchException("--clients/--seconds: " + e.getMessage());
+        }
         out.print(r.summary());
         out.flush();
         return 0;

@@ -1,7 +1,7 @@
 package org.medsearch.cli;
 
-import java.io.IOException;
 import java.io.PrintWriter;
+import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Version;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -91,13 +91,24 @@ public final class Main implements Runnable {
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler(Main::handle);
+        cl.setParameterExceptionHandler(Main::handleParameters);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         return cl;
     }
 
+    /** A bad or missing option: one line naming it, and where the options are listed; exit 2. */
+    private static int handleParameters(CommandLine.ParameterException e, String[] args) {
+        CommandLine cl = e.getCommandLine();
+        PrintWriter err = cl.getErr();
+        err.println("medsearch: " + oneLine(String.valueOf(e.getMessage())) + " (see: medsearch "
+                + (cl.getCommandName().equals("medsearch") ? "" : cl.getCommandName() + " ") + "--help)");
+        err.flush();
+        return 2;
+    }
+
     private static int handle(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
         PrintWriter err = cl.getErr();
-        if (e instanceof IOException || e instanceof IllegalArgumentException) {
+        if (isUserError(e)) {
             // user-fixable: a one-line message
             err.println("medsearch: " + oneLine(userMessage(e)));
             if (debug) {
@@ -113,6 +124,17 @@ public final class Main implements Runnable {
         }
         err.flush();
         return 1;
+    }
+
+    /**
+     * The one user error type, and the file-system errors of the paths a user names (a missing or
+     * unreadable file): exit 2. Everything else, an {@link IllegalArgumentException} from deep in the
+     * code included, is a bug: exit 1.
+     */
+    static boolean isUserError(Throwable e) {
+        return e instanceof MedsearchException || e instanceof java.nio.file.NoSuchFileException
+                || e instanceof java.nio.file.AccessDeniedException || e instanceof java.nio.file.NotDirectoryException
+                || e instanceof java.nio.file.FileAlreadyExistsException;
     }
 
     /**

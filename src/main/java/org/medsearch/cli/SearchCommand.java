@@ -22,6 +22,7 @@ import org.medsearch.search.Scope;
 import org.medsearch.search.SearchAnswer;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
+import org.medsearch.util.MedsearchException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -80,8 +81,9 @@ final class SearchCommand implements Callable<Integer> {
         PrintWriter out = Output.out(spec);
         PrintWriter err = Output.err(spec);
         int graphFetch = fetch.value();
-        SearchRequest request = new SearchRequest(k, scope, filter(),
-                exact ? VectorStore.SearchMode.EXACT : VectorStore.SearchMode.AUTO);
+        SearchFilter filter = filter();
+        SearchRequest request = Output.fromOptions("--k", () -> new SearchRequest(k, scope, filter,
+                exact ? VectorStore.SearchMode.EXACT : VectorStore.SearchMode.AUTO));
         int status = 0;
         try (VectorStore idx = Stores.open(index, false, graphFetch);
                 EmbeddingBackend backend = Models.openFor(model, idx, Output.progress(false))) {
@@ -132,7 +134,7 @@ final class SearchCommand implements Callable<Integer> {
                 case "class" -> f = f.withClasses(java.util.Set.of(e.getValue()));
                 case "patient" -> f = f.withPatient(key(keys, e.getValue()));
                 case "study" -> f = f.withStudy(key(keys, e.getValue()));
-                default -> throw new IllegalArgumentException("--filter: unknown key '" + e.getKey()
+                default -> throw new MedsearchException("--filter: unknown key '" + e.getKey()
                         + "' (known: modality, split, class, patient, study)");
             }
         }

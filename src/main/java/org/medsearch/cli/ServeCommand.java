@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -25,7 +26,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code medsearch serve}: the REST API and the search page over a model and an index. */
-@Command(name = "serve", mixinStandardHelpOptions = true,
+@Command(name = "serve", mixinStandardHelpOptions = true, defaultValueProvider = RecordDefaults.Serve.class,
         description = {"Serve the search page and the REST API (see /api/openapi.json) until Ctrl-C or SIGTERM.",
             "Writes (POST /api/images, DELETE /api/images/{id}) are off unless a token is given with --token-file "
                     + "or the MEDSEARCH_TOKEN environment variable; clients send it as 'Authorization: Bearer <token>'."})
@@ -40,11 +41,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--index", required = true, paramLabel = "INDEX", description = "An index from 'medsearch index'.")
     Path index;
 
-    @Option(names = "--host", defaultValue = "127.0.0.1",
+    @Option(names = "--host",
             description = "Address to bind (default ${DEFAULT-VALUE}: this machine only).")
     String host;
 
-    @Option(names = "--port", defaultValue = "8080", description = "TCP port, 0 for any free one (default ${DEFAULT-VALUE}).")
+    @Option(names = "--port", description = "TCP port, 0 for any free one (default ${DEFAULT-VALUE}).")
     int port;
 
     @Option(names = "--token-file", paramLabel = "FILE",
@@ -55,62 +56,91 @@ final class ServeCommand implements Callable<Integer> {
             description = "Allow browser calls from this origin, e.g. https://viewer.example.org (default: none).")
     String cors;
 
-    @Option(names = "--queue", defaultValue = "8", paramLabel = "N",
+    @Option(names = "--queue", paramLabel = "N",
             description = "Searches that may wait for the model beyond those it computes; more get 503 (default ${DEFAULT-VALUE}).")
     int queue;
 
     @picocli.CommandLine.Mixin
     FetchOption fetch;
 
-    @Option(names = "--batch", defaultValue = "16", paramLabel = "N",
+    @Option(names = "--batch", paramLabel = "N",
             description = "Queries per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--workers", defaultValue = "1", paramLabel = "N",
+    @Option(names = "--workers", paramLabel = "N",
             description = "Threads running forward passes (default ${DEFAULT-VALUE}; each uses the engine's intra-op threads).")
     int workers;
 
-    @Option(names = "--max-upload", defaultValue = "32", paramLabel = "MiB",
+    @Option(names = "--max-upload", paramLabel = "MiB",
             description = "Largest upload in MiB (default ${DEFAULT-VALUE}).")
     int maxUploadMiB;
 
-    @Option(names = "--max-pixels", defaultValue = "64", paramLabel = "MPX",
+    @Option(names = "--max-pixels", paramLabel = "MPX",
             description = "Largest decoded image in megapixels, against decompression bombs (default ${DEFAULT-VALUE}).")
     int maxMegapixels;
 
-    @Option(names = "--max-decoded", defaultValue = "512", paramLabel = "MiB",
+    @Option(names = "--max-decoded", paramLabel = "MiB",
             description = "Most memory one image's decode may take, in MiB: width x height x samples x bytes per sample "
                     + "x frames, plus working copies (default ${DEFAULT-VALUE}).")
     int maxDecodedMiB;
 
-    @Option(names = "--decode-memory", defaultValue = "1024", paramLabel = "MiB",
+    @Option(names = "--decode-memory", paramLabel = "MiB",
             description = "Memory all decodes together may take, in MiB; a decode waits for room, then gets 503 "
                     + "(default ${DEFAULT-VALUE}).")
     int decodeMemoryMiB;
 
-    @Option(names = "--min-upload-rate", defaultValue = "16", paramLabel = "KiB/s",
+    @Option(names = "--min-upload-rate", paramLabel = "KiB/s",
             description = "Slowest average upload rate, judged after 5 s; slower uploads get 408 (default ${DEFAULT-VALUE}).")
     int minUploadKiBps;
 
-    @Option(names = "--upload-deadline", defaultValue = "60", paramLabel = "SECONDS",
+    @Option(names = "--upload-deadline", paramLabel = "SECONDS",
             description = "Longest a request body may take to arrive; later ones get 408 (default ${DEFAULT-VALUE}).")
     int uploadDeadlineSeconds;
 
-    @Option(names = "--grace", defaultValue = "10", paramLabel = "SECONDS",
+    @Option(names = "--grace", paramLabel = "SECONDS",
             description = "How long a stop waits for requests in flight (default ${DEFAULT-VALUE}).")
     int graceSeconds;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = Output.out(spec);
-        ServerConfig cfg = ServerConfig.defaults().withHost(host).withPort(port).withToken(token(tokenFile))
+        ServerConfig cfg;
+        try {
+            cfg = config(token(tokenFile));
+        } catch (IllegalArgumentException e) {
+            throw new MedsearchException(flagged(e.getMessage()));
+        }
+        serve(model, index, cfg, fetch.value(), out, Output.err(spec));
+        return 0;
+    }
+
+    /** The config's component names as this command's flags, for its messages (the units may differ: the message says). */
+    static final Map<String, String> FLAGS = Map.ofEntries(Map.entry("host", "--host"), Map.entry("port", "--port"),
+            Map.entry("corsOrigin", "--cors"), Map.entry("queueSlots", "--queue"), Map.entry("maxBatch", "--batch"),
+            Map.entry("workers", "--workers"), Map.entry("maxUploadBytes", "--max-upload"),
+            Map.entry("maxPixels", "--max-pixels"), Map.entry("maxDecodedBytes", "--max-decoded"),
+            Map.entry("decodeMemoryBytes", "--decode-memory"), Map.entry("minUploadBytesPerSecond", "--min-upload-rate"),
+            Map.entry("uploadDeadline", "--upload-deadline"), Map.entry("grace", "--grace"));
+
+    /** A config message, which starts with a component's name (and may compare it with another), in flags. */
+    static String flagged(String message) {
+        String[] words = message.split(" ", -1);
+        for (int i = 0; i < words.length; i++) {
+            // the first word, and a component named after "at least" (never words of a quoted value)
+            if (i == 0 || (i > 1 && words[i - 2].equals("at") && words[i - 1].equals("least"))) {
+                words[i] = FLAGS.getOrDefault(words[i], words[i]);
+            }
+        }
+        return String.join(" ", words);
+    }
+
+    ServerConfig config(String token) {
+        return ServerConfig.defaults().withHost(host).withPort(port).withToken(token)
                 .withCorsOrigin(cors).withQueue(queue, batch, workers)
                 .withLimits((long) maxUploadMiB << 20, (long) maxMegapixels << 20)
                 .withDecodeMemory((long) maxDecodedMiB << 20, (long) decodeMemoryMiB << 20)
                 .withUploadPace((long) minUploadKiBps << 10, Duration.ofSeconds(uploadDeadlineSeconds))
                 .withGrace(Duration.ofSeconds(graceSeconds));
-        serve(model, index, cfg, fetch.value(), out, Output.err(spec));
-        return 0;
     }
 
     /**

@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.medsearch.util.MedsearchException;
 import org.medsearch.volume.Plane;
 import org.medsearch.volume.SliceExport;
 import org.medsearch.volume.SliceSelector;
@@ -39,16 +40,24 @@ final class SlicesCommand implements Callable<Integer> {
     int count;
 
     @Option(names = "--plane", defaultValue = "axial", paramLabel = "axial|coronal|sagittal",
-            description = "Cutting plane (default ${DEFAULT-VALUE}).")
-    String plane;
+            converter = Converters.Planes.class, description = "Cutting plane (default ${DEFAULT-VALUE}).")
+    Plane plane;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter o = Output.out(spec);
         if (count < 1) {
-            throw new IllegalArgumentException("--count must be at least 1");
+            throw new MedsearchException("--count must be at least 1, got " + count);
         }
-        List<Path> written = SliceExport.run(volume, out, Plane.parse(plane), count, center, mask);
+        if (center != null && mask != null) {
+            throw new MedsearchException("give either --center or --mask, not both");
+        }
+        List<Path> written;
+        try {
+            written = SliceExport.run(volume, out, plane, count, center, mask);
+        } catch (IllegalArgumentException e) { // a centre outside the volume, say
+            throw new MedsearchException(e.getMessage());
+        }
         o.printf("Wrote %d slices (default count %d) to %s:%n", written.size(), SliceSelector.DEFAULT_COUNT, out);
         written.forEach(p -> o.println("  " + p.getFileName()));
         return 0;

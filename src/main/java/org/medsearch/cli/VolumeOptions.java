@@ -15,8 +15,8 @@ final class VolumeOptions {
     int slices;
 
     @Option(names = "--plane", defaultValue = "axial", paramLabel = "axial|coronal|sagittal",
-            description = "Plane of those slices (default ${DEFAULT-VALUE}).")
-    String plane;
+            converter = Converters.Planes.class, description = "Plane of those slices (default ${DEFAULT-VALUE}).")
+    Plane plane;
 
     /** Applies the options; a bad value is a user error naming its option. */
     DatasetScanner configure(DatasetScanner scanner) throws MedsearchException {
@@ -28,12 +28,7 @@ final class VolumeOptions {
         if (slices < 1) {
             throw new MedsearchException("--slices must be at least 1, got " + slices);
         }
-        Plane p;
-        try {
-            p = Plane.parse(plane);
-        } catch (IllegalArgumentException e) {
-            throw new MedsearchException("--plane must be axial, coronal or sagittal, got '" + plane + "'");
-        }
+        Plane p = plane;
         int n = slices;
         return s -> s.optVolumeSlices(n, p);
     }

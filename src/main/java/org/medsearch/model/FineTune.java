@@ -45,6 +45,6 @@ public enum FineTune {
                 return f;
             }
         }
-        throw new IllegalArgumentException("--finetune must be full, last-block or head, got " + s);
+        throw new IllegalArgumentException("must be full, last-block or head, got '" + s + "'");
     }
 }

@@ -50,24 +50,56 @@ public final class Pretrained {
      */
     public record Init(Map<String, Tensor> weights, String description) {}
 
+    /**
+     * Where training starts: torchvision's random init ({@code scratch}), torchvision's ImageNet
+     * weights ({@code imagenet}), or a state dict in a file.
+     *
+     * @param file the state dict, for {@link Kind#FILE} only
+     */
+    public record Choice(Kind kind, Path file) {
+        /** The three kinds of start. */
+        public enum Kind {
+            SCRATCH,
+            IMAGENET,
+            FILE
+        }
+
+        /** {@code scratch}, {@code imagenet}, or a path. */
+        public static Choice parse(String s) {
+            if (s == null || s.isBlank()) {
+                throw new IllegalArgumentException("expected scratch, imagenet or a weights file");
+            }
+            return switch (s.strip()) {
+                case "scratch" -> new Choice(Kind.SCRATCH, null);
+                case "imagenet" -> new Choice(Kind.IMAGENET, null);
+                default -> new Choice(Kind.FILE, Path.of(s.strip()));
+            };
+        }
+    }
+
     public static Init resolve(String init, Path cacheDir, Progress progress) throws IOException {
-        return resolve(init, cacheDir, Source.imagenet(), progress);
+        return resolve(Choice.parse(init), cacheDir, Source.imagenet(), progress);
     }
 
     public static Init resolve(String init, Path cacheDir, Source imagenet, Progress progress) throws IOException {
-        if (init.equals("scratch")) {
-            return new Init(null, "scratch");
+        return resolve(Choice.parse(init), cacheDir, imagenet, progress);
+    }
+
+    public static Init resolve(Choice init, Path cacheDir, Source imagenet, Progress progress) throws IOException {
+        switch (init.kind()) {
+            case SCRATCH:
+                return new Init(null, "scratch");
+            case IMAGENET:
+                Path w = imagenetFile(cacheDir, imagenet, progress);
+                return new Init(PthReader.read(w), "imagenet " + w.getFileName() + " sha256:" + Hashing.sha256Hex(w));
+            default:
+                Path f = init.file();
+                if (!Files.isRegularFile(f)) {
+                    throw new MedsearchException("no weights file " + f
+                            + " (start from 'scratch', 'imagenet', or a torchvision state dict as .safetensors or .pth)");
+                }
+                return new Init(Weights.read(f), f.getFileName() + " sha256:" + Hashing.sha256Hex(f));
         }
-        if (init.equals("imagenet")) {
-            Path f = imagenetFile(cacheDir, imagenet, progress);
-            return new Init(PthReader.read(f), "imagenet " + f.getFileName() + " sha256:" + Hashing.sha256Hex(f));
-        }
-        Path f = Path.of(init);
-        if (!Files.isRegularFile(f)) {
-            throw new MedsearchException("--init: no such file " + f
-                    + " (use 'scratch', 'imagenet', or a torchvision state dict as .safetensors or .pth)");
-        }
-        return new Init(Weights.read(f), f.getFileName() + " sha256:" + Hashing.sha256Hex(f));
     }
 
     /** The verified ImageNet weights file in the cache, downloading it on first use. */

@@ -14,6 +14,7 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.handler.ErrorHandler;
 import org.eclipse.jetty.util.Callback;
+import org.medsearch.util.MedsearchException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +45,9 @@ final class ErrorMapper {
             int status = e.getStatus();
             write(ctx, status, code(status), status >= 500 ? reason(status) : oneLine(e.getMessage(), status), Map.of());
         });
+        // the one user error type: the client's to fix, with its message (paths masked: none may leave the server)
+        routes.exception(MedsearchException.class, (e, ctx) -> write(ctx, 400, code(400),
+                oneLine(withoutPaths(e.getMessage()), 400), Map.of()));
         routes.exception(Exception.class, (e, ctx) -> {
             LOG.error("{} {} failed", ctx.method(), ctx.path(), e);
             write(ctx, 500, code(500), reason(500), Map.of());
@@ -108,6 +112,11 @@ final class ErrorMapper {
             case 503 -> "the server is not available now";
             default -> status >= 500 ? "internal error; the server's log has the details" : "malformed request";
         };
+    }
+
+    /** A message with every absolute file path replaced by {@code <path>}. */
+    static String withoutPaths(String message) {
+        return message == null ? null : message.replaceAll("(?<![\\w:/])/[^\\s,;:'\"()]+", "<path>");
     }
 
     /** A library's message, if it is one short line; else the generic reason. */

@@ -10,7 +10,7 @@ import java.util.Arrays;
  * or time that one client can make the server spend.
  *
  * <p>Contract: the constructor rejects nonsensical values with an {@link IllegalArgumentException}
- * whose message names the option; a null {@code token} means writes are off, a null
+ * whose message starts with the component's name (the command line maps it to its flag); a null {@code token} means writes are off, a null
  * {@code corsOrigin} means no CORS headers at all.
  *
  * <pre>{@code
@@ -45,10 +45,10 @@ public record ServerConfig(String host, int port, String token, String corsOrigi
 
     public ServerConfig {
         if (host == null || host.isBlank()) {
-            throw new IllegalArgumentException("--host must not be empty");
+            throw new IllegalArgumentException("host must not be empty");
         }
         if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
+            throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);
         }
         if (token != null && token.strip().length() < MIN_TOKEN_LENGTH) {
             throw new IllegalArgumentException("the write token must have at least " + MIN_TOKEN_LENGTH
@@ -56,42 +56,42 @@ public record ServerConfig(String host, int port, String token, String corsOrigi
         }
         token = token == null ? null : token.strip();
         if (corsOrigin != null && Origins.normalise(corsOrigin) == null) {
-            throw new IllegalArgumentException("--cors must be a web origin such as https://viewer.example.org, got '"
+            throw new IllegalArgumentException("corsOrigin must be a web origin such as https://viewer.example.org, got '"
                     + corsOrigin + "'");
         }
         if (queueSlots < 0 || queueSlots > 10_000) {
-            throw new IllegalArgumentException("--queue must be between 0 and 10000, got " + queueSlots);
+            throw new IllegalArgumentException("queueSlots must be between 0 and 10000, got " + queueSlots);
         }
         if (maxBatch < 1 || maxBatch > 256) {
-            throw new IllegalArgumentException("--batch must be between 1 and 256, got " + maxBatch);
+            throw new IllegalArgumentException("maxBatch must be between 1 and 256, got " + maxBatch);
         }
         if (workers < 1 || workers > 64) {
-            throw new IllegalArgumentException("--workers must be between 1 and 64, got " + workers);
+            throw new IllegalArgumentException("workers must be between 1 and 64, got " + workers);
         }
         if (maxUploadBytes < 1024) {
-            throw new IllegalArgumentException("--max-upload must be at least 1 KiB");
+            throw new IllegalArgumentException("maxUploadBytes must be at least 1 KiB");
         }
         if (maxPixels < 1024) {
-            throw new IllegalArgumentException("--max-pixels must be at least 1024");
+            throw new IllegalArgumentException("maxPixels must be at least 1024");
         }
         if (maxDecodedBytes < 1 << 20) {
-            throw new IllegalArgumentException("--max-decoded must be at least 1 MiB");
+            throw new IllegalArgumentException("maxDecodedBytes must be at least 1 MiB");
         }
         if (decodeMemoryBytes < maxDecodedBytes) {
-            throw new IllegalArgumentException("--decode-memory must be at least --max-decoded ("
+            throw new IllegalArgumentException("decodeMemoryBytes must be at least maxDecodedBytes ("
                     + (maxDecodedBytes >> 20) + " MiB), got " + (decodeMemoryBytes >> 20) + " MiB");
         }
         if (minUploadBytesPerSecond < 0) {
-            throw new IllegalArgumentException("--min-upload-rate must not be negative");
+            throw new IllegalArgumentException("minUploadBytesPerSecond must not be negative");
         }
         if (uploadDeadline == null || uploadDeadline.compareTo(Duration.ofSeconds(1)) < 0) {
-            throw new IllegalArgumentException("--upload-deadline must be at least 1 second");
+            throw new IllegalArgumentException("uploadDeadline must be at least 1 second");
         }
         if (thumbnailSize < 16 || thumbnailSize > 1024) {
             throw new IllegalArgumentException("thumbnail size must be between 16 and 1024");
         }
         if (grace == null || grace.isNegative()) {
-            throw new IllegalArgumentException("--grace must not be negative");
+            throw new IllegalArgumentException("grace must not be negative");
         }
     }
 

@@ -64,15 +64,15 @@ class HardeningCliTest {
                 bad("--backbone-lr-factor", "0", "--backbone-lr-factor must be a positive number, got 0.0"),
                 bad("--backbone-lr-factor", "-2", "--backbone-lr-factor must be a positive number, got -2.0"),
                 bad("--warmup-epochs", "-1", "--warmup-epochs must be a number of at least 0, got -1.0"),
-                bad("--split", "0/50/50", "--split must be three non-negative numbers like 70/15/15"),
-                bad("--split", "a/b/c", "--split must be three non-negative numbers like 70/15/15"),
-                bad("--split", "70/30", "--split must be three non-negative numbers like 70/15/15"),
+                bad("--split", "0/50/50", "Invalid value for option '--split': three non-negative numbers like 70/15/15"),
+                bad("--split", "a/b/c", "Invalid value for option '--split': three non-negative numbers like 70/15/15"),
+                bad("--split", "70/30", "Invalid value for option '--split': three non-negative numbers like 70/15/15"),
                 bad("--workers", "0", "--workers must be at least 1, got 0"),
                 bad("--slices", "0", "--slices must be at least 1, got 0"),
-                bad("--plane", "diagonal", "--plane must be axial, coronal or sagittal, got 'diagonal'"),
-                bad("--finetune", "most", "--finetune must be full, last-block or head, got most"),
-                bad("--window", "liver", "--window: unknown window preset 'liver'"),
-                bad("--init", "/no/such/weights.pth", "--init: no such file /no/such/weights.pth"));
+                bad("--plane", "diagonal", "Invalid value for option '--plane': plane must be axial, coronal or sagittal, got 'diagonal'"),
+                bad("--finetune", "most", "Invalid value for option '--finetune': must be full, last-block or head, got 'most'"),
+                bad("--window", "liver", "Invalid value for option '--window': unknown window preset 'liver'"),
+                bad("--init", "/no/such/weights.pth", "Invalid value for option '--init': no such file /no/such/weights.pth"));
     }
 
     static Arguments bad(String option, String value, String message) {

@@ -1,0 +1,103 @@
+package org.medsearch.cli;
+
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.function.Function;
+import org.medsearch.dataset.Split;
+import org.medsearch.dataset.SplitRatios;
+import org.medsearch.dicom.WindowPreset;
+import org.medsearch.index.VectorFormat;
+import org.medsearch.model.FineTune;
+import org.medsearch.model.Pretrained;
+import org.medsearch.volume.Plane;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * picocli converters for the options whose values are a fixed set or a small grammar, so that a
+ * command receives typed values and a bad one is refused by the parser, before any work, as
+ * "Invalid value for option '--vectors': ..." with exit status 2.
+ */
+final class Converters {
+    private Converters() {}
+
+    /** Adapts a domain parser whose complaint is an {@link IllegalArgumentException}. */
+    private static <T> T convert(String value, Function<String, T> parse) {
+        try {
+            return parse.apply(value);
+        } catch (IllegalArgumentException e) {
+            throw new TypeConversionException(e.getMessage());
+        }
+    }
+
+    static final class Vectors implements ITypeConverter<VectorFormat> {
+        @Override
+        public VectorFormat convert(String value) {
+            return Converters.convert(value, VectorFormat::parse);
+        }
+    }
+
+    static final class Finetune implements ITypeConverter<FineTune> {
+        @Override
+        public FineTune convert(String value) {
+            return Converters.convert(value, FineTune::parse);
+        }
+    }
+
+    static final class Window implements ITypeConverter<WindowPreset> {
+        @Override
+        public WindowPreset convert(String value) {
+            return Converters.convert(value, WindowPreset::parse);
+        }
+    }
+
+    static final class Planes implements ITypeConverter<Plane> {
+        @Override
+        public Plane convert(String value) {
+            return Converters.convert(value, Plane::parse);
+        }
+    }
+
+    static final class Ratios implements ITypeConverter<SplitRatios> {
+        @Override
+        public SplitRatios convert(String value) {
+            return Converters.convert(value, s -> {
+                try {
+                    return SplitRatios.parse(s);
+                } catch (IllegalArgumentException e) { // NumberFormatException included
+                    throw new IllegalArgumentException("three non-negative numbers like 70/15/15 (train > 0), got '"
+                            + s + "'");
+                }
+            });
+        }
+    }
+
+    static final class Init implements ITypeConverter<Pretrained.Choice> {
+        @Override
+        public Pretrained.Choice convert(String value) {
+            Pretrained.Choice c = Converters.convert(value, Pretrained.Choice::parse);
+            if (c.kind() == Pretrained.Choice.Kind.FILE && !java.nio.file.Files.isRegularFile(c.file())) {
+                throw new TypeConversionException("no such file " + c.file()
+                        + " (use scratch, imagenet, or a torchvision state dict as .safetensors or .pth)");
+            }
+            return c;
+        }
+    }
+
+    /** {@code train}, {@code val}, {@code test} or a sum such as {@code train+val}. */
+    static final class Parts implements ITypeConverter<Set<Split.Part>> {
+        @Override
+        public Set<Split.Part> convert(String value) {
+            Set<Split.Part> p = EnumSet.noneOf(Split.Part.class);
+            for (String t : value.split("\\+")) {
+                try {
+                    p.add(Split.Part.parse(t));
+                } catch (IllegalArgumentException e) {
+                    throw new TypeConversionException("expected train, val, test or a sum like train+val, got '"
+                            + value + "'");
+                }
+            }
+            return p;
+        }
+    }
+}
