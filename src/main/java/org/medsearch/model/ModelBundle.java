@@ -95,6 +95,8 @@ public final class ModelBundle implements AutoCloseable {
                         String.valueOf(m.weightsSha256()).length())) + "...): the model is damaged or was modified");
             }
             sd = SafeTensors.read(weights);
+        } catch (WeightsFormatException e) {
+            throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());
         } catch (MedsearchException e) {
             throw e;
         } catch (IOException e) {
