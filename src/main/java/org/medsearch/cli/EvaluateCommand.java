@@ -93,8 +93,12 @@ final class EvaluateCommand implements Callable<Integer> {
     static void print(PrintWriter out, EvaluationReport r) {
         out.printf("Test images: %d evaluated of %d; index: %d images (%s)%n", r.data().evaluated(),
                 r.data().testImages(), r.index().images(), r.index().note());
-        out.printf(Double.isNaN(r.classification().accuracy()) ? "Accuracy: n/a (no classifier)%n" : "Accuracy: %.4f%n",
-                r.classification().accuracy());
+        double accuracy = r.classification().accuracy();
+        if (Double.isNaN(accuracy)) {
+            out.printf("Accuracy: n/a (no classifier)%n");
+        } else {
+            out.printf("Accuracy: %.4f%n", accuracy);
+        }
         out.printf("  %-10s %-10s %8s %8s %8s %8s%n", "protocol", "scope", "queries", "mAP@k", "P@k", "R@k");
         for (EvaluationReport.Protocol p : r.retrieval().values()) {
             out.printf("  %-10s %-10s %8d %8.4f %8.4f %8.4f%n", p.protocol(), p.scope(), p.queries(),

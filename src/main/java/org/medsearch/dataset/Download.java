@@ -113,13 +113,14 @@ public final class Download {
                         + " bytes, more than the " + limits.maxBytes() + " expected at most" + hint);
             }
             MessageDigest md = Hashing.digest(algorithm);
-            try (InputStream in = resp.body(); OutputStream out = Files.newOutputStream(part);
+            InputStream body = resp.body();
+            try (InputStream in = body; OutputStream out = Files.newOutputStream(part);
                     Progress.Task task = progress.start("Downloading " + target.getFileName(), length, "B")) {
-                // a stalled server blocks read(): closing the stream at the deadline ends it
+                // a stalled server blocks read(): the watchdog closes the stream at the deadline, which ends it
                 watchdog.schedule(() -> {
                     expired.set(true);
                     try {
-                        in.close();
+                        body.close();
                     } catch (IOException ignored) {
                         // the reader sees the stream end or fail either way
                     }

@@ -12,7 +12,7 @@ import org.medsearch.util.Progress;
  * and unpacked there. The demo's default data set.
  *
  * <pre>{@code
- * Path root = MedNist.ensure(MedNist.defaultSource(), Cache.dir(), progress); // .../MedNIST/{AbdomenCT,...}
+ * Path root = MedNist.ensure(MedNist.defaultSource(), MedNist.cacheDir(), progress); // .../MedNIST/{AbdomenCT,...}
  * }</pre>
  */
 public final class MedNist {

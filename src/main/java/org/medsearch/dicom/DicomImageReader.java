@@ -71,6 +71,7 @@ public final class DicomImageReader implements ImageReader {
     }
 
     @Override
+    @SuppressWarnings("try") // the lease is held for the decode's duration and never read
     public MedicalImage read(byte[] bytes, ReadLimits limits) throws ImageFormatException {
         DicomFile f = DicomFile.parse(bytes, limits);
         PixelModule pm = f.pixelModule();

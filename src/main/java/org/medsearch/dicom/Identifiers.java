@@ -7,7 +7,7 @@ package org.medsearch.dicom;
  *
  * <pre>{@code
  * Identifiers id = dicom.identifiers();
- * index.addToSeries(id.seriesInstanceUid(), image);
+ * String series = id.seriesInstanceUid(); // null when the file has none
  * }</pre>
  *
  * @param patientId (0010,0020) PatientID

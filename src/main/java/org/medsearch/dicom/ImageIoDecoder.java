@@ -206,6 +206,8 @@ final class ImageIoDecoder {
 
     /** Thrown through JJ2000 by {@link DecoderStream}: the decode is to be abandoned. */
     private static final class Refused extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
         Refused(String why) {
             super(why, null, false, true);
         }

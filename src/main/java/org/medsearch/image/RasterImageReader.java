@@ -129,6 +129,7 @@ public final class RasterImageReader implements ImageReader {
         return list;
     }
 
+    @SuppressWarnings("try") // the lease is held for the decode's duration and never read
     private static MedicalImage decode(javax.imageio.ImageReader reader, byte[] bytes, String fmt, ReadLimits limits)
             throws ImageFormatException, Undecodable {
         List<String> warnings = new ArrayList<>();

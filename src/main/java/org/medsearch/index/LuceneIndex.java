@@ -51,7 +51,7 @@ import org.medsearch.util.MedsearchException;
  * try (LuceneIndex index = LuceneIndex.openOrCreate(Path.of("index"), info)) {
  *     index.add(image);
  *     index.commit();
- *     List<Hit> top = index.search(queryVector, 10, SearchFilter.ALL.withClasses(Set.of("CXR")));
+ *     SearchResults r = index.search(queryVector, 10, SearchFilter.ALL.withClasses(Set.of("CXR")), SearchMode.EXACT);
  * }
  * }</pre>
  */

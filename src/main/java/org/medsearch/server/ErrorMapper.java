@@ -8,7 +8,6 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import org.eclipse.jetty.http.HttpField;
-import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -148,11 +147,5 @@ final class ErrorMapper {
             response.write(true, ByteBuffer.wrap(body(code, text)), callback);
         }
 
-        /** What Jetty's parser sends for a request it cannot parse at all. */
-        @Override
-        public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
-            fields.put(JSON);
-            return ByteBuffer.wrap(body(status, status >= 500 ? reason(status) : oneLine(reason, status)));
-        }
     }
 }

@@ -196,6 +196,7 @@ public final class ImageService {
      *
      * @throws ApiException 400 when {@code label} is not one of the model's classes
      */
+    @SuppressWarnings("try") // the queue ticket is held for the request's duration and never read
     public Added add(Upload upload, String label) throws IOException, InterruptedException {
         if (label == null || !classes().contains(label)) {
             throw ApiException.badRequest("label must be one of the model's classes " + classes() + ", got "
@@ -252,6 +253,7 @@ public final class ImageService {
         return render(id, Integer.MAX_VALUE);
     }
 
+    @SuppressWarnings("try") // the gate is held for the render's duration and never read
     private Optional<byte[]> render(long id, int side) throws IOException, InterruptedException {
         Optional<IndexedImage> img = service.image(id);
         if (img.isEmpty()) {
@@ -271,6 +273,7 @@ public final class ImageService {
 
     private record Decoded(byte[] bytes, MedicalImage image, float[] input, long nanos) {}
 
+    @SuppressWarnings("try") // the gate is held for the decode's duration and never read
     private Decoded decodeUpload(Upload upload) throws IOException, InterruptedException {
         byte[] bytes = upload.bytes();
         try (Gate g = enter(uploadGate)) {

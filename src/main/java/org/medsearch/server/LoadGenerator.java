@@ -28,7 +28,7 @@ import org.medsearch.util.Figures;
  * measures overload, it does not hide it). Requests sent during the warm-up are not counted.
  *
  * <pre>{@code
- * LoadGenerator.Report r = new LoadGenerator(URI.create("http://127.0.0.1:8080/"), queries)
+ * LoadGenerator.Report r = new LoadGenerator(URI.create("http://127.0.0.1:8080/"), queries, 10, "predicted")
  *         .run(16, Duration.ofSeconds(60), Duration.ofSeconds(3));
  * System.out.println(r.summary());
  * }</pre>

@@ -163,6 +163,7 @@ public final class NiftiReader {
         return 4 * nvox;
     }
 
+    @SuppressWarnings("try") // the leases are held for the decode's duration and never read
     private static Volume decode(byte[] bytes, String name, ReadLimits limits) throws ImageFormatException {
         limits.checkFileSize(bytes.length);
         if (!isGzip(bytes)) {

@@ -106,6 +106,7 @@ class LuceneIndexTest {
     }
 
     @Test
+    @SuppressWarnings("try") // the open index only holds the write lock; the test never reads it
     void secondWriterIsRefused(@TempDir Path dir) throws Exception {
         try (LuceneIndex index = LuceneIndex.create(dir, info("fp"))) {
             MedsearchException e = assertThrows(MedsearchException.class, () -> LuceneIndex.open(dir, true));
