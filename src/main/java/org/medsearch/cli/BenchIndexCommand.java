@@ -21,16 +21,16 @@ import org.medsearch.index.Hit;
 import org.medsearch.index.IndexInfo;
 import org.medsearch.index.IndexedImage;
 import org.medsearch.index.LuceneIndex;
-import org.medsearch.index.VectorStore.SearchMode;
 import org.medsearch.index.SearchFilter;
 import org.medsearch.index.VectorFormat;
+import org.medsearch.index.VectorStore.SearchMode;
+import org.medsearch.util.Figures;
 import org.medsearch.util.FileUtil;
 import org.medsearch.util.Version;
-import org.medsearch.util.Figures;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code medsearch bench-index}: the index at scale, on synthetic vectors drawn the way CNN
@@ -39,9 +39,13 @@ import picocli.CommandLine.Model.CommandSpec;
  * each path with and without a one-class filter, and the approximate path's recall against the
  * exact one.
  */
-@Command(name = "bench-index", mixinStandardHelpOptions = true,
-        description = {"Benchmark the index at scale on synthetic CNN-like vectors (a low-rank Gaussian mixture).",
-            "Prints indexing rate, size on disk, peak heap, latency p50/p99 per path and filter, and recall@k."})
+@Command(
+        name = "bench-index",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Benchmark the index at scale on synthetic CNN-like vectors (a low-rank Gaussian mixture).",
+            "Prints indexing rate, size on disk, peak heap, latency p50/p99 per path and filter, and recall@k."
+        })
 final class BenchIndexCommand implements Callable<Integer> {
 
     @Spec
@@ -50,7 +54,10 @@ final class BenchIndexCommand implements Callable<Integer> {
     @Option(names = "--vectors", defaultValue = "1000000", description = "Vectors to index (default ${DEFAULT-VALUE}).")
     int count;
 
-    @Option(names = "--classes", defaultValue = "23", description = "Mixture components = classes (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--classes",
+            defaultValue = "23",
+            description = "Mixture components = classes (default ${DEFAULT-VALUE}).")
     int classes;
 
     @Option(names = "--dim", defaultValue = "512", description = "Dimensions (default ${DEFAULT-VALUE}).")
@@ -59,8 +66,13 @@ final class BenchIndexCommand implements Callable<Integer> {
     @Option(names = "--rank", defaultValue = "32", description = "Rank of the mixture (default ${DEFAULT-VALUE}).")
     int rank;
 
-    @Option(names = "--format", defaultValue = "float32", split = ",", paramLabel = "float32,int8",
-            converter = Converters.Vectors.class, description = "Vector formats to run, one index each (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--format",
+            defaultValue = "float32",
+            split = ",",
+            paramLabel = "float32,int8",
+            converter = Converters.Vectors.class,
+            description = "Vector formats to run, one index each (default ${DEFAULT-VALUE}).")
     List<VectorFormat> formats;
 
     @Option(names = "--threads", defaultValue = "2", description = "Indexing threads (default ${DEFAULT-VALUE}).")
@@ -72,14 +84,23 @@ final class BenchIndexCommand implements Callable<Integer> {
     @Option(names = "--k", defaultValue = "10", description = "Results per query (default ${DEFAULT-VALUE}).")
     int k;
 
-    @Option(names = "--fetch", defaultValue = "" + LuceneIndex.DEFAULT_APPROXIMATE_FETCH, split = ",",
-            description = "Graph candidates before the exact re-rank; several values give one row each (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--fetch",
+            defaultValue = "" + LuceneIndex.DEFAULT_APPROXIMATE_FETCH,
+            split = ",",
+            description =
+                    "Graph candidates before the exact re-rank; several values give one row each (default ${DEFAULT-VALUE}).")
     List<Integer> fetch;
 
-    @Option(names = "--reuse", description = "With --dir: query an index an earlier run built there instead of building it again.")
+    @Option(
+            names = "--reuse",
+            description = "With --dir: query an index an earlier run built there instead of building it again.")
     boolean reuse;
 
-    @Option(names = "--dir", paramLabel = "DIR", description = "Where to build the index (default: a temporary folder, removed).")
+    @Option(
+            names = "--dir",
+            paramLabel = "DIR",
+            description = "Where to build the index (default: a temporary folder, removed).")
     Path dir;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed (default ${DEFAULT-VALUE}).")
@@ -89,8 +110,16 @@ final class BenchIndexCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = Output.out(spec);
         Mixture mix = new Mixture(classes, dim, rank, seed);
-        out.printf("bench-index: %,d vectors, %d dims, %d classes, rank-%d Gaussian mixture (rectified), %d indexing"
-                + " threads, k=%d, %d queries, heap max %s%n", count, dim, classes, rank, threads, k, queries,
+        out.printf(
+                "bench-index: %,d vectors, %d dims, %d classes, rank-%d Gaussian mixture (rectified), %d indexing"
+                        + " threads, k=%d, %d queries, heap max %s%n",
+                count,
+                dim,
+                classes,
+                rank,
+                threads,
+                k,
+                queries,
                 Figures.bytes(Runtime.getRuntime().maxMemory()));
         out.flush();
         for (VectorFormat format : formats) {
@@ -112,8 +141,8 @@ final class BenchIndexCommand implements Callable<Integer> {
     private void run(PrintWriter out, Mixture mix, VectorFormat format, Path d) throws Exception {
         out.printf("%n== %s ==%n", format.describe());
         resetPeaks();
-        IndexInfo info = new IndexInfo(LuceneIndex.FORMAT, "bench-" + seed, mix.classNames(), dim, Version.current(),
-                format, 0);
+        IndexInfo info =
+                new IndexInfo(LuceneIndex.FORMAT, "bench-" + seed, mix.classNames(), dim, Version.current(), format, 0);
         boolean build = !LuceneIndex.exists(d);
         try (LuceneIndex index = build ? LuceneIndex.create(d, info) : LuceneIndex.open(d, false)) {
             if (build) {
@@ -152,14 +181,17 @@ final class BenchIndexCommand implements Callable<Integer> {
         }
         pool.shutdown();
         double seconds = (System.nanoTime() - t0) / 1e9;
-        out.printf("bulk indexing     %,.0f vectors/s (%,d committed and searchable in %.0f s, commits every %,d)%n",
+        out.printf(
+                "bulk indexing     %,.0f vectors/s (%,d committed and searchable in %.0f s, commits every %,d)%n",
                 count / seconds, count, seconds, chunk);
         out.flush();
         index.waitForMerges();
         index.commit(); // drops the files of merged-away segments
         double merged = (System.nanoTime() - t0) / 1e9;
-        out.printf("merges done       %.0f s after the start (background merges rebuild HNSW graphs; searches run"
-                + " meanwhile)%n", merged);
+        out.printf(
+                "merges done       %.0f s after the start (background merges rebuild HNSW graphs; searches run"
+                        + " meanwhile)%n",
+                merged);
     }
 
     private void query(PrintWriter out, Mixture mix, LuceneIndex index) throws Exception {
@@ -168,10 +200,12 @@ final class BenchIndexCommand implements Callable<Integer> {
         st.bytesByKind().forEach((kind, v) -> out.printf("  %-24s %s%n", kind, Figures.bytes(v)));
         long w0 = System.nanoTime();
         index.search(mix.query(0, new SplittableRandom(seed + 7)).vector, k, SearchFilter.ALL, SearchMode.EXACT);
-        out.printf("first search      %.1f s (builds the exact path's in-heap arrays: %s)%n",
+        out.printf(
+                "first search      %.1f s (builds the exact path's in-heap arrays: %s)%n",
                 (System.nanoTime() - w0) / 1e9, Figures.bytes(index.stats().heapBytes()));
         out.printf("exact kernel      %s%n", st.exactKernel());
-        out.printf("planner           exact up to %,d candidates: a one-class query has ~%,d, an unfiltered one %,d%n",
+        out.printf(
+                "planner           exact up to %,d candidates: a one-class query has ~%,d, an unfiltered one %,d%n",
                 index.exactThreshold(), count / classes, count);
         out.flush();
 
@@ -190,8 +224,9 @@ final class BenchIndexCommand implements Callable<Integer> {
                 index.setApproximateFetch(f);
                 List<List<Long>> approx = new ArrayList<>();
                 long[] ta = time(index, qs, filtered, SearchMode.APPROXIMATE, approx);
-                out.printf("%-34s %10.2f %10.2f %12.4f%n", "approximate (fetch " + f + "), " + what, p(ta, 50),
-                        p(ta, 99), recall(exact, approx));
+                out.printf(
+                        "%-34s %10.2f %10.2f %12.4f%n",
+                        "approximate (fetch " + f + "), " + what, p(ta, 50), p(ta, 99), recall(exact, approx));
                 out.flush();
             }
         }
@@ -207,7 +242,8 @@ final class BenchIndexCommand implements Callable<Integer> {
         for (int i = 0; i < qs.size(); i++) {
             Query q = qs.get(i);
             long t = System.nanoTime();
-            List<Hit> hits = index.search(q.vector, k, filter(q, filtered), mode).hits();
+            List<Hit> hits =
+                    index.search(q.vector, k, filter(q, filtered), mode).hits();
             ns[i] = System.nanoTime() - t;
             ids.add(hits.stream().map(Hit::id).toList());
         }
@@ -236,8 +272,8 @@ final class BenchIndexCommand implements Callable<Integer> {
     private IndexedImage image(Mixture mix, int i) {
         Query v = mix.sample(i);
         String cls = "c" + v.cls;
-        return new IndexedImage(-1, "/bench/" + i, cls, cls, 1f, String.format("%064x", i), v.vector, null, null, null,
-                null, Map.of());
+        return new IndexedImage(
+                -1, "/bench/" + i, cls, cls, 1f, String.format("%064x", i), v.vector, null, null, null, null, Map.of());
     }
 
     private static void resetPeaks() {

@@ -65,8 +65,8 @@ final class Converters {
                 try {
                     return SplitRatios.parse(s);
                 } catch (IllegalArgumentException e) { // NumberFormatException included
-                    throw new IllegalArgumentException("three non-negative numbers like 70/15/15 (train > 0), got '"
-                            + s + "'");
+                    throw new IllegalArgumentException(
+                            "three non-negative numbers like 70/15/15 (train > 0), got '" + s + "'");
                 }
             });
         }
@@ -93,8 +93,8 @@ final class Converters {
                 try {
                     p.add(Split.Part.parse(t));
                 } catch (IllegalArgumentException e) {
-                    throw new TypeConversionException("expected train, val, test or a sum like train+val, got '"
-                            + value + "'");
+                    throw new TypeConversionException(
+                            "expected train, val, test or a sum like train+val, got '" + value + "'");
                 }
             }
             return p;

@@ -8,13 +8,15 @@ import org.medsearch.index.VectorStore;
 import org.medsearch.service.Stores;
 import org.medsearch.util.MedsearchException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code medsearch delete}: remove images from an index by id or by source path. */
-@Command(name = "delete", mixinStandardHelpOptions = true,
+@Command(
+        name = "delete",
+        mixinStandardHelpOptions = true,
         description = "Remove images from an index, by id or by source path, and commit.")
 final class DeleteCommand implements Callable<Integer> {
 

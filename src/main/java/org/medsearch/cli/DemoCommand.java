@@ -14,33 +14,33 @@ import org.medsearch.dataset.Sample;
 import org.medsearch.dataset.SampleLoader;
 import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
-import org.medsearch.service.EvaluationJob;
 import org.medsearch.eval.EvaluationReport;
 import org.medsearch.eval.ReportWriter;
 import org.medsearch.image.MedicalImage;
 import org.medsearch.index.IndexInfo;
-import org.medsearch.service.IndexingJob;
-import org.medsearch.service.TrainingJob;
+import org.medsearch.index.VectorFormat;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
-import org.medsearch.service.Models;
-import org.medsearch.service.Stores;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.model.ModelManifest;
-import org.medsearch.index.VectorFormat;
 import org.medsearch.model.TrainingRecipe;
 import org.medsearch.search.ContactSheet;
-import org.medsearch.service.SearchService;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
 import org.medsearch.server.ServerConfig;
+import org.medsearch.service.EvaluationJob;
+import org.medsearch.service.IndexingJob;
+import org.medsearch.service.Models;
+import org.medsearch.service.SearchService;
+import org.medsearch.service.Stores;
+import org.medsearch.service.TrainingJob;
 import org.medsearch.util.FileUtil;
 import org.medsearch.util.Progress;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code medsearch demo}: the whole pipeline in one go, sized to finish in minutes on a laptop CPU:
@@ -48,11 +48,15 @@ import picocli.CommandLine.Model.CommandSpec;
  * split, search with one test image per class, then serve the search page over what it built
  * until Ctrl-C ({@code --no-serve} ends there instead).
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Train, index, evaluate and search in one go, with settings that finish in minutes on a CPU; "
-                + "then serve the search page over the result (Ctrl-C stops it; --no-serve skips it).",
+@Command(
+        name = "demo",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Train, index, evaluate and search in one go, with settings that finish in minutes on a CPU; "
+                    + "then serve the search page over the result (Ctrl-C stops it; --no-serve skips it).",
             "Without --data it downloads MedNIST (58,954 images, 6 classes) once into the cache "
-                    + "($MEDSEARCH_CACHE, else ~/.cache/medsearch)."})
+                    + "($MEDSEARCH_CACHE, else ~/.cache/medsearch)."
+        })
 final class DemoCommand implements Callable<Integer> {
 
     @Spec
@@ -61,7 +65,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--data", paramLabel = "DIR|CSV", description = "A labelled data set instead of MedNIST.")
     Path data;
 
-    @Option(names = "--workdir", defaultValue = "medsearch-demo", paramLabel = "DIR",
+    @Option(
+            names = "--workdir",
+            defaultValue = "medsearch-demo",
+            paramLabel = "DIR",
             description = "Where model, index and reports go (default: ./${DEFAULT-VALUE}).")
     Path workdir;
 
@@ -71,20 +78,27 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--epochs", defaultValue = "3", description = "Epochs (default ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--per-class", defaultValue = "1500", paramLabel = "N",
+    @Option(
+            names = "--per-class",
+            defaultValue = "1500",
+            paramLabel = "N",
             description = "Images per class, a seeded sample; 0 for all (default ${DEFAULT-VALUE}).")
     int perClass;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = {"-q", "--quiet"}, description = "No progress bars.")
+    @Option(
+            names = {"-q", "--quiet"},
+            description = "No progress bars.")
     boolean quiet;
 
     @Option(names = "--no-serve", description = "Stop after the search instead of serving the search page.")
     boolean noServe;
 
-    @Option(names = "--port", defaultValue = "8080",
+    @Option(
+            names = "--port",
+            defaultValue = "8080",
             description = "Port of the search page on 127.0.0.1, 0 for any free one (default ${DEFAULT-VALUE}).")
     int port;
 
@@ -101,7 +115,8 @@ final class DemoCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Path source = data;
         if (source == null) {
-            MedNist.Source src = mednistUrl == null ? MedNist.defaultSource()
+            MedNist.Source src = mednistUrl == null
+                    ? MedNist.defaultSource()
                     : new MedNist.Source(mednistUrl, mednistMd5 == null ? MedNist.MD5 : mednistMd5);
             out.println("Data: MedNIST (cache " + MedNist.cacheDir().toAbsolutePath() + ")");
             out.flush();
@@ -115,12 +130,21 @@ final class DemoCommand implements Callable<Integer> {
         out.println("== 1/4 train: " + imageSize + "x" + imageSize + ", " + epochs + " epochs"
                 + (perClass > 0 ? ", " + perClass + " images per class" : ""));
         out.flush();
-        TrainingRecipe recipe = TrainingRecipe.paper().withImageSize(imageSize).withEpochs(epochs).withSeed(seed);
-        TrainingJob training = TrainingJob.builder().setData(source).setOutput(modelDir).setRecipe(recipe)
-                .optScanner(s -> s.optLimitPerClass(perClass, seed)).optProgress(progress).optLog(line -> {
+        TrainingRecipe recipe = TrainingRecipe.paper()
+                .withImageSize(imageSize)
+                .withEpochs(epochs)
+                .withSeed(seed);
+        TrainingJob training = TrainingJob.builder()
+                .setData(source)
+                .setOutput(modelDir)
+                .setRecipe(recipe)
+                .optScanner(s -> s.optLimitPerClass(perClass, seed))
+                .optProgress(progress)
+                .optLog(line -> {
                     out.println(line);
                     out.flush();
-                }).build();
+                })
+                .build();
         Dataset ds = training.scan();
         Split split = training.split(ds);
         // the demo trains, then evaluates: refuse a split it cannot use before the training
@@ -137,14 +161,18 @@ final class DemoCommand implements Callable<Integer> {
             IndexInfo info = Models.indexInfo(backend, VectorFormat.FLOAT32);
             try (VectorStore index = openFresh(indexDir, info, out)) {
                 IndexingJob.Report r = new IndexingJob(backend, backend.readers(), progress, out::println)
-                        .index(ds, index, IndexingJob.Options.defaults().withSplit(split, EnumSet.of(Split.Part.TRAIN)));
+                        .index(
+                                ds,
+                                index,
+                                IndexingJob.Options.defaults().withSplit(split, EnumSet.of(Split.Part.TRAIN)));
                 out.printf("Indexed %d images (%d new, %.0f img/s)%n", index.size(), r.added(), r.imagesPerSecond());
 
                 out.println("== 3/4 evaluate on the test split");
                 out.flush();
                 SearchService retriever = new SearchService(backend, index);
                 EvaluationReport report = new EvaluationJob(retriever, backend.readers(), progress)
-                        .optModelSource(modelDir.toString()).run(ds, split, EvaluationJob.Options.defaults());
+                        .optModelSource(modelDir.toString())
+                        .run(ds, split, EvaluationJob.Options.defaults());
                 Path html = ReportWriter.write(report, reportDir);
                 EvaluateCommand.print(out, report);
                 out.println("Report: " + html.toAbsolutePath());
@@ -155,7 +183,10 @@ final class DemoCommand implements Callable<Integer> {
                 EvaluationReport.Protocol paper = report.retrieval().get("paper/predicted");
                 List<String> seen = new ArrayList<>();
                 for (String rel : paper.queryIds()) {
-                    Sample s = ds.samples().stream().filter(x -> x.relativePath().equals(rel)).findFirst().orElseThrow();
+                    Sample s = ds.samples().stream()
+                            .filter(x -> x.relativePath().equals(rel))
+                            .findFirst()
+                            .orElseThrow();
                     if (seen.contains(s.label())) {
                         continue;
                     }
@@ -168,15 +199,21 @@ final class DemoCommand implements Callable<Integer> {
                 }
                 Path sheet = workdir.resolve("search.png");
                 ContactSheet.write(sheet, rows, backend.readers());
-                out.printf("Contact sheet: %s%nDone in %.0f s. Model %s, index %s.%n", sheet.toAbsolutePath(),
-                        (System.nanoTime() - t0) / 1e9, modelDir, indexDir);
+                out.printf(
+                        "Contact sheet: %s%nDone in %.0f s. Model %s, index %s.%n",
+                        sheet.toAbsolutePath(), (System.nanoTime() - t0) / 1e9, modelDir, indexDir);
             }
         }
         out.flush();
         if (!noServe) {
             out.println("== serving the search page over this model and index");
-            ServeCommand.serve(modelDir, indexDir, ServerConfig.defaults().withPort(port),
-                    Stores.DEFAULT_FETCH, out, Output.err(spec));
+            ServeCommand.serve(
+                    modelDir,
+                    indexDir,
+                    ServerConfig.defaults().withPort(port),
+                    Stores.DEFAULT_FETCH,
+                    out,
+                    Output.err(spec));
         }
         return 0;
     }
@@ -185,9 +222,11 @@ final class DemoCommand implements Callable<Integer> {
     private static boolean reusable(Path modelDir, Dataset ds, TrainingRecipe recipe, PrintWriter out) {
         try {
             ModelManifest m = ModelBundle.readManifest(modelDir);
-            if (m.provenance() != null && ds.contentHash().equals(m.provenance().data().sha256())
+            if (m.provenance() != null
+                    && ds.contentHash().equals(m.provenance().data().sha256())
                     && recipe.equals(m.provenance().recipe())) {
-                out.println("Reusing the model trained by an earlier demo run in " + modelDir + " (delete it to retrain)");
+                out.println(
+                        "Reusing the model trained by an earlier demo run in " + modelDir + " (delete it to retrain)");
                 return true;
             }
         } catch (java.io.IOException e) {

@@ -4,36 +4,43 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.medsearch.dataset.Dataset;
-import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.DatasetScanner;
+import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
-import org.medsearch.service.EvaluationJob;
 import org.medsearch.eval.EvaluationReport;
 import org.medsearch.eval.ReportWriter;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.service.EvaluationJob;
 import org.medsearch.service.IndexingJob;
 import org.medsearch.service.Models;
-import org.medsearch.service.Stores;
 import org.medsearch.service.SearchService;
-import org.medsearch.util.Progress;
+import org.medsearch.service.Stores;
 import org.medsearch.util.MedsearchException;
+import org.medsearch.util.Progress;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code medsearch evaluate}: accuracy and retrieval metrics on the model's test split. */
-@Command(name = "evaluate", mixinStandardHelpOptions = true,
-        description = {"Evaluate a model and an index on the test split of the model's split file.",
-            "Writes evaluation.json and evaluation.html (confusion matrix, per-class bars, precision-at-k curves)."})
+@Command(
+        name = "evaluate",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Evaluate a model and an index on the test split of the model's split file.",
+            "Writes evaluation.json and evaluation.html (confusion matrix, per-class bars, precision-at-k curves)."
+        })
 final class EvaluateCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL",
+    @Option(
+            names = "--model",
+            required = true,
+            paramLabel = "MODEL",
             description = "The model to evaluate (a bundle, or 'imagenet' for the bare ImageNet backbone).")
     Path model;
 
@@ -43,24 +50,38 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, paramLabel = "DIR|CSV", description = "The model's training data set.")
     Path data;
 
-    @Option(names = "--split-file", paramLabel = "CSV",
-            description = "The split file whose test part to use (default: the model's own split.csv; needed with --model imagenet).")
+    @Option(
+            names = "--split-file",
+            paramLabel = "CSV",
+            description =
+                    "The split file whose test part to use (default: the model's own split.csv; needed with --model imagenet).")
     Path splitFile;
 
-    @Option(names = "--report", defaultValue = "evaluation", paramLabel = "DIR",
+    @Option(
+            names = "--report",
+            defaultValue = "evaluation",
+            paramLabel = "DIR",
             description = "Where to write the reports (default: ./${DEFAULT-VALUE}).")
     Path report;
 
-    @Option(names = "--k", defaultValue = "10", description = "Cut-off of P@k, R@k and mAP@k (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--k",
+            defaultValue = "10",
+            description = "Cut-off of P@k, R@k and mAP@k (default ${DEFAULT-VALUE}).")
     int k;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Seed of the paper protocol's queries (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--seed",
+            defaultValue = "1",
+            description = "Seed of the paper protocol's queries (default ${DEFAULT-VALUE}).")
     long seed;
 
     @picocli.CommandLine.Mixin
     VolumeOptions volumes;
 
-    @Option(names = {"-q", "--quiet"}, description = "No progress bars.")
+    @Option(
+            names = {"-q", "--quiet"},
+            description = "No progress bars.")
     boolean quiet;
 
     @Override
@@ -70,18 +91,22 @@ final class EvaluateCommand implements Callable<Integer> {
         try (VectorStore idx = Stores.open(index, false);
                 EmbeddingBackend backend = Models.openFor(model, idx, progress)) {
             SearchService retriever = new SearchService(backend, idx);
-            Dataset ds = volumes.configure(new DatasetScanner(backend.readers())).optDecode(false).optProgress(progress)
+            Dataset ds = volumes.configure(new DatasetScanner(backend.readers()))
+                    .optDecode(false)
+                    .optProgress(progress)
                     .scan(data);
-            Split split = splitFile != null ? Split.read(splitFile, 0, SplitRatios.DEFAULT)
+            Split split = splitFile != null
+                    ? Split.read(splitFile, 0, SplitRatios.DEFAULT)
                     : IndexingJob.modelSplit(Models.isImagenet(model) ? null : model, backend.manifest(), ds, true);
             EvaluationJob.Options d = EvaluationJob.Options.defaults();
             if (k < 1) {
                 throw new MedsearchException("--k must be at least 1, got " + k);
             }
-            EvaluationJob.Options opts = new EvaluationJob.Options(k, Math.max(k, d.curveLength()), d.paperQueriesPerClass(),
-                    seed, d.threads());
+            EvaluationJob.Options opts = new EvaluationJob.Options(
+                    k, Math.max(k, d.curveLength()), d.paperQueriesPerClass(), seed, d.threads());
             EvaluationReport r = new EvaluationJob(retriever, backend.readers(), progress)
-                    .optPatientKeys(PatientKeys.loadIfPresent(PatientKeys.saltFile(index))).optModelSource(model.toString())
+                    .optPatientKeys(PatientKeys.loadIfPresent(PatientKeys.saltFile(index)))
+                    .optModelSource(model.toString())
                     .run(ds, split, opts);
             Path html = ReportWriter.write(r, report);
             print(out, r);
@@ -91,8 +116,12 @@ final class EvaluateCommand implements Callable<Integer> {
     }
 
     static void print(PrintWriter out, EvaluationReport r) {
-        out.printf("Test images: %d evaluated of %d; index: %d images (%s)%n", r.data().evaluated(),
-                r.data().testImages(), r.index().images(), r.index().note());
+        out.printf(
+                "Test images: %d evaluated of %d; index: %d images (%s)%n",
+                r.data().evaluated(),
+                r.data().testImages(),
+                r.index().images(),
+                r.index().note());
         double accuracy = r.classification().accuracy();
         if (Double.isNaN(accuracy)) {
             out.printf("Accuracy: n/a (no classifier)%n");
@@ -101,8 +130,9 @@ final class EvaluateCommand implements Callable<Integer> {
         }
         out.printf("  %-10s %-10s %8s %8s %8s %8s%n", "protocol", "scope", "queries", "mAP@k", "P@k", "R@k");
         for (EvaluationReport.Protocol p : r.retrieval().values()) {
-            out.printf("  %-10s %-10s %8d %8.4f %8.4f %8.4f%n", p.protocol(), p.scope(), p.queries(),
-                    p.meanAveragePrecision(), p.meanPrecision(), p.meanRecall());
+            out.printf(
+                    "  %-10s %-10s %8d %8.4f %8.4f %8.4f%n",
+                    p.protocol(), p.scope(), p.queries(), p.meanAveragePrecision(), p.meanPrecision(), p.meanRecall());
         }
     }
 }

@@ -10,7 +10,9 @@ final class FetchOption {
     /** Beyond this a scan is as cheap, and the re-rank's heap cost keeps growing. */
     static final int MAX = 10_000;
 
-    @Option(names = "--fetch", paramLabel = "N",
+    @Option(
+            names = "--fetch",
+            paramLabel = "N",
             description = "Candidates an approximate graph search fetches before the exact re-rank;"
                     + " more gives higher recall, more slowly (default ${DEFAULT-VALUE}).")
     int fetch = LuceneIndex.DEFAULT_APPROXIMATE_FETCH;

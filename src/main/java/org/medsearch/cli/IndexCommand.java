@@ -9,62 +9,87 @@ import org.medsearch.dataset.DatasetScanner;
 import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.Split;
 import org.medsearch.index.IndexInfo;
-import org.medsearch.service.IndexingJob;
+import org.medsearch.index.VectorFormat;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.service.IndexingJob;
 import org.medsearch.service.Models;
 import org.medsearch.service.Stores;
-import org.medsearch.index.VectorFormat;
+import org.medsearch.util.Figures;
 import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Progress;
-import org.medsearch.util.Figures;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code medsearch index}: embed a folder of images into a persistent index; check it; show its stats. */
-@Command(name = "index", mixinStandardHelpOptions = true,
-        description = {"Embed every image of a data set with a model and store the vectors in an index.",
+@Command(
+        name = "index",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Embed every image of a data set with a model and store the vectors in an index.",
             "Re-running on an indexed folder adds new files, re-embeds changed ones (by content hash) and skips the rest;"
                     + " an interrupted run continues where it stopped.",
-            "With --check or --stats, only the index is needed."})
+            "With --check or --stats, only the index is needed."
+        })
 final class IndexCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "MODEL",
-            description = "A model bundle from 'train', or 'imagenet' for torchvision's ImageNet backbone without a classifier.")
+    @Option(
+            names = "--model",
+            paramLabel = "MODEL",
+            description =
+                    "A model bundle from 'train', or 'imagenet' for torchvision's ImageNet backbone without a classifier.")
     Path model;
 
     @Option(names = "--data", paramLabel = "DIR|CSV", description = "Images to index.")
     Path data;
 
-    @Option(names = "--index", required = true, paramLabel = "INDEX", description = "Index directory (created if absent).")
+    @Option(
+            names = "--index",
+            required = true,
+            paramLabel = "INDEX",
+            description = "Index directory (created if absent).")
     Path index;
 
-    @Option(names = "--split", paramLabel = "PARTS", converter = Converters.Parts.class,
-            description = "Index only these parts of the model's split, e.g. 'train' or 'train+val' (default: all images). "
-                    + "Needs the model's training data as --data.")
+    @Option(
+            names = "--split",
+            paramLabel = "PARTS",
+            converter = Converters.Parts.class,
+            description =
+                    "Index only these parts of the model's split, e.g. 'train' or 'train+val' (default: all images). "
+                            + "Needs the model's training data as --data.")
     Set<Split.Part> parts;
 
     @Option(names = "--prune", description = "Remove indexed images whose files are gone.")
     boolean prune;
 
-    @Option(names = "--vectors", defaultValue = "float32", paramLabel = "float32|int8", converter = Converters.Vectors.class,
+    @Option(
+            names = "--vectors",
+            defaultValue = "float32",
+            paramLabel = "float32|int8",
+            converter = Converters.Vectors.class,
             description = "Vector format of a new index's HNSW graph: float32, or int8 (scalar-quantised, about 4x"
                     + " fewer bytes per graph search, re-ranked exactly) (default ${DEFAULT-VALUE}).")
     VectorFormat vectors;
 
-    @Option(names = "--image-size", defaultValue = "0", paramLabel = "N",
+    @Option(
+            names = "--image-size",
+            defaultValue = "0",
+            paramLabel = "N",
             description = "Input size for --model imagenet (default 224); a trained model records its own.")
     int imageSize;
 
     @Option(names = "--batch", defaultValue = "64", description = "Images per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--commit-every", defaultValue = "10000", paramLabel = "N",
+    @Option(
+            names = "--commit-every",
+            defaultValue = "10000",
+            paramLabel = "N",
             description = "Commit after every N-th image added (also in the middle of a --batch) and after the last;"
                     + " an interrupted run loses fewer than N images (default ${DEFAULT-VALUE}).")
     int commitEvery;
@@ -78,10 +103,14 @@ final class IndexCommand implements Callable<Integer> {
     @Option(names = "--check", description = "Check the index's consistency and exit (status 2 if damaged).")
     boolean check;
 
-    @Option(names = "--stats", description = "Print counts per class, bytes on disk, model fingerprint and vector format.")
+    @Option(
+            names = "--stats",
+            description = "Print counts per class, bytes on disk, model fingerprint and vector format.")
     boolean stats;
 
-    @Option(names = {"-q", "--quiet"}, description = "No progress bars.")
+    @Option(
+            names = {"-q", "--quiet"},
+            description = "No progress bars.")
     boolean quiet;
 
     @Override
@@ -123,18 +152,22 @@ final class IndexCommand implements Callable<Integer> {
                 out.println("Note: " + model + " has no classifier: images are indexed by their ImageNet features"
                         + " alone, and searches must use --scope all");
             }
-            Dataset ds = volumes.configure(new DatasetScanner(backend.readers())).optDecode(false).optProgress(progress)
+            Dataset ds = volumes.configure(new DatasetScanner(backend.readers()))
+                    .optDecode(false)
+                    .optProgress(progress)
                     .scan(data);
             IndexingJob.Options opts = new IndexingJob.Options(null, null, prune, batch, commitEvery);
-            Split split = IndexingJob.modelSplit(Models.isImagenet(model) ? null : model, backend.manifest(), ds,
-                    parts != null);
+            Split split = IndexingJob.modelSplit(
+                    Models.isImagenet(model) ? null : model, backend.manifest(), ds, parts != null);
             if (split != null) {
                 opts = opts.withSplit(split, parts);
             }
             IndexInfo info = Models.indexInfo(backend, format);
             try (VectorStore idx = Stores.openOrCreate(index, info)) {
-                if (idx.info().vectorFormat() != format && spec.commandLine().getParseResult().hasMatchedOption("--vectors")) {
-                    out.println("Note: the index keeps its vector format " + idx.info().vectorFormat().key());
+                if (idx.info().vectorFormat() != format
+                        && spec.commandLine().getParseResult().hasMatchedOption("--vectors")) {
+                    out.println("Note: the index keeps its vector format "
+                            + idx.info().vectorFormat().key());
                 }
                 IndexingJob indexer = new IndexingJob(backend, backend.readers(), progress, out::println);
                 if (ds.samples().stream().anyMatch(s -> s.patientId() != null)) {
@@ -144,11 +177,21 @@ final class IndexCommand implements Callable<Integer> {
                     indexer.optWorkers(workers);
                 }
                 IndexingJob.Report r = indexer.index(ds, idx, opts);
-                out.printf("Indexed %s: %d added, %d updated, %d unchanged%s, %d skipped; %d images in the index"
-                                + " (%.1f s, %.0f img/s)%n", index, r.added(), r.updated(), r.unchanged(),
-                        prune ? ", " + r.pruned() + " removed" : "", r.skipped().size(), idx.size(), r.seconds(),
+                out.printf(
+                        "Indexed %s: %d added, %d updated, %d unchanged%s, %d skipped; %d images in the index"
+                                + " (%.1f s, %.0f img/s)%n",
+                        index,
+                        r.added(),
+                        r.updated(),
+                        r.unchanged(),
+                        prune ? ", " + r.pruned() + " removed" : "",
+                        r.skipped().size(),
+                        idx.size(),
+                        r.seconds(),
                         r.imagesPerSecond());
-                r.skipped().stream().limit(10).forEach(s -> out.println("  skipped " + s.relativePath() + ": " + s.reason()));
+                r.skipped().stream()
+                        .limit(10)
+                        .forEach(s -> out.println("  skipped " + s.relativePath() + ": " + s.reason()));
                 if (r.skipped().size() > 10) {
                     out.println("  ... and " + (r.skipped().size() - 10) + " more");
                 }
@@ -177,5 +220,4 @@ final class IndexCommand implements Callable<Integer> {
             s.perModality().forEach((k, v) -> out.printf("  %-24s %d%n", k, v));
         }
     }
-
 }

@@ -10,15 +10,19 @@ import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
 import org.medsearch.image.ReadLimits;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code medsearch inspect}: what medsearch sees in a file; identifying DICOM tags only on request. */
-@Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = {"Show what medsearch reads from an image file: its technical metadata and, for DICOM,"
-                + " its tags.", "Identifying tags (names, ids, dates, ...) are shown as <hidden> unless --show-phi is given."})
+@Command(
+        name = "inspect",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Show what medsearch reads from an image file: its technical metadata and, for DICOM," + " its tags.",
+            "Identifying tags (names, ids, dates, ...) are shown as <hidden> unless --show-phi is given."
+        })
 final class InspectCommand implements Callable<Integer> {
 
     @Spec

@@ -15,21 +15,28 @@ import java.util.stream.Stream;
 import org.medsearch.server.LoadGenerator;
 import org.medsearch.util.MedsearchException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code medsearch loadtest}: closed-loop clients posting searches to a server on this machine. */
-@Command(name = "loadtest", mixinStandardHelpOptions = true,
-        description = {"Load-test a running 'medsearch serve' on this machine: N clients post search queries for a "
-                + "fixed time; prints throughput, p50/p90/p99 latency, the responses by status and the server's peak RSS.",
-            "Only loopback addresses are accepted; it stops by itself."})
+@Command(
+        name = "loadtest",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Load-test a running 'medsearch serve' on this machine: N clients post search queries for a "
+                    + "fixed time; prints throughput, p50/p90/p99 latency, the responses by status and the server's peak RSS.",
+            "Only loopback addresses are accepted; it stops by itself."
+        })
 final class LoadtestCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--url", defaultValue = "http://127.0.0.1:8080/", description = "The server (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--url",
+            defaultValue = "http://127.0.0.1:8080/",
+            description = "The server (default ${DEFAULT-VALUE}).")
     URI url;
 
     @Option(names = "--data", required = true, paramLabel = "DIR", description = "Query images (searched recursively).")
@@ -41,18 +48,27 @@ final class LoadtestCommand implements Callable<Integer> {
     @Option(names = "--seconds", defaultValue = "60", description = "Measured time (default ${DEFAULT-VALUE}).")
     int seconds;
 
-    @Option(names = "--warmup", defaultValue = "3", paramLabel = "SECONDS",
+    @Option(
+            names = "--warmup",
+            defaultValue = "3",
+            paramLabel = "SECONDS",
             description = "Load before measuring, not counted (default ${DEFAULT-VALUE}).")
     int warmup;
 
     @Option(names = "--k", defaultValue = "10", description = "Results per query (default ${DEFAULT-VALUE}).")
     int k;
 
-    @Option(names = "--scope", defaultValue = "predicted", paramLabel = "predicted|all",
+    @Option(
+            names = "--scope",
+            defaultValue = "predicted",
+            paramLabel = "predicted|all",
             description = "Search scope (default ${DEFAULT-VALUE}).")
     String scope;
 
-    @Option(names = "--queries", defaultValue = "1000", paramLabel = "N",
+    @Option(
+            names = "--queries",
+            defaultValue = "1000",
+            paramLabel = "N",
             description = "How many files of DIR to use, a seeded sample (default ${DEFAULT-VALUE}).")
     int queries;
 
@@ -70,8 +86,9 @@ final class LoadtestCommand implements Callable<Integer> {
             throw new MedsearchException("--clients, --seconds and --k must be at least 1 and --warmup at least 0");
         }
         List<byte[]> files = sample(data, queries, seed);
-        out.printf("Load test: %d clients, %d s (+%d s warm-up), %d query files, k=%d, scope=%s -> %s%n", clients,
-                seconds, warmup, files.size(), k, scope, url);
+        out.printf(
+                "Load test: %d clients, %d s (+%d s warm-up), %d query files, k=%d, scope=%s -> %s%n",
+                clients, seconds, warmup, files.size(), k, scope, url);
         out.flush();
         LoadGenerator generator = Output.fromOptions("--data", () -> new LoadGenerator(url, files, k, scope));
         LoadGenerator.Report r;
@@ -93,7 +110,9 @@ final class LoadtestCommand implements Callable<Integer> {
         List<Path> all;
         try (Stream<Path> s = Files.walk(dir)) {
             all = new ArrayList<>(s.filter(Files::isRegularFile)
-                    .filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList());
+                    .filter(p -> !p.getFileName().toString().startsWith("."))
+                    .sorted()
+                    .toList());
         }
         if (all.isEmpty()) {
             throw new MedsearchException("--data " + dir + " holds no files");

@@ -81,7 +81,9 @@ public final class Main implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         try {
-            return cl.execute(java.util.Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new));
+            return cl.execute(java.util.Arrays.stream(args)
+                    .filter(a -> !a.equals("--debug"))
+                    .toArray(String[]::new));
         } finally {
             out.flush();
             err.flush();
@@ -132,8 +134,10 @@ public final class Main implements Runnable {
      * code included, is a bug: exit 1.
      */
     static boolean isUserError(Throwable e) {
-        return e instanceof MedsearchException || e instanceof java.nio.file.NoSuchFileException
-                || e instanceof java.nio.file.AccessDeniedException || e instanceof java.nio.file.NotDirectoryException
+        return e instanceof MedsearchException
+                || e instanceof java.nio.file.NoSuchFileException
+                || e instanceof java.nio.file.AccessDeniedException
+                || e instanceof java.nio.file.NotDirectoryException
                 || e instanceof java.nio.file.FileAlreadyExistsException;
     }
 
@@ -143,11 +147,15 @@ public final class Main implements Runnable {
      */
     static String userMessage(Exception e) {
         if (e instanceof java.nio.file.FileSystemException f && f.getReason() == null && f.getFile() != null) {
-            String what = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
-                    : e instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
-                    : e instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
-                    : e instanceof java.nio.file.NotDirectoryException ? "not a directory"
-                    : "cannot access (" + e.getClass().getSimpleName() + ")";
+            String what = e instanceof java.nio.file.AccessDeniedException
+                    ? "permission denied"
+                    : e instanceof java.nio.file.NoSuchFileException
+                            ? "no such file or directory"
+                            : e instanceof java.nio.file.FileAlreadyExistsException
+                                    ? "already exists"
+                                    : e instanceof java.nio.file.NotDirectoryException
+                                            ? "not a directory"
+                                            : "cannot access (" + e.getClass().getSimpleName() + ")";
             return f.getFile() + (f.getOtherFile() == null ? "" : " -> " + f.getOtherFile()) + ": " + what;
         }
         return e.getMessage() == null ? e.toString() : e.getMessage();

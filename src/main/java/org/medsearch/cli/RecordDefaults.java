@@ -25,16 +25,21 @@ final class RecordDefaults {
     static final class Train implements IDefaultValueProvider {
         static Map<String, String> values() {
             TrainingRecipe p = TrainingRecipe.paper();
-            return Map.ofEntries(Map.entry("--image-size", String.valueOf(p.imageSize())),
-                    Map.entry("--epochs", String.valueOf(p.epochs())), Map.entry("--lr", String.valueOf(p.learningRate())),
-                    Map.entry("--lr-step", String.valueOf(p.lrStep())), Map.entry("--lr-gamma", String.valueOf(p.lrGamma())),
+            return Map.ofEntries(
+                    Map.entry("--image-size", String.valueOf(p.imageSize())),
+                    Map.entry("--epochs", String.valueOf(p.epochs())),
+                    Map.entry("--lr", String.valueOf(p.learningRate())),
+                    Map.entry("--lr-step", String.valueOf(p.lrStep())),
+                    Map.entry("--lr-gamma", String.valueOf(p.lrGamma())),
                     Map.entry("--batch", String.valueOf(p.batchSize())),
                     Map.entry("--momentum", String.valueOf(p.momentum())),
                     Map.entry("--weight-decay", String.valueOf(p.weightDecay())),
-                    Map.entry("--seed", String.valueOf(p.seed())), Map.entry("--finetune", p.fineTune().key()),
+                    Map.entry("--seed", String.valueOf(p.seed())),
+                    Map.entry("--finetune", p.fineTune().key()),
                     Map.entry("--backbone-lr-factor", String.valueOf(p.backboneLrFactor())),
                     Map.entry("--warmup-epochs", String.valueOf(p.warmupEpochs())),
-                    Map.entry("--split", SplitRatios.DEFAULT.toString()), Map.entry("--init", "scratch"));
+                    Map.entry("--split", SplitRatios.DEFAULT.toString()),
+                    Map.entry("--init", "scratch"));
         }
 
         @Override
@@ -47,15 +52,20 @@ final class RecordDefaults {
     static final class Serve implements IDefaultValueProvider {
         static Map<String, String> values() {
             ServerConfig d = ServerConfig.defaults();
-            return Map.ofEntries(Map.entry("--host", d.host()), Map.entry("--port", String.valueOf(d.port())),
-                    Map.entry("--queue", String.valueOf(d.queueSlots())), Map.entry("--batch", String.valueOf(d.maxBatch())),
+            return Map.ofEntries(
+                    Map.entry("--host", d.host()),
+                    Map.entry("--port", String.valueOf(d.port())),
+                    Map.entry("--queue", String.valueOf(d.queueSlots())),
+                    Map.entry("--batch", String.valueOf(d.maxBatch())),
                     Map.entry("--workers", String.valueOf(d.workers())),
                     Map.entry("--max-upload", String.valueOf(d.maxUploadBytes() >> 20)),
                     Map.entry("--max-pixels", String.valueOf(d.maxPixels() >> 20)),
                     Map.entry("--max-decoded", String.valueOf(d.maxDecodedBytes() >> 20)),
                     Map.entry("--decode-memory", String.valueOf(d.decodeMemoryBytes() >> 20)),
                     Map.entry("--min-upload-rate", String.valueOf(d.minUploadBytesPerSecond() >> 10)),
-                    Map.entry("--upload-deadline", String.valueOf(d.uploadDeadline().toSeconds())),
+                    Map.entry(
+                            "--upload-deadline",
+                            String.valueOf(d.uploadDeadline().toSeconds())),
                     Map.entry("--grace", String.valueOf(d.grace().toSeconds())));
         }
 

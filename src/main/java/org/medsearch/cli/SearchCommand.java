@@ -11,34 +11,41 @@ import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
 import org.medsearch.index.Hit;
+import org.medsearch.index.SearchFilter;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
-import org.medsearch.service.Models;
-import org.medsearch.service.Stores;
-import org.medsearch.index.SearchFilter;
 import org.medsearch.search.ContactSheet;
-import org.medsearch.service.SearchService;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchAnswer;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
+import org.medsearch.service.Models;
+import org.medsearch.service.SearchService;
+import org.medsearch.service.Stores;
 import org.medsearch.util.MedsearchException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code medsearch search}: the k most similar indexed images for each query image. */
-@Command(name = "search", mixinStandardHelpOptions = true,
-        description = {"Classify each query image and list the k most similar indexed images.",
-            "Distances are mean squared errors between 512-d feature vectors; ties are broken by id."})
+@Command(
+        name = "search",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Classify each query image and list the k most similar indexed images.",
+            "Distances are mean squared errors between 512-d feature vectors; ties are broken by id."
+        })
 final class SearchCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL",
+    @Option(
+            names = "--model",
+            required = true,
+            paramLabel = "MODEL",
             description = "The model the index was built with (a bundle, or 'imagenet').")
     Path model;
 
@@ -48,11 +55,17 @@ final class SearchCommand implements Callable<Integer> {
     @Option(names = "--k", defaultValue = "10", description = "Results per query (default ${DEFAULT-VALUE}).")
     int k;
 
-    @Option(names = "--scope", defaultValue = "predicted", paramLabel = "predicted|all",
-            description = "Compare with the predicted class's images (the paper) or with all (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--scope",
+            defaultValue = "predicted",
+            paramLabel = "predicted|all",
+            description =
+                    "Compare with the predicted class's images (the paper) or with all (default ${DEFAULT-VALUE}).")
     Scope scope;
 
-    @Option(names = "--filter", paramLabel = "KEY=VALUE",
+    @Option(
+            names = "--filter",
+            paramLabel = "KEY=VALUE",
             description = "Extra condition: modality=CT, split=train, class=X, patient=ID, study=UID"
                     + " (patient and study ids are matched through the index's salted keys).")
     Map<String, String> filters;
@@ -69,8 +82,10 @@ final class SearchCommand implements Callable<Integer> {
     @Option(names = "--sheet", paramLabel = "PNG", description = "Also write a contact sheet of queries and results.")
     Path sheet;
 
-    @Option(names = "--json", description = "Print each answer as one line of JSON, in the shape of the API's search "
-            + "answer (schema 'Search' in /api/openapi.json), plus the query's file name.")
+    @Option(
+            names = "--json",
+            description = "Print each answer as one line of JSON, in the shape of the API's search "
+                    + "answer (schema 'Search' in /api/openapi.json), plus the query's file name.")
     boolean json;
 
     @Parameters(arity = "1..*", paramLabel = "QUERY_IMAGE", description = "Query images.")
@@ -82,8 +97,10 @@ final class SearchCommand implements Callable<Integer> {
         PrintWriter err = Output.err(spec);
         int graphFetch = fetch.value();
         SearchFilter filter = filter();
-        SearchRequest request = Output.fromOptions("--k", () -> new SearchRequest(k, scope, filter,
-                exact ? VectorStore.SearchMode.EXACT : VectorStore.SearchMode.AUTO));
+        SearchRequest request = Output.fromOptions(
+                "--k",
+                () -> new SearchRequest(
+                        k, scope, filter, exact ? VectorStore.SearchMode.EXACT : VectorStore.SearchMode.AUTO));
         int status = 0;
         try (VectorStore idx = Stores.open(index, false, graphFetch);
                 EmbeddingBackend backend = Models.openFor(model, idx, Output.progress(false))) {
@@ -103,7 +120,8 @@ final class SearchCommand implements Callable<Integer> {
                 SearchResult r = retriever.search(img, request);
                 if (json) {
                     out.println(SearchAnswer.of(request, r, SearchAnswer.Timings.of(0, 0, r))
-                            .withQuery(q.getFileName().toString()).toJson());
+                            .withQuery(q.getFileName().toString())
+                            .toJson());
                 } else {
                     print(out, q, r);
                 }
@@ -134,8 +152,9 @@ final class SearchCommand implements Callable<Integer> {
                 case "class" -> f = f.withClasses(java.util.Set.of(e.getValue()));
                 case "patient" -> f = f.withPatient(key(keys, e.getValue()));
                 case "study" -> f = f.withStudy(key(keys, e.getValue()));
-                default -> throw new MedsearchException("--filter: unknown key '" + e.getKey()
-                        + "' (known: modality, split, class, patient, study)");
+                default ->
+                    throw new MedsearchException("--filter: unknown key '" + e.getKey()
+                            + "' (known: modality, split, class, patient, study)");
             }
         }
         return f;
@@ -147,14 +166,21 @@ final class SearchCommand implements Callable<Integer> {
     }
 
     static void print(PrintWriter out, Path q, SearchResult r) {
-        String predicted = r.predictedClass() == null ? "(no classifier)"
+        String predicted = r.predictedClass() == null
+                ? "(no classifier)"
                 : String.format("%s (p = %.4f)", r.predictedClass(), r.confidence());
-        out.printf("%s%n  predicted: %s   model %.1f ms, search %.1f ms (%s)%n", q, predicted,
-                r.modelNanos() / 1e6, r.searchNanos() / 1e6, r.path());
+        out.printf(
+                "%s%n  predicted: %s   model %.1f ms, search %.1f ms (%s)%n",
+                q, predicted, r.modelNanos() / 1e6, r.searchNanos() / 1e6, r.path());
         out.printf("  %4s  %-12s %8s  %-14s %s%n", "rank", "MSE", "id", "class", "path");
         int rank = 1;
         for (Hit h : r.hits()) {
-            out.printf("  %4d  %-12.6g %8d  %-14s %s%n", rank++, h.meanSquaredError(), h.id(), h.image().searchClass(),
+            out.printf(
+                    "  %4d  %-12.6g %8d  %-14s %s%n",
+                    rank++,
+                    h.meanSquaredError(),
+                    h.id(),
+                    h.image().searchClass(),
                     h.image().path());
         }
         if (r.notice() != null) {

@@ -13,91 +13,125 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
-import org.medsearch.service.Models;
-import org.medsearch.service.Stores;
-import org.medsearch.util.Progress;
-import org.medsearch.service.SearchService;
 import org.medsearch.server.SearchServer;
 import org.medsearch.server.ServerConfig;
+import org.medsearch.service.Models;
+import org.medsearch.service.SearchService;
+import org.medsearch.service.Stores;
 import org.medsearch.util.MedsearchException;
+import org.medsearch.util.Progress;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code medsearch serve}: the REST API and the search page over a model and an index. */
-@Command(name = "serve", mixinStandardHelpOptions = true, defaultValueProvider = RecordDefaults.Serve.class,
-        description = {"Serve the search page and the REST API (see /api/openapi.json) until Ctrl-C or SIGTERM.",
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        defaultValueProvider = RecordDefaults.Serve.class,
+        description = {
+            "Serve the search page and the REST API (see /api/openapi.json) until Ctrl-C or SIGTERM.",
             "Writes (POST /api/images, DELETE /api/images/{id}) are off unless a token is given with --token-file "
-                    + "or the MEDSEARCH_TOKEN environment variable; clients send it as 'Authorization: Bearer <token>'."})
+                    + "or the MEDSEARCH_TOKEN environment variable; clients send it as 'Authorization: Bearer <token>'."
+        })
 final class ServeCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL", description = "The model the index was built with.")
+    @Option(
+            names = "--model",
+            required = true,
+            paramLabel = "MODEL",
+            description = "The model the index was built with.")
     Path model;
 
     @Option(names = "--index", required = true, paramLabel = "INDEX", description = "An index from 'medsearch index'.")
     Path index;
 
-    @Option(names = "--host",
-            description = "Address to bind (default ${DEFAULT-VALUE}: this machine only).")
+    @Option(names = "--host", description = "Address to bind (default ${DEFAULT-VALUE}: this machine only).")
     String host;
 
     @Option(names = "--port", description = "TCP port, 0 for any free one (default ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--token-file", paramLabel = "FILE",
+    @Option(
+            names = "--token-file",
+            paramLabel = "FILE",
             description = "A file holding the bearer token for writes (else $MEDSEARCH_TOKEN; neither: writes off).")
     Path tokenFile;
 
-    @Option(names = "--cors", paramLabel = "ORIGIN",
+    @Option(
+            names = "--cors",
+            paramLabel = "ORIGIN",
             description = "Allow browser calls from this origin, e.g. https://viewer.example.org (default: none).")
     String cors;
 
-    @Option(names = "--queue", paramLabel = "N",
-            description = "Searches that may wait for the model beyond those it computes; more get 503 (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--queue",
+            paramLabel = "N",
+            description =
+                    "Searches that may wait for the model beyond those it computes; more get 503 (default ${DEFAULT-VALUE}).")
     int queue;
 
     @picocli.CommandLine.Mixin
     FetchOption fetch;
 
-    @Option(names = "--batch", paramLabel = "N",
-            description = "Queries per forward pass (default ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", paramLabel = "N", description = "Queries per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--workers", paramLabel = "N",
-            description = "Threads running forward passes (default ${DEFAULT-VALUE}; each uses the engine's intra-op threads).")
+    @Option(
+            names = "--workers",
+            paramLabel = "N",
+            description =
+                    "Threads running forward passes (default ${DEFAULT-VALUE}; each uses the engine's intra-op threads).")
     int workers;
 
-    @Option(names = "--max-upload", paramLabel = "MiB",
+    @Option(
+            names = "--max-upload",
+            paramLabel = "MiB",
             description = "Largest upload in MiB (default ${DEFAULT-VALUE}).")
     int maxUploadMiB;
 
-    @Option(names = "--max-pixels", paramLabel = "MPX",
-            description = "Largest decoded image in megapixels, against decompression bombs (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--max-pixels",
+            paramLabel = "MPX",
+            description =
+                    "Largest decoded image in megapixels, against decompression bombs (default ${DEFAULT-VALUE}).")
     int maxMegapixels;
 
-    @Option(names = "--max-decoded", paramLabel = "MiB",
-            description = "Most memory one image's decode may take, in MiB: width x height x samples x bytes per sample "
-                    + "x frames, plus working copies (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--max-decoded",
+            paramLabel = "MiB",
+            description =
+                    "Most memory one image's decode may take, in MiB: width x height x samples x bytes per sample "
+                            + "x frames, plus working copies (default ${DEFAULT-VALUE}).")
     int maxDecodedMiB;
 
-    @Option(names = "--decode-memory", paramLabel = "MiB",
+    @Option(
+            names = "--decode-memory",
+            paramLabel = "MiB",
             description = "Memory all decodes together may take, in MiB; a decode waits for room, then gets 503 "
                     + "(default ${DEFAULT-VALUE}).")
     int decodeMemoryMiB;
 
-    @Option(names = "--min-upload-rate", paramLabel = "KiB/s",
-            description = "Slowest average upload rate, judged after 5 s; slower uploads get 408 (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--min-upload-rate",
+            paramLabel = "KiB/s",
+            description =
+                    "Slowest average upload rate, judged after 5 s; slower uploads get 408 (default ${DEFAULT-VALUE}).")
     int minUploadKiBps;
 
-    @Option(names = "--upload-deadline", paramLabel = "SECONDS",
+    @Option(
+            names = "--upload-deadline",
+            paramLabel = "SECONDS",
             description = "Longest a request body may take to arrive; later ones get 408 (default ${DEFAULT-VALUE}).")
     int uploadDeadlineSeconds;
 
-    @Option(names = "--grace", paramLabel = "SECONDS",
+    @Option(
+            names = "--grace",
+            paramLabel = "SECONDS",
             description = "How long a stop waits for requests in flight (default ${DEFAULT-VALUE}).")
     int graceSeconds;
 
@@ -115,12 +149,20 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** The config's component names as this command's flags, for its messages (the units may differ: the message says). */
-    static final Map<String, String> FLAGS = Map.ofEntries(Map.entry("host", "--host"), Map.entry("port", "--port"),
-            Map.entry("corsOrigin", "--cors"), Map.entry("queueSlots", "--queue"), Map.entry("maxBatch", "--batch"),
-            Map.entry("workers", "--workers"), Map.entry("maxUploadBytes", "--max-upload"),
-            Map.entry("maxPixels", "--max-pixels"), Map.entry("maxDecodedBytes", "--max-decoded"),
-            Map.entry("decodeMemoryBytes", "--decode-memory"), Map.entry("minUploadBytesPerSecond", "--min-upload-rate"),
-            Map.entry("uploadDeadline", "--upload-deadline"), Map.entry("grace", "--grace"));
+    static final Map<String, String> FLAGS = Map.ofEntries(
+            Map.entry("host", "--host"),
+            Map.entry("port", "--port"),
+            Map.entry("corsOrigin", "--cors"),
+            Map.entry("queueSlots", "--queue"),
+            Map.entry("maxBatch", "--batch"),
+            Map.entry("workers", "--workers"),
+            Map.entry("maxUploadBytes", "--max-upload"),
+            Map.entry("maxPixels", "--max-pixels"),
+            Map.entry("maxDecodedBytes", "--max-decoded"),
+            Map.entry("decodeMemoryBytes", "--decode-memory"),
+            Map.entry("minUploadBytesPerSecond", "--min-upload-rate"),
+            Map.entry("uploadDeadline", "--upload-deadline"),
+            Map.entry("grace", "--grace"));
 
     /** A config message, which starts with a component's name (and may compare it with another), in flags. */
     static String flagged(String message) {
@@ -135,8 +177,12 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     ServerConfig config(String token) {
-        return ServerConfig.defaults().withHost(host).withPort(port).withToken(token)
-                .withCorsOrigin(cors).withQueue(queue, batch, workers)
+        return ServerConfig.defaults()
+                .withHost(host)
+                .withPort(port)
+                .withToken(token)
+                .withCorsOrigin(cors)
+                .withQueue(queue, batch, workers)
                 .withLimits((long) maxUploadMiB << 20, (long) maxMegapixels << 20)
                 .withDecodeMemory((long) maxDecodedMiB << 20, (long) decodeMemoryMiB << 20)
                 .withUploadPace((long) minUploadKiBps << 10, Duration.ofSeconds(uploadDeadlineSeconds))
@@ -161,29 +207,33 @@ final class ServeCommand implements Callable<Integer> {
                 throw new MedsearchException("cannot serve on " + cfg.host() + ":" + cfg.port() + ": "
                         + Main.oneLine(String.valueOf(e.getMessage())));
             }
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    server.stop();
-                } catch (RuntimeException e) {
-                    err.println("medsearch: stopping: " + e);
-                    e.printStackTrace(err);
-                    err.flush();
-                } finally {
-                    stopped.countDown();
-                }
-                try {
-                    // the JVM halts when the hooks return: let the index and the model close first
-                    closed.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "medsearch-shutdown"));
+            Runtime.getRuntime()
+                    .addShutdownHook(new Thread(
+                            () -> {
+                                try {
+                                    server.stop();
+                                } catch (RuntimeException e) {
+                                    err.println("medsearch: stopping: " + e);
+                                    e.printStackTrace(err);
+                                    err.flush();
+                                } finally {
+                                    stopped.countDown();
+                                }
+                                try {
+                                    // the JVM halts when the hooks return: let the index and the model close first
+                                    closed.await(10, TimeUnit.SECONDS);
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                            },
+                            "medsearch-shutdown"));
             if (!ServerConfig.isLoopback(cfg.host())) {
                 err.println("medsearch: warning: listening on " + cfg.host() + ", not only on this machine; "
                         + "there is no TLS: put a reverse proxy with HTTPS in front");
             }
-            out.printf("Serving %d images, model %s, writes %s%nOpen %s (Ctrl-C to stop)%n", idx.size(),
-                    backend.fingerprint(), cfg.writesEnabled() ? "on" : "off", server.url());
+            out.printf(
+                    "Serving %d images, model %s, writes %s%nOpen %s (Ctrl-C to stop)%n",
+                    idx.size(), backend.fingerprint(), cfg.writesEnabled() ? "on" : "off", server.url());
             out.flush();
             err.flush();
             stopped.await();

@@ -9,16 +9,20 @@ import org.medsearch.volume.Plane;
 import org.medsearch.volume.SliceExport;
 import org.medsearch.volume.SliceSelector;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code medsearch slices}: the paper's slice selection from a volume, as PNG files. */
-@Command(name = "slices", mixinStandardHelpOptions = true,
-        description = {"Write the slice that shows the finding and its neighbours (the paper takes 5) from a volume:"
-                + " a NIfTI file (.nii, .nii.gz) or a folder holding one DICOM series.",
-            "Without --center or --mask, the middle slice is the centre; --mask takes the slice where the mask is largest."})
+@Command(
+        name = "slices",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Write the slice that shows the finding and its neighbours (the paper takes 5) from a volume:"
+                    + " a NIfTI file (.nii, .nii.gz) or a folder holding one DICOM series.",
+            "Without --center or --mask, the middle slice is the centre; --mask takes the slice where the mask is largest."
+        })
 final class SlicesCommand implements Callable<Integer> {
 
     @Spec
@@ -33,14 +37,21 @@ final class SlicesCommand implements Callable<Integer> {
     @Option(names = "--center", paramLabel = "N", description = "The centre slice (an index along the plane's axis).")
     Integer center;
 
-    @Option(names = "--mask", paramLabel = "MASK", description = "A mask volume on the same grid (e.g. a tumour segmentation).")
+    @Option(
+            names = "--mask",
+            paramLabel = "MASK",
+            description = "A mask volume on the same grid (e.g. a tumour segmentation).")
     Path mask;
 
     @Option(names = "--count", defaultValue = "5", description = "Slices to write (default ${DEFAULT-VALUE}).")
     int count;
 
-    @Option(names = "--plane", defaultValue = "axial", paramLabel = "axial|coronal|sagittal",
-            converter = Converters.Planes.class, description = "Cutting plane (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--plane",
+            defaultValue = "axial",
+            paramLabel = "axial|coronal|sagittal",
+            converter = Converters.Planes.class,
+            description = "Cutting plane (default ${DEFAULT-VALUE}).")
     Plane plane;
 
     @Override

@@ -9,13 +9,20 @@ import picocli.CommandLine.Option;
 /** How volume files in a data set become images; train, index and evaluate must use the same. */
 final class VolumeOptions {
 
-    @Option(names = "--slices", defaultValue = "5", paramLabel = "N",
+    @Option(
+            names = "--slices",
+            defaultValue = "5",
+            paramLabel = "N",
             description = "Slices taken from each volume in the data (NIfTI): the middle one, or the largest"
                     + " of its mask (manifest column 5), and its neighbours (default ${DEFAULT-VALUE}, as the paper).")
     int slices;
 
-    @Option(names = "--plane", defaultValue = "axial", paramLabel = "axial|coronal|sagittal",
-            converter = Converters.Planes.class, description = "Plane of those slices (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--plane",
+            defaultValue = "axial",
+            paramLabel = "axial|coronal|sagittal",
+            converter = Converters.Planes.class,
+            description = "Plane of those slices (default ${DEFAULT-VALUE}).")
     Plane plane;
 
     /** Applies the options; a bad value is a user error naming its option. */

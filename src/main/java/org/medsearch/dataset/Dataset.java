@@ -33,7 +33,12 @@ public final class Dataset {
         List<Sample> sorted = new ArrayList<>(samples);
         sorted.sort((a, b) -> a.relativePath().compareTo(b.relativePath()));
         this.samples = Collections.unmodifiableList(sorted);
-        this.classes = sorted.stream().map(Sample::label).filter(l -> l != null).distinct().sorted().toList();
+        this.classes = sorted.stream()
+                .map(Sample::label)
+                .filter(l -> l != null)
+                .distinct()
+                .sorted()
+                .toList();
         this.report = report;
     }
 
@@ -81,7 +86,12 @@ public final class Dataset {
     public String contentHash() {
         StringBuilder sb = new StringBuilder();
         for (Sample s : samples) {
-            sb.append(s.relativePath()).append('\t').append(s.label()).append('\t').append(s.contentHash()).append('\n');
+            sb.append(s.relativePath())
+                    .append('\t')
+                    .append(s.label())
+                    .append('\t')
+                    .append(s.contentHash())
+                    .append('\n');
         }
         return Hashing.sha256Hex(sb.toString());
     }

@@ -116,8 +116,8 @@ public final class DatasetScanner {
     }
 
     /** One file to check, before it is read. */
-    private record Candidate(String relativePath, Path path, String label, String patientId, String modality,
-            Path mask) {}
+    private record Candidate(
+            String relativePath, Path path, String label, String patientId, String modality, Path mask) {}
 
     private record Outcome(List<Sample> samples, ScanReport.Skipped skipped) {}
 
@@ -153,7 +153,9 @@ public final class DatasetScanner {
         Map<String, Integer> perClass = Dataset.countLabels(samples);
         for (String c : new java.util.TreeSet<>(declaredClasses)) {
             if (!perClass.containsKey(c)) {
-                long bad = skipped.stream().filter(s -> s.relativePath().startsWith(c + "/")).count();
+                long bad = skipped.stream()
+                        .filter(s -> s.relativePath().startsWith(c + "/"))
+                        .count();
                 throw new DatasetException("class '" + c + "' has no usable image (" + bad + " files skipped"
                         + (bad > 0 ? ", e.g. " + firstSkipped(skipped, c) : "") + ")");
             }
@@ -168,13 +170,15 @@ public final class DatasetScanner {
     private List<Candidate> sample(List<Candidate> all) {
         Map<String, List<Candidate>> byClass = new TreeMap<>();
         for (Candidate c : all) {
-            byClass.computeIfAbsent(String.valueOf(c.label), k -> new ArrayList<>()).add(c);
+            byClass.computeIfAbsent(String.valueOf(c.label), k -> new ArrayList<>())
+                    .add(c);
         }
         List<Candidate> out = new ArrayList<>();
         for (Map.Entry<String, List<Candidate>> e : byClass.entrySet()) {
             List<Candidate> l = e.getValue();
             l.sort((a, b) -> a.relativePath.compareTo(b.relativePath));
-            java.util.Collections.shuffle(l, new java.util.Random(limitSeed * 31 + e.getKey().hashCode()));
+            java.util.Collections.shuffle(
+                    l, new java.util.Random(limitSeed * 31 + e.getKey().hashCode()));
             out.addAll(l.subList(0, Math.min(limitPerClass, l.size())));
         }
         return out;
@@ -195,45 +199,49 @@ public final class DatasetScanner {
         try (var s = Files.list(root)) {
             hasClassFolders = s.anyMatch(p -> Files.isDirectory(p) && !hidden(p));
         }
-        Files.walkFileTree(root, EnumSet.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                if (!dir.equals(root) && hidden(dir)) {
-                    return FileVisitResult.SKIP_SUBTREE;
-                }
-                if (dir.getParent() != null && dir.getParent().equals(root)) {
-                    classes.add(dir.getFileName().toString());
-                }
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                if (hidden(file) || !attrs.isRegularFile()) {
-                    return FileVisitResult.CONTINUE;
-                }
-                String rel = relative(root, file);
-                int slash = rel.indexOf('/');
-                if (slash < 0) {
-                    if (hasClassFolders) {
-                        skipped.add(new ScanReport.Skipped(rel, "not inside a class folder"));
-                    } else {
-                        out.add(new Candidate(rel, file, null, null, null, null));
+        Files.walkFileTree(
+                root, EnumSet.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE, new SimpleFileVisitor<>() {
+                    @Override
+                    public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                        if (!dir.equals(root) && hidden(dir)) {
+                            return FileVisitResult.SKIP_SUBTREE;
+                        }
+                        if (dir.getParent() != null && dir.getParent().equals(root)) {
+                            classes.add(dir.getFileName().toString());
+                        }
+                        return FileVisitResult.CONTINUE;
                     }
-                } else {
-                    out.add(new Candidate(rel, file, rel.substring(0, slash), null, null, null));
-                }
-                return FileVisitResult.CONTINUE;
-            }
 
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException e) {
-                String why = e instanceof FileSystemLoopException ? "symbolic link loop"
-                        : e instanceof java.nio.file.AccessDeniedException ? "permission denied" : "cannot read: " + e.getMessage();
-                skipped.add(new ScanReport.Skipped(relative(root, file), why));
-                return FileVisitResult.CONTINUE;
-            }
-        });
+                    @Override
+                    public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                        if (hidden(file) || !attrs.isRegularFile()) {
+                            return FileVisitResult.CONTINUE;
+                        }
+                        String rel = relative(root, file);
+                        int slash = rel.indexOf('/');
+                        if (slash < 0) {
+                            if (hasClassFolders) {
+                                skipped.add(new ScanReport.Skipped(rel, "not inside a class folder"));
+                            } else {
+                                out.add(new Candidate(rel, file, null, null, null, null));
+                            }
+                        } else {
+                            out.add(new Candidate(rel, file, rel.substring(0, slash), null, null, null));
+                        }
+                        return FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public FileVisitResult visitFileFailed(Path file, IOException e) {
+                        String why = e instanceof FileSystemLoopException
+                                ? "symbolic link loop"
+                                : e instanceof java.nio.file.AccessDeniedException
+                                        ? "permission denied"
+                                        : "cannot read: " + e.getMessage();
+                        skipped.add(new ScanReport.Skipped(relative(root, file), why));
+                        return FileVisitResult.CONTINUE;
+                    }
+                });
     }
 
     private static boolean hidden(Path p) {
@@ -250,7 +258,12 @@ public final class DatasetScanner {
         Path base = manifest.toAbsolutePath().getParent();
         Set<String> seen = new HashSet<>();
         try (Reader r = Files.newBufferedReader(manifest, StandardCharsets.UTF_8);
-                CSVParser parser = CSVFormat.DEFAULT.builder().setIgnoreEmptyLines(true).setTrim(true).get().parse(r)) {
+                CSVParser parser = CSVFormat.DEFAULT
+                        .builder()
+                        .setIgnoreEmptyLines(true)
+                        .setTrim(true)
+                        .get()
+                        .parse(r)) {
             boolean first = true;
             for (CSVRecord rec : parser) {
                 if (first) {
@@ -270,7 +283,9 @@ public final class DatasetScanner {
                 String maskPath = rec.size() > 4 ? emptyToNull(rec.get(4)) : null;
                 Path mask = maskPath == null ? null : base.resolve(maskPath).normalize();
                 Path file = base.resolve(p).normalize();
-                String rel = Path.of(p).isAbsolute() ? file.toString() : base.relativize(file).toString().replace('\\', '/');
+                String rel = Path.of(p).isAbsolute()
+                        ? file.toString()
+                        : base.relativize(file).toString().replace('\\', '/');
                 if (!seen.add(rel)) {
                     skipped.add(new ScanReport.Skipped(rel, "listed twice in the manifest"));
                     continue;
@@ -292,11 +307,14 @@ public final class DatasetScanner {
     private List<Outcome> check(List<Candidate> candidates) throws IOException {
         ForkJoinPool pool = new ForkJoinPool(threads);
         try (Progress.Task task = progress.start("Scanning", candidates.size(), "files")) {
-            return pool.submit(() -> candidates.parallelStream().map(c -> {
-                Outcome o = check(c);
-                task.step(1);
-                return o;
-            }).toList()).get();
+            return pool.submit(() -> candidates.parallelStream()
+                            .map(c -> {
+                                Outcome o = check(c);
+                                task.step(1);
+                                return o;
+                            })
+                            .toList())
+                    .get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("scan interrupted");
@@ -334,8 +352,8 @@ public final class DatasetScanner {
                 study = ids.studyInstanceUid();
                 modality = modality != null ? modality : d.technicalMetadata().get("modality");
             }
-            return new Outcome(List.of(new Sample(c.relativePath, c.path, c.label, patient, modality, hash, study,
-                    null)), null);
+            return new Outcome(
+                    List.of(new Sample(c.relativePath, c.path, c.label, patient, modality, hash, study, null)), null);
         } catch (ImageFormatException e) {
             return skip(c, e.getMessage());
         } catch (IllegalArgumentException e) {
@@ -353,18 +371,27 @@ public final class DatasetScanner {
     /** A volume becomes the paper's slices: the centre (middle, or largest mask slice) and its neighbours. */
     private Outcome volume(Candidate c, byte[] bytes, String hash) throws ImageFormatException {
         Path name = c.path.getFileName();
-        Volume v = NiftiReader.read(bytes, name == null ? "volume" : name.toString(), readers.limits()).toCanonical();
+        Volume v = NiftiReader.read(bytes, name == null ? "volume" : name.toString(), readers.limits())
+                .toCanonical();
         int n = v.dim(volumePlane.axis());
         int center = n / 2;
         if (c.mask != null) {
-            center = SliceSelector.largestMaskSlice(Volumes.read(c.mask, readers.limits()).toCanonical(), volumePlane);
+            center = SliceSelector.largestMaskSlice(
+                    Volumes.read(c.mask, readers.limits()).toCanonical(), volumePlane);
         }
         int[] range = SliceSelector.range(center, volumeSlices, n);
         List<Sample> out = new java.util.ArrayList<>();
         for (int i = range[0]; i <= range[1]; i++) {
             Sample.SliceRef ref = new Sample.SliceRef(volumePlane.label(), i);
-            out.add(new Sample(c.relativePath + "#" + ref, c.path, c.label, c.patientId, c.modality,
-                    Hashing.sha256Hex(hash + "#" + ref), null, ref));
+            out.add(new Sample(
+                    c.relativePath + "#" + ref,
+                    c.path,
+                    c.label,
+                    c.patientId,
+                    c.modality,
+                    Hashing.sha256Hex(hash + "#" + ref),
+                    null,
+                    ref));
         }
         return new Outcome(out, null);
     }

@@ -72,8 +72,9 @@ public final class Download {
      * @param expectedHex the expected digest, or a prefix of it, hex
      * @param limits the size cap and the overall deadline
      */
-    public static Path fetch(URI url, String algorithm, String expectedHex, Path target, Limits limits,
-            Progress progress) throws IOException {
+    public static Path fetch(
+            URI url, String algorithm, String expectedHex, Path target, Limits limits, Progress progress)
+            throws IOException {
         if (Files.isRegularFile(target)) {
             String have = Hashing.hex(target, algorithm);
             if (matches(have, expectedHex)) {
@@ -91,7 +92,8 @@ public final class Download {
                 .followRedirects(HttpClient.Redirect.NORMAL)
                 .build();
         // the request timeout covers only the wait for the headers; the watchdog below covers the body
-        HttpRequest req = HttpRequest.newBuilder(url).timeout(limits.deadline()).GET().build();
+        HttpRequest req =
+                HttpRequest.newBuilder(url).timeout(limits.deadline()).GET().build();
         long length = -1;
         long got = 0;
         AtomicBoolean expired = new AtomicBoolean();
@@ -114,17 +116,21 @@ public final class Download {
             }
             MessageDigest md = Hashing.digest(algorithm);
             InputStream body = resp.body();
-            try (InputStream in = body; OutputStream out = Files.newOutputStream(part);
+            try (InputStream in = body;
+                    OutputStream out = Files.newOutputStream(part);
                     Progress.Task task = progress.start("Downloading " + target.getFileName(), length, "B")) {
                 // a stalled server blocks read(): the watchdog closes the stream at the deadline, which ends it
-                watchdog.schedule(() -> {
-                    expired.set(true);
-                    try {
-                        body.close();
-                    } catch (IOException ignored) {
-                        // the reader sees the stream end or fail either way
-                    }
-                }, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                watchdog.schedule(
+                        () -> {
+                            expired.set(true);
+                            try {
+                                body.close();
+                            } catch (IOException ignored) {
+                                // the reader sees the stream end or fail either way
+                            }
+                        },
+                        Math.max(0, deadline - System.nanoTime()),
+                        TimeUnit.NANOSECONDS);
                 byte[] buf = new byte[1 << 16];
                 int n;
                 while ((n = in.read(buf)) >= 0) {
@@ -146,8 +152,8 @@ public final class Download {
                 throw timedOut(url, limits, got, hint);
             }
             if (length >= 0 && got != length) {
-                throw new MedsearchException("download of " + url + " was cut short (" + got + " of " + length
-                        + " bytes)" + hint);
+                throw new MedsearchException(
+                        "download of " + url + " was cut short (" + got + " of " + length + " bytes)" + hint);
             }
             String have = HexFormat.of().formatHex(md.digest());
             if (!matches(have, expectedHex)) {
@@ -171,8 +177,8 @@ public final class Download {
                 throw timedOut(url, limits, got, hint);
             }
             if (length >= 0 && got < length) {
-                throw new MedsearchException("download of " + url + " was cut short (" + got + " of " + length
-                        + " bytes)" + hint);
+                throw new MedsearchException(
+                        "download of " + url + " was cut short (" + got + " of " + length + " bytes)" + hint);
             }
             throw new MedsearchException("download of " + url + " failed (" + e.getMessage() + ")" + hint);
         } finally {
@@ -182,8 +188,8 @@ public final class Download {
     }
 
     private static MedsearchException timedOut(URI url, Limits limits, long got, String hint) {
-        return new MedsearchException("download of " + url + " did not finish within " + limits.deadline().toSeconds()
-                + " s (" + got + " bytes received)" + hint);
+        return new MedsearchException("download of " + url + " did not finish within "
+                + limits.deadline().toSeconds() + " s (" + got + " bytes received)" + hint);
     }
 
     private static Duration min(Duration a, Duration b) {
@@ -191,13 +197,13 @@ public final class Download {
     }
 
     static boolean matches(String haveHex, String expectedHex) {
-        return !expectedHex.isEmpty() && haveHex.toLowerCase(java.util.Locale.ROOT)
-                .startsWith(expectedHex.toLowerCase(java.util.Locale.ROOT));
+        return !expectedHex.isEmpty()
+                && haveHex.toLowerCase(java.util.Locale.ROOT)
+                        .startsWith(expectedHex.toLowerCase(java.util.Locale.ROOT));
     }
 
     private static String manualHint(URI url, String algorithm, String hex, Path target) {
         return ". To continue without this machine downloading it, fetch " + url + " elsewhere (" + algorithm + " "
                 + hex + ") and copy it to " + target.toAbsolutePath();
     }
-
 }

@@ -18,8 +18,8 @@ import org.medsearch.util.Progress;
 public final class MedNist {
     private MedNist() {}
 
-    public static final URI URL = URI.create(
-            "https://github.com/Project-MONAI/MONAI-extra-test-data/releases/download/0.8.1/MedNIST.tar.gz");
+    public static final URI URL =
+            URI.create("https://github.com/Project-MONAI/MONAI-extra-test-data/releases/download/0.8.1/MedNIST.tar.gz");
     public static final String MD5 = "0bc7306e7427e00ad1c5526a6677552d";
 
     /**
@@ -46,8 +46,13 @@ public final class MedNist {
         if (root != null) {
             return root;
         }
-        Path tgz = Download.fetch(source.url(), "MD5", source.md5(), cacheDir.resolve("MedNIST.tar.gz"),
-                new Download.Limits(MAX_BYTES, Download.DEFAULT_DEADLINE), progress);
+        Path tgz = Download.fetch(
+                source.url(),
+                "MD5",
+                source.md5(),
+                cacheDir.resolve("MedNIST.tar.gz"),
+                new Download.Limits(MAX_BYTES, Download.DEFAULT_DEADLINE),
+                progress);
         if (Files.exists(unpacked)) {
             // an earlier, different unpacking: start again
             org.medsearch.util.FileUtil.deleteTree(unpacked);

@@ -20,8 +20,15 @@ import java.nio.file.Path;
  * @param studyId the raw study identifier (DICOM StudyInstanceUID), or null
  * @param slice which slice of a volume file, or null for a 2D file
  */
-public record Sample(String relativePath, Path path, String label, String patientId, String modality,
-        String contentHash, String studyId, SliceRef slice) {
+public record Sample(
+        String relativePath,
+        Path path,
+        String label,
+        String patientId,
+        String modality,
+        String contentHash,
+        String studyId,
+        SliceRef slice) {
 
     /** A slice of a volume: the plane and the canonical index along it. */
     public record SliceRef(String plane, int index) {
@@ -31,8 +38,7 @@ public record Sample(String relativePath, Path path, String label, String patien
         }
     }
 
-    public Sample(String relativePath, Path path, String label, String patientId, String modality,
-            String contentHash) {
+    public Sample(String relativePath, Path path, String label, String patientId, String modality, String contentHash) {
         this(relativePath, path, label, patientId, modality, contentHash, null, null);
     }
 

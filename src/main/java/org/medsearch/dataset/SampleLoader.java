@@ -44,7 +44,9 @@ public final class SampleLoader {
         if (s.slice().index() < 0 || s.slice().index() >= n) {
             throw new ImageFormatException("the volume has no " + s.slice() + " slice (it has " + n + ")");
         }
-        return SliceSelector.selectCanonical(c.canonical(), c.window(), plane, s.slice().index(), 1).get(0);
+        return SliceSelector.selectCanonical(
+                        c.canonical(), c.window(), plane, s.slice().index(), 1)
+                .get(0);
     }
 
     private static final java.util.regex.Pattern SLICE_REF =
@@ -64,14 +66,25 @@ public final class SampleLoader {
         java.util.regex.Matcher m = SLICE_REF.matcher(reference);
         if (m.matches() && java.nio.file.Files.exists(Path.of(m.group(1)))) {
             Path p = Path.of(m.group(1));
-            return load(new Sample(reference, p, null, null, null, "", null,
-                    new Sample.SliceRef(m.group(2), Integer.parseInt(m.group(3)))), readers);
+            return load(
+                    new Sample(
+                            reference,
+                            p,
+                            null,
+                            null,
+                            null,
+                            "",
+                            null,
+                            new Sample.SliceRef(m.group(2), Integer.parseInt(m.group(3)))),
+                    readers);
         }
         return readers.read(Path.of(reference));
     }
 
     /** Batch-loader sources for samples, in order. */
     public static List<BatchLoader.Source> sources(List<Sample> samples) {
-        return samples.stream().<BatchLoader.Source>map(s -> readers -> load(s, readers)).toList();
+        return samples.stream()
+                .<BatchLoader.Source>map(s -> readers -> load(s, readers))
+                .toList();
     }
 }

@@ -47,7 +47,9 @@ public final class Split {
 
     /** The three parts. */
     public enum Part {
-        TRAIN, VAL, TEST;
+        TRAIN,
+        VAL,
+        TEST;
 
         public String key() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -94,7 +96,8 @@ public final class Split {
 
     /** Splits a labelled data set; unlabelled samples are left out. */
     public static Split stratified(Dataset ds, SplitRatios ratios, long seed) {
-        List<Sample> samples = ds.samples().stream().filter(s -> s.label() != null).toList();
+        List<Sample> samples =
+                ds.samples().stream().filter(s -> s.label() != null).toList();
         int n = samples.size();
         // union-find over "same bytes" and "same patient"
         int[] parent = new int[n];
@@ -137,8 +140,11 @@ public final class Split {
             if (votes.size() > 1) {
                 conflicts++;
             }
-            String label = votes.entrySet().stream().max(Map.Entry.<String, Integer>comparingByValue()
-                    .thenComparing(Map.Entry.comparingByKey(Comparator.reverseOrder()))).orElseThrow().getKey();
+            String label = votes.entrySet().stream()
+                    .max(Map.Entry.<String, Integer>comparingByValue()
+                            .thenComparing(Map.Entry.comparingByKey(Comparator.reverseOrder())))
+                    .orElseThrow()
+                    .getKey();
             strata.computeIfAbsent(label, l -> new ArrayList<>()).add(g);
         }
         Map<String, Entry> entries = new TreeMap<>();
@@ -147,7 +153,8 @@ public final class Split {
             List<List<Integer>> gs = stratum.getValue();
             // groups come in path order (TreeMap of union-find roots, which are the lowest path index);
             // a per-class generator keeps one class's split independent of the others
-            Collections.shuffle(gs, new Random(seed * 1_000_003L + stratum.getKey().hashCode()));
+            Collections.shuffle(
+                    gs, new Random(seed * 1_000_003L + stratum.getKey().hashCode()));
             int total = gs.stream().mapToInt(List::size).sum();
             double[] target = {ratios.train() * total, ratios.val() * total, ratios.test() * total};
             int[] have = new int[3];
@@ -169,7 +176,8 @@ public final class Split {
                 Part part = Part.values()[best];
                 for (int i : g) {
                     Sample s = samples.get(i);
-                    entries.put(s.relativePath(), new Entry(s.relativePath(), s.label(), part, groupId, s.contentHash()));
+                    entries.put(
+                            s.relativePath(), new Entry(s.relativePath(), s.label(), part, groupId, s.contentHash()));
                 }
                 groupId++;
             }
@@ -233,7 +241,9 @@ public final class Split {
 
     /** The samples of {@code ds} in {@code part}, in the data set's order. */
     public List<Sample> samples(Dataset ds, Part part) {
-        return ds.samples().stream().filter(s -> partOf(s.relativePath()) == part).toList();
+        return ds.samples().stream()
+                .filter(s -> partOf(s.relativePath()) == part)
+                .toList();
     }
 
     /** Images per part. */
@@ -249,7 +259,8 @@ public final class Split {
     /** The CSV text: stable, so its hash identifies the split. */
     public String toCsv() {
         StringWriter w = new StringWriter();
-        try (CSVPrinter p = new CSVPrinter(w, CSVFormat.DEFAULT.builder().setRecordSeparator('\n').get())) {
+        try (CSVPrinter p = new CSVPrinter(
+                w, CSVFormat.DEFAULT.builder().setRecordSeparator('\n').get())) {
             p.printRecord("path", "label", "split", "group", "sha256");
             for (Entry e : entries.values()) {
                 p.printRecord(e.relativePath(), e.label(), e.part().key(), e.group(), e.contentHash());
@@ -273,10 +284,19 @@ public final class Split {
     public static Split read(Path file, long seed, SplitRatios ratios) throws IOException {
         Map<String, Entry> entries = new LinkedHashMap<>();
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8);
-                CSVParser parser = CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true).get().parse(r)) {
+                CSVParser parser = CSVFormat.DEFAULT
+                        .builder()
+                        .setHeader()
+                        .setSkipHeaderRecord(true)
+                        .get()
+                        .parse(r)) {
             for (CSVRecord rec : parser) {
-                Entry e = new Entry(rec.get("path"), rec.get("label"), Part.parse(rec.get("split")),
-                        Integer.parseInt(rec.get("group")), rec.get("sha256"));
+                Entry e = new Entry(
+                        rec.get("path"),
+                        rec.get("label"),
+                        Part.parse(rec.get("split")),
+                        Integer.parseInt(rec.get("group")),
+                        rec.get("sha256"));
                 entries.put(e.relativePath(), e);
             }
         } catch (IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException e) {

@@ -13,8 +13,8 @@ public record SplitRatios(double train, double val, double test) {
 
     public SplitRatios {
         if (train <= 0 || val < 0 || test < 0 || Math.abs(train + val + test - 1) > 1e-6) {
-            throw new IllegalArgumentException("split ratios must be >= 0, train > 0, and sum to 1: "
-                    + train + "/" + val + "/" + test);
+            throw new IllegalArgumentException(
+                    "split ratios must be >= 0, train > 0, and sum to 1: " + train + "/" + val + "/" + test);
         }
     }
 

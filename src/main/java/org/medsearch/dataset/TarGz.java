@@ -42,8 +42,8 @@ public final class TarGz {
         Path root = tmp.toAbsolutePath().normalize();
         long total = 0;
         long entries = 0;
-        try (InputStream in = new TarArchiveInputStream(new GzipCompressorInputStream(
-                new BufferedInputStream(Files.newInputStream(archive))))) {
+        try (InputStream in = new TarArchiveInputStream(
+                new GzipCompressorInputStream(new BufferedInputStream(Files.newInputStream(archive))))) {
             TarArchiveInputStream tar = (TarArchiveInputStream) in;
             TarArchiveEntry e;
             byte[] buf = new byte[1 << 16];
@@ -53,9 +53,12 @@ public final class TarGz {
                 }
                 String name = e.getName();
                 Path dest = root.resolve(name).normalize();
-                if (name.startsWith("/") || name.contains("\\") || !dest.startsWith(root) || dest.equals(root)
-                        && !e.isDirectory()) {
-                    throw new MedsearchException(archive + ": entry '" + name + "' would be written outside the folder");
+                if (name.startsWith("/")
+                        || name.contains("\\")
+                        || !dest.startsWith(root)
+                        || dest.equals(root) && !e.isDirectory()) {
+                    throw new MedsearchException(
+                            archive + ": entry '" + name + "' would be written outside the folder");
                 }
                 if (e.isSymbolicLink() || e.isLink() || e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
                     throw new MedsearchException(archive + ": entry '" + name + "' is a link or device; refused");
@@ -73,8 +76,8 @@ public final class TarGz {
                     while ((n = tar.read(buf)) >= 0) {
                         total += n;
                         if (total > limits.maxTotalBytes()) {
-                            throw new MedsearchException(archive + ": unpacks to more than " + limits.maxTotalBytes()
-                                    + " bytes; refused");
+                            throw new MedsearchException(
+                                    archive + ": unpacks to more than " + limits.maxTotalBytes() + " bytes; refused");
                         }
                         out.write(buf, 0, n);
                     }

@@ -105,7 +105,8 @@ public final class Dataset {
         if (e == null || e.length <= 0) {
             return null;
         }
-        String s = new String(buf, e.offset, e.length, charset).replace("\0", "").strip();
+        String s =
+                new String(buf, e.offset, e.length, charset).replace("\0", "").strip();
         return s.isEmpty() ? null : s;
     }
 
@@ -284,7 +285,8 @@ public final class Dataset {
             int n = e.length / size;
             for (int i = 0; i < n && b.length() < maxChars; i++) {
                 double v = binaryValue(vr, e.offset + i * size);
-                b.append(i == 0 ? "" : "\\").append(v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v));
+                b.append(i == 0 ? "" : "\\")
+                        .append(v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v));
             }
             return Text.sanitize(b.toString(), maxChars);
         }
@@ -292,7 +294,11 @@ public final class Dataset {
             case "OB", "OW", "OD", "OF", "OL", "OV", "UN":
                 return "<" + e.length + " bytes>";
             default:
-                return Text.sanitize(new String(buf, e.offset, Math.min(e.length, maxChars * 4), charset).replace("\0", "").strip(), maxChars);
+                return Text.sanitize(
+                        new String(buf, e.offset, Math.min(e.length, maxChars * 4), charset)
+                                .replace("\0", "")
+                                .strip(),
+                        maxChars);
         }
     }
 

@@ -44,8 +44,8 @@ public final class DicomFile {
     private final PixelModule pixels;
     private final Frames frames;
 
-    private DicomFile(Dataset meta, Dataset dataset, String syntaxUid, TransferSyntax syntax, PixelModule pixels,
-            Frames frames) {
+    private DicomFile(
+            Dataset meta, Dataset dataset, String syntaxUid, TransferSyntax syntax, PixelModule pixels, Frames frames) {
         this.meta = meta;
         this.dataset = dataset;
         this.syntaxUid = syntaxUid;
@@ -127,8 +127,10 @@ public final class DicomFile {
         if (uid == null) {
             ts = sniff(bytes, start, false);
             if (ts == null) {
-                throw new ImageFormatException(start == bytes.length ? "no dataset after the file meta information"
-                        : "no transfer syntax and an unrecognisable dataset encoding");
+                throw new ImageFormatException(
+                        start == bytes.length
+                                ? "no dataset after the file meta information"
+                                : "no transfer syntax and an unrecognisable dataset encoding");
             }
             uid = ts.uid();
         } else {
@@ -142,7 +144,8 @@ public final class DicomFile {
                 boolean bigEndian = ts != null && ts.bigEndian();
                 boolean explicit = ts == null || ts.explicitVr();
                 if (!bigEndian && bytes.length - start >= 8) {
-                    explicit = DicomParser.isVr(bytes, start + 4); // files that say one VR encoding and use the other exist
+                    explicit = DicomParser.isVr(
+                            bytes, start + 4); // files that say one VR encoding and use the other exist
                 }
                 ds = new DicomParser(bytes, start).readTopLevel(explicit, bigEndian);
             }
@@ -178,7 +181,8 @@ public final class DicomFile {
         }
     }
 
-    private static byte[] inflate(byte[] b, int start, long max, boolean raw) throws DataFormatException, ImageFormatException {
+    private static byte[] inflate(byte[] b, int start, long max, boolean raw)
+            throws DataFormatException, ImageFormatException {
         Inflater inf = new Inflater(raw);
         try {
             inf.setInput(b, start, b.length - start);
@@ -191,7 +195,8 @@ public final class DicomFile {
                 if (n > 0) {
                     idle = 0;
                     if (out.size() + (long) n > max) {
-                        throw new ImageFormatException("deflated dataset inflates beyond the limit of " + max + " bytes");
+                        throw new ImageFormatException(
+                                "deflated dataset inflates beyond the limit of " + max + " bytes");
                     }
                     out.write(chunk, 0, n);
                 } else if (inf.needsInput() && !padded) {
@@ -334,8 +339,12 @@ public final class DicomFile {
 
     /** Position, orientation, spacing, thickness and instance number, each null when absent. */
     public Geometry geometry() throws ImageFormatException {
-        return guarded(() -> new Geometry(values(Tags.IMAGE_POSITION_PATIENT, 3), values(Tags.IMAGE_ORIENTATION_PATIENT, 6),
-                values(Tags.PIXEL_SPACING, 2), dataset.decimal(Tags.SLICE_THICKNESS), dataset.integer(Tags.INSTANCE_NUMBER)));
+        return guarded(() -> new Geometry(
+                values(Tags.IMAGE_POSITION_PATIENT, 3),
+                values(Tags.IMAGE_ORIENTATION_PATIENT, 6),
+                values(Tags.PIXEL_SPACING, 2),
+                dataset.decimal(Tags.SLICE_THICKNESS),
+                dataset.integer(Tags.INSTANCE_NUMBER)));
     }
 
     private double[] values(int tag, int n) throws ImageFormatException {
@@ -351,8 +360,11 @@ public final class DicomFile {
 
     /** The identifiers used to group images; see {@link Identifiers}. */
     public Identifiers identifiers() {
-        return new Identifiers(dataset.string(Tags.PATIENT_ID), dataset.string(Tags.STUDY_INSTANCE_UID),
-                dataset.string(Tags.SERIES_INSTANCE_UID), dataset.string(Tags.SOP_INSTANCE_UID));
+        return new Identifiers(
+                dataset.string(Tags.PATIENT_ID),
+                dataset.string(Tags.STUDY_INSTANCE_UID),
+                dataset.string(Tags.SERIES_INSTANCE_UID),
+                dataset.string(Tags.SOP_INSTANCE_UID));
     }
 
     /**
@@ -415,6 +427,7 @@ public final class DicomFile {
     @Override
     public String toString() {
         String size = pixels == null ? "no pixel data" : pixels.columns() + "x" + pixels.rows() + "x" + pixels.frames();
-        return "DicomFile[" + size + ", " + (syntax != null ? syntax.displayName() : Text.sanitize(syntaxUid, 64)) + "]";
+        return "DicomFile[" + size + ", " + (syntax != null ? syntax.displayName() : Text.sanitize(syntaxUid, 64))
+                + "]";
     }
 }

@@ -78,8 +78,13 @@ public final class DicomImageReader implements ImageReader {
         if (pm == null) {
             return DicomFile.guarded(() -> render(f));
         }
-        try (MemoryBudget.Lease lease = limits.admitDecode(pm.columns(), pm.rows(), pm.samples(), pm.bitsAllocated(),
-                pm.frames(), PixelModule.workingBytes(pm.rows(), pm.columns(), pm.samples()))) {
+        try (MemoryBudget.Lease lease = limits.admitDecode(
+                pm.columns(),
+                pm.rows(),
+                pm.samples(),
+                pm.bitsAllocated(),
+                pm.frames(),
+                PixelModule.workingBytes(pm.rows(), pm.columns(), pm.samples()))) {
             return DicomFile.guarded(() -> render(f));
         }
     }

@@ -20,12 +20,12 @@ final class DicomParser {
     static final int MAX_ELEMENTS = 1 << 20;
     private static final long UNDEFINED = 0xFFFFFFFFL;
 
-    private static final Set<String> VRS = Set.of("AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO",
-            "LT", "OB", "OD", "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL",
-            "UN", "UR", "US", "UT", "UV");
+    private static final Set<String> VRS = Set.of(
+            "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF", "OL", "OV", "OW",
+            "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV");
     /** VRs with a 2-byte reserved field and a 4-byte length in explicit encodings. */
-    private static final Set<String> LONG_VRS = Set.of("OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN",
-            "UR", "UT", "UV");
+    private static final Set<String> LONG_VRS =
+            Set.of("OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV");
     /** The VR strings by their two letters, {@code (first - 'A') * 26 + (second - 'A')}: no allocation per element. */
     private static final String[] VR_TABLE = new String[26 * 26];
 
@@ -165,8 +165,9 @@ final class DicomParser {
     }
 
     /** Items until {@code end} (defined length) or until the sequence delimiter ({@code end < 0}). */
-    private List<Dataset> readSequence(int seqTag, int limit, int end, boolean explicit, boolean be, Charset cs,
-            int depth) throws ImageFormatException {
+    private List<Dataset> readSequence(
+            int seqTag, int limit, int end, boolean explicit, boolean be, Charset cs, int depth)
+            throws ImageFormatException {
         List<Dataset> items = new ArrayList<>();
         int stop = end < 0 ? limit : end;
         while (true) {
@@ -183,7 +184,8 @@ final class DicomParser {
                 return items;
             }
             if (tag != Tags.ITEM) {
-                throw new ImageFormatException("expected an item in sequence " + Text.tag(seqTag) + ", found " + Text.tag(tag));
+                throw new ImageFormatException(
+                        "expected an item in sequence " + Text.tag(seqTag) + ", found " + Text.tag(tag));
             }
             if (++elements > MAX_ELEMENTS) {
                 throw new ImageFormatException("more than " + MAX_ELEMENTS + " elements");

@@ -26,14 +26,16 @@ final class Frames {
         this.pixelData = ds.element(Tags.PIXEL_DATA);
         boolean encapsulated = pixelData.fragments() != null;
         if (encapsulated != ts.encapsulated()) {
-            throw new ImageFormatException(encapsulated ? "encapsulated pixel data in a " + ts.displayName() + " file"
-                    : "native pixel data in a " + ts.displayName() + " file");
+            throw new ImageFormatException(
+                    encapsulated
+                            ? "encapsulated pixel data in a " + ts.displayName() + " file"
+                            : "native pixel data in a " + ts.displayName() + " file");
         }
         if (!encapsulated) {
             long need = (pm.nativeFrameBits() * pm.frames() + 7) / 8;
             if (pixelData.length() < need) {
-                throw new ImageFormatException("pixel data holds " + pixelData.length() + " bytes, "
-                        + pm.frames() + " frame(s) of " + pm.columns() + "x" + pm.rows() + " need " + need);
+                throw new ImageFormatException("pixel data holds " + pixelData.length() + " bytes, " + pm.frames()
+                        + " frame(s) of " + pm.columns() + "x" + pm.rows() + " need " + need);
             }
             if (pm.photometric().equals("YBR_FULL_422") && pm.columns() % 2 != 0) {
                 throw new ImageFormatException("YBR_FULL_422 with an odd number of columns");
@@ -97,7 +99,8 @@ final class Frames {
                 return out;
             }
             default: {
-                boolean ybr = pm.photometric().equals("YBR_FULL") || pm.photometric().equals("YBR_FULL_422");
+                boolean ybr =
+                        pm.photometric().equals("YBR_FULL") || pm.photometric().equals("YBR_FULL_422");
                 int max = grayMax();
                 double half = (max + 1) / 2.0;
                 int[] out = new int[pm.pixels()];
@@ -271,8 +274,8 @@ final class Frames {
             out.get(out.size() - 1).add(f);
         }
         if (out.size() != frames || !startsFrame(data.get(0))) {
-            throw new ImageFormatException("cannot tell which of " + data.size() + " fragments belong to each of "
-                    + frames + " frames");
+            throw new ImageFormatException(
+                    "cannot tell which of " + data.size() + " fragments belong to each of " + frames + " frames");
         }
         return out;
     }
@@ -323,8 +326,14 @@ final class Frames {
             return false;
         }
         int m = (b[o] & 0xff) << 8 | (b[o + 1] & 0xff);
-        return m == 0xffd8 || m == 0xff4f
-                || (f.length() >= 8 && b[o] == 0 && b[o + 1] == 0 && b[o + 2] == 0 && b[o + 3] == 12
-                        && b[o + 4] == 'j' && b[o + 5] == 'P'); // JP2 signature box
+        return m == 0xffd8
+                || m == 0xff4f
+                || (f.length() >= 8
+                        && b[o] == 0
+                        && b[o + 1] == 0
+                        && b[o + 2] == 0
+                        && b[o + 3] == 12
+                        && b[o + 4] == 'j'
+                        && b[o + 5] == 'P'); // JP2 signature box
     }
 }

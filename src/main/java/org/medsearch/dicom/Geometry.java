@@ -15,5 +15,9 @@ package org.medsearch.dicom;
  * @param sliceThickness (0018,0050) in mm
  * @param instanceNumber (0020,0013)
  */
-public record Geometry(double[] imagePositionPatient, double[] imageOrientationPatient, double[] pixelSpacing,
-        Double sliceThickness, Integer instanceNumber) {}
+public record Geometry(
+        double[] imagePositionPatient,
+        double[] imageOrientationPatient,
+        double[] pixelSpacing,
+        Double sliceThickness,
+        Integer instanceNumber) {}

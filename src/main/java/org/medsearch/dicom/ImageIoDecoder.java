@@ -116,6 +116,7 @@ final class ImageIoDecoder {
         private final long deadline;
         /** Where the last one-byte read found 0xFF, or -2: JJ2000 reads a stuffed byte right after it. */
         private long lastFf = -2;
+
         private boolean late;
         private boolean stuffing;
         private boolean interrupted;
@@ -243,9 +244,12 @@ final class ImageIoDecoder {
         long yto = Dataset.u32(b, siz + 32, true);
         int components = Dataset.u16(b, siz + 36, true);
         if (xsiz - xo != pm.columns() || ysiz - yo != pm.rows()) {
-            throw j2kError("image is " + (xsiz - xo) + "x" + (ysiz - yo) + ", the dataset says " + pm.columns() + "x" + pm.rows());
+            throw j2kError("image is " + (xsiz - xo) + "x" + (ysiz - yo) + ", the dataset says " + pm.columns() + "x"
+                    + pm.rows());
         }
-        if (components != pm.samples() || end - siz < 38 + 3 * components || Dataset.u16(b, siz, true) != 38 + 3 * components) {
+        if (components != pm.samples()
+                || end - siz < 38 + 3 * components
+                || Dataset.u16(b, siz, true) != 38 + 3 * components) {
             throw j2kError(components + " components, the dataset says " + pm.samples());
         }
         for (int c = 0; c < components; c++) {
@@ -318,7 +322,8 @@ final class ImageIoDecoder {
      * rather than following Psot; each of them must be one whose header the check walked ({@code
      * tileParts}, offsets from the SOC marker at {@code soc}), or a PPT segment could hide there.
      */
-    private static void checkTlm(byte[] b, int soc, List<Integer> tlm, Set<Integer> tileParts) throws ImageFormatException {
+    private static void checkTlm(byte[] b, int soc, List<Integer> tlm, Set<Integer> tileParts)
+            throws ImageFormatException {
         if (tlm.isEmpty() || tileParts.isEmpty()) {
             return;
         }
@@ -349,7 +354,8 @@ final class ImageIoDecoder {
         int minPrecinct = 15;
 
         /** SPcod/SPcoc at {@code p}: levels, code-block width and height, style, transform, then precinct sizes. */
-        void add(byte[] b, int p, int layerCount, boolean userPrecincts, int precinctBytes) throws ImageFormatException {
+        void add(byte[] b, int p, int layerCount, boolean userPrecincts, int precinctBytes)
+                throws ImageFormatException {
             int lv = b[p] & 0xff;
             int xcb = (b[p + 1] & 0xff) + 2;
             int ycb = (b[p + 2] & 0xff) + 2;
@@ -416,16 +422,17 @@ final class ImageIoDecoder {
             int w = reader.getWidth(0);
             int h = reader.getHeight(0);
             if (w != pm.columns() || h != pm.rows()) {
-                throw new ImageFormatException(codec + " frame is " + w + "x" + h + ", the dataset says "
-                        + pm.columns() + "x" + pm.rows());
+                throw new ImageFormatException(
+                        codec + " frame is " + w + "x" + h + ", the dataset says " + pm.columns() + "x" + pm.rows());
             }
             Raster r = reader.readRaster(0, null);
             if (!warnings.isEmpty()) {
-                throw new ImageFormatException("corrupt or truncated " + codec + " frame (" + Text.sanitize(warnings.get(0), 120) + ")");
+                throw new ImageFormatException(
+                        "corrupt or truncated " + codec + " frame (" + Text.sanitize(warnings.get(0), 120) + ")");
             }
             if (r.getWidth() != w || r.getHeight() != h || r.getNumBands() != pm.samples()) {
-                throw new ImageFormatException(codec + " frame has " + r.getNumBands() + " components, the dataset says "
-                        + pm.samples());
+                throw new ImageFormatException(
+                        codec + " frame has " + r.getNumBands() + " components, the dataset says " + pm.samples());
             }
             return r.getPixels(r.getMinX(), r.getMinY(), w, h, (int[]) null);
         } catch (ImageFormatException e) {
@@ -433,11 +440,13 @@ final class ImageIoDecoder {
         } catch (IOException | RuntimeException | Error e) {
             // codecs report damage with IIOException, EOFException, assorted unchecked exceptions and, in
             // JJ2000's case, plain java.lang.Error; only a failing virtual machine is not the file's fault
-            if (e instanceof VirtualMachineError && !(e instanceof OutOfMemoryError || e instanceof StackOverflowError)) {
+            if (e instanceof VirtualMachineError
+                    && !(e instanceof OutOfMemoryError || e instanceof StackOverflowError)) {
                 throw (VirtualMachineError) e;
             }
             String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            throw new ImageFormatException("corrupt or unsupported " + codec + " frame (" + Text.sanitize(why, 120) + ")", e);
+            throw new ImageFormatException(
+                    "corrupt or unsupported " + codec + " frame (" + Text.sanitize(why, 120) + ")", e);
         } finally {
             reader.dispose();
         }

@@ -15,8 +15,9 @@ import org.medsearch.image.ImageFormatException;
  */
 final class JpegLsDecoder {
 
-    private static final int[] J = {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 9,
-            10, 11, 12, 13, 14, 15};
+    private static final int[] J = {
+        0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 9, 10, 11, 12, 13, 14, 15
+    };
     private static final int CONTEXTS = 365;
 
     private final byte[] b;
@@ -271,8 +272,14 @@ final class JpegLsDecoder {
             t2 = presetT2 != 0 ? presetT2 : t[1];
             t3 = presetT3 != 0 ? presetT3 : t[2];
             reset = presetReset != 0 ? presetReset : 64;
-            if (t1 < near + 1 || t1 > maxval || t2 < t1 || t2 > maxval || t3 < t2 || t3 > maxval
-                    || reset < 3 || reset > Math.max(255, maxval)) {
+            if (t1 < near + 1
+                    || t1 > maxval
+                    || t2 < t1
+                    || t2 > maxval
+                    || t3 < t2
+                    || t3 > maxval
+                    || reset < 3
+                    || reset > Math.max(255, maxval)) {
                 throw error("invalid coding parameters");
             }
             range = (maxval + 2 * near) / (2 * near + 1) + 1;
@@ -362,7 +369,8 @@ final class JpegLsDecoder {
             while (x <= width) {
                 boolean run = true;
                 for (int i = 0; i < ns; i++) {
-                    qs[i] = context(prev[i][x + 1] - prev[i][x], prev[i][x] - prev[i][x - 1], prev[i][x - 1] - cur[i][x - 1]);
+                    qs[i] = context(
+                            prev[i][x + 1] - prev[i][x], prev[i][x] - prev[i][x - 1], prev[i][x - 1] - cur[i][x - 1]);
                     run &= qs[i] == 0;
                 }
                 if (!run) {

@@ -54,7 +54,8 @@ final class Palette {
                     }
                 }
             } else {
-                throw new ImageFormatException("palette lookup table data of " + data.length() + " bytes for " + n + " entries");
+                throw new ImageFormatException(
+                        "palette lookup table data of " + data.length() + " bytes for " + n + " entries");
             }
             rgb[c] = lut;
         }

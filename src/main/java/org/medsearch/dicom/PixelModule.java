@@ -19,8 +19,17 @@ import org.medsearch.image.ReadLimits;
  * @param photometric one of the supported photometric interpretations
  * @param frames number of frames, at least 1
  */
-record PixelModule(int rows, int columns, int samples, int bitsAllocated, int bitsStored, int highBit,
-        boolean signed, boolean planar, String photometric, int frames) {
+record PixelModule(
+        int rows,
+        int columns,
+        int samples,
+        int bitsAllocated,
+        int bitsStored,
+        int highBit,
+        boolean signed,
+        boolean planar,
+        String photometric,
+        int frames) {
 
     static PixelModule of(Dataset ds, ReadLimits limits) throws ImageFormatException {
         int rows = required(ds, Tags.ROWS, "Rows");
@@ -61,7 +70,8 @@ record PixelModule(int rows, int columns, int samples, int bitsAllocated, int bi
         boolean colour = switch (pi) {
             case "MONOCHROME1", "MONOCHROME2", "PALETTE COLOR" -> false;
             case "RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT" -> true;
-            default -> throw new ImageFormatException("unsupported photometric interpretation " + Text.sanitize(pi, 32));
+            default ->
+                throw new ImageFormatException("unsupported photometric interpretation " + Text.sanitize(pi, 32));
         };
         if (colour != (samples == 3)) {
             throw new ImageFormatException(pi + " with " + samples + " samples per pixel");
@@ -77,8 +87,17 @@ record PixelModule(int rows, int columns, int samples, int bitsAllocated, int bi
         if ((long) rows * columns * samples > Integer.MAX_VALUE - 16) {
             throw new ImageFormatException("frames of " + columns + "x" + rows + " pixels are too large for one array");
         }
-        return new PixelModule(rows, columns, samples, bitsAllocated, bitsStored, highBit, representation == 1,
-                planar == 1, pi, frames);
+        return new PixelModule(
+                rows,
+                columns,
+                samples,
+                bitsAllocated,
+                bitsStored,
+                highBit,
+                representation == 1,
+                planar == 1,
+                pi,
+                frames);
     }
 
     /** What decoding one frame allocates: its int samples, the float values, the windowed copy. */

@@ -67,7 +67,8 @@ final class RleDecoder {
             }
         }
         if (o < out.length) {
-            throw new ImageFormatException("RLE segment " + segment + " decodes to " + o + " of " + out.length + " bytes");
+            throw new ImageFormatException(
+                    "RLE segment " + segment + " decodes to " + o + " of " + out.length + " bytes");
         }
     }
 }

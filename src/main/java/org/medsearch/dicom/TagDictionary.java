@@ -29,7 +29,8 @@ public final class TagDictionary {
     private static final Map<Integer, Entry> ENTRIES = new HashMap<>(512);
 
     /** UIDs that name a class or an encoding, not an instance: safe to show. */
-    private static final Set<Integer> NON_IDENTIFYING_UIDS = Set.of(0x00020002, 0x00020010, 0x00020012, 0x00080016, 0x00081150);
+    private static final Set<Integer> NON_IDENTIFYING_UIDS =
+            Set.of(0x00020002, 0x00020010, 0x00020012, 0x00080016, 0x00081150);
 
     private static void add(int tag, String vr, String keyword) {
         ENTRIES.put(tag, new Entry(vr, keyword, false));

@@ -32,7 +32,13 @@ public enum TransferSyntax {
     RLE_LOSSLESS("1.2.840.10008.1.2.5", "RLE Lossless", Codec.RLE);
 
     /** How frames are stored. */
-    enum Codec { NATIVE, RLE, JPEG, JPEG_LS, JPEG_2000 }
+    enum Codec {
+        NATIVE,
+        RLE,
+        JPEG,
+        JPEG_LS,
+        JPEG_2000
+    }
 
     /** Names of syntaxes we recognise but do not decode, for the error message. */
     private static final Map<String, String> UNSUPPORTED = Map.ofEntries(
@@ -127,6 +133,7 @@ public enum TransferSyntax {
     static ImageFormatException unsupported(String uid) {
         // a UID is digits and dots: anything else from the file is not echoed
         String u = Text.sanitize(uid.trim().replaceAll("[^0-9.]", "?"), 64);
-        return new ImageFormatException("unsupported transfer syntax " + u + " (" + UNSUPPORTED.getOrDefault(u, "unknown") + ")");
+        return new ImageFormatException(
+                "unsupported transfer syntax " + u + " (" + UNSUPPORTED.getOrDefault(u, "unknown") + ")");
     }
 }

@@ -32,7 +32,8 @@ public record VoiWindow(double center, double width, String description) {
     }
 
     public static VoiWindow of(WindowPreset p) {
-        return new VoiWindow(p.center(), p.width(), "preset " + p.label() + " C" + num(p.center()) + " W" + num(p.width()));
+        return new VoiWindow(
+                p.center(), p.width(), "preset " + p.label() + " C" + num(p.center()) + " W" + num(p.width()));
     }
 
     /** The window stored in the file, as read from its first WindowCenter/WindowWidth values. */

@@ -39,7 +39,8 @@ public enum WindowPreset {
         try {
             return valueOf(name.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown window preset '" + name + "'; expected one of brain, lung, abdomen, bone, mediastinum");
+            throw new IllegalArgumentException(
+                    "unknown window preset '" + name + "'; expected one of brain, lung, abdomen, bone, mediastinum");
         }
     }
 

@@ -31,20 +31,30 @@ public record EvaluationReport(
     public static final String FORMAT = "medsearch-evaluation/1";
 
     /** The model evaluated. */
-    public record ModelFacts(String directory, String fingerprint, List<String> classes, int imageSize,
-            String init, Integer bestEpoch, int epochs, String dataSha256, String splitSha256, long splitSeed,
-            String splitRatios, Map<String, String> versions) {}
+    public record ModelFacts(
+            String directory,
+            String fingerprint,
+            List<String> classes,
+            int imageSize,
+            String init,
+            Integer bestEpoch,
+            int epochs,
+            String dataSha256,
+            String splitSha256,
+            long splitSeed,
+            String splitRatios,
+            Map<String, String> versions) {}
 
     /** The index searched. */
-    public record IndexFacts(String directory, int images, Map<String, Integer> perClass,
-            Map<String, Integer> perSplit, String note) {}
+    public record IndexFacts(
+            String directory, int images, Map<String, Integer> perClass, Map<String, Integer> perSplit, String note) {}
 
     /** The queries: the test split of the model's split. */
     public record DataFacts(String source, int testImages, int evaluated, List<String> skipped) {}
 
     /** Classification of the test images. */
-    public record Classification(double accuracy, List<ClassificationMetrics.PerClass> perClass,
-            List<String> classes, long[][] confusion) {}
+    public record Classification(
+            double accuracy, List<ClassificationMetrics.PerClass> perClass, List<String> classes, long[][] confusion) {}
 
     /**
      * One retrieval protocol under one scope.
@@ -60,7 +70,15 @@ public record EvaluationReport(
      * @param averagePrecisionPerClass mAP@k per query class
      * @param queryIds for the paper protocol, the test images used as queries
      */
-    public record Protocol(String protocol, String scope, int queries, int k, double meanAveragePrecision,
-            double meanPrecision, double meanRecall, double[] precisionCurve,
-            Map<String, Double> averagePrecisionPerClass, List<String> queryIds) {}
+    public record Protocol(
+            String protocol,
+            String scope,
+            int queries,
+            int k,
+            double meanAveragePrecision,
+            double meanPrecision,
+            double meanRecall,
+            double[] precisionCurve,
+            Map<String, Double> averagePrecisionPerClass,
+            List<String> queryIds) {}
 }

@@ -36,6 +36,7 @@ public final class ReportWriter {
 
     /** Paper (Ayyachamy et al. 2019), Table 3 / abstract. */
     static final double PAPER_ACCURACY = 0.92;
+
     static final double PAPER_MAP = 0.90;
 
     /** Writes everything into {@code dir} and returns the HTML file. */
@@ -63,12 +64,19 @@ public final class ReportWriter {
 
     static HeatMapChart confusionChart(EvaluationReport r) {
         List<String> classes = r.classification().classes();
-        HeatMapChart c = new HeatMapChartBuilder().width(640).height(560).title("Confusion matrix (test split)")
-                .xAxisTitle("predicted").yAxisTitle("true").build();
+        HeatMapChart c = new HeatMapChartBuilder()
+                .width(640)
+                .height(560)
+                .title("Confusion matrix (test split)")
+                .xAxisTitle("predicted")
+                .yAxisTitle("true")
+                .build();
         c.getStyler().setShowValue(true);
         c.getStyler().setPlotContentSize(1);
         c.getStyler().setLegendVisible(false);
-        c.getStyler().setRangeColors(new Color[] {new Color(245, 248, 252), new Color(120, 170, 220), new Color(20, 60, 130)});
+        c.getStyler()
+                .setRangeColors(
+                        new Color[] {new Color(245, 248, 252), new Color(120, 170, 220), new Color(20, 60, 130)});
         List<Number[]> cells = new ArrayList<>();
         long[][] m = r.classification().confusion();
         for (int t = 0; t < m.length; t++) {
@@ -83,8 +91,12 @@ public final class ReportWriter {
     }
 
     static CategoryChart perClassChart(EvaluationReport r) {
-        CategoryChart c = new CategoryChartBuilder().width(900).height(420).title("Per class (test split)")
-                .yAxisTitle("score").build();
+        CategoryChart c = new CategoryChartBuilder()
+                .width(900)
+                .height(420)
+                .title("Per class (test split)")
+                .yAxisTitle("score")
+                .build();
         c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS).setLegendLayout(Styler.LegendLayout.Horizontal);
         c.getStyler().setAvailableSpaceFill(0.8);
         c.getStyler().setYAxisMin(0.0);
@@ -103,15 +115,22 @@ public final class ReportWriter {
         c.addSeries("F1", names, f1);
         EvaluationReport.Protocol all = r.retrieval().get("all-test/predicted");
         if (all != null) {
-            List<Double> ap = names.stream().map(n -> all.averagePrecisionPerClass().getOrDefault(n, 0.0)).toList();
+            List<Double> ap = names.stream()
+                    .map(n -> all.averagePrecisionPerClass().getOrDefault(n, 0.0))
+                    .toList();
             c.addSeries("mAP@" + all.k() + " (all test, predicted scope)", names, ap);
         }
         return c;
     }
 
     static XYChart curveChart(EvaluationReport r) {
-        XYChart c = new XYChartBuilder().width(900).height(420).title("Precision at k").xAxisTitle("k")
-                .yAxisTitle("P@k").build();
+        XYChart c = new XYChartBuilder()
+                .width(900)
+                .height(420)
+                .title("Precision at k")
+                .xAxisTitle("k")
+                .yAxisTitle("P@k")
+                .build();
         c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS).setLegendLayout(Styler.LegendLayout.Horizontal);
         c.getStyler().setMarkerSize(3);
         for (Map.Entry<String, EvaluationReport.Protocol> e : r.retrieval().entrySet()) {
@@ -129,37 +148,59 @@ public final class ReportWriter {
         StringBuilder h = new StringBuilder();
         h.append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>medsearch evaluation</title>")
                 .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>")
-                .append("body{font:15px/1.45 system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#1c1c1c}")
-                .append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccd;padding:.3em .7em;text-align:right}")
+                .append(
+                        "body{font:15px/1.45 system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#1c1c1c}")
+                .append(
+                        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccd;padding:.3em .7em;text-align:right}")
                 .append("th{background:#eef2f8}td.l,th.l{text-align:left}img{max-width:100%}h2{margin-top:2em}")
                 .append(".note{color:#555}</style></head><body>");
         h.append("<h1>medsearch evaluation</h1>");
-        h.append("<p class=\"note\">").append(esc(r.createdAt())).append(" &middot; model ")
-                .append(esc(r.model().fingerprint())).append(" &middot; ").append(r.data().evaluated())
-                .append(" test images &middot; ").append(String.format("%.1f s", r.seconds())).append("</p>");
+        h.append("<p class=\"note\">")
+                .append(esc(r.createdAt()))
+                .append(" &middot; model ")
+                .append(esc(r.model().fingerprint()))
+                .append(" &middot; ")
+                .append(r.data().evaluated())
+                .append(" test images &middot; ")
+                .append(String.format("%.1f s", r.seconds()))
+                .append("</p>");
 
         h.append("<h2>Beside the paper</h2><table><tr><th class=\"l\">figure</th><th>this run</th>")
                 .append("<th>Ayyachamy et al. 2019</th></tr>");
         row(h, "classification accuracy (test split)", r.classification().accuracy(), PAPER_ACCURACY);
         EvaluationReport.Protocol pp = r.retrieval().get("paper/predicted");
         if (pp != null) {
-            row(h, "mAP@" + pp.k() + ", paper protocol (" + pp.queries() + " queries), predicted-class scope",
-                    pp.meanAveragePrecision(), PAPER_MAP);
+            row(
+                    h,
+                    "mAP@" + pp.k() + ", paper protocol (" + pp.queries() + " queries), predicted-class scope",
+                    pp.meanAveragePrecision(),
+                    PAPER_MAP);
         }
         h.append("</table>");
 
         h.append("<h2>Retrieval</h2><table><tr><th class=\"l\">protocol</th><th class=\"l\">scope</th><th>queries</th>")
                 .append("<th>mAP@k</th><th>P@k</th><th>R@k</th></tr>");
         for (EvaluationReport.Protocol p : r.retrieval().values()) {
-            h.append("<tr><td class=\"l\">").append(esc(p.protocol())).append("</td><td class=\"l\">")
-                    .append(esc(p.scope())).append("</td><td>").append(p.queries()).append("</td><td>")
-                    .append(f4(p.meanAveragePrecision())).append("</td><td>").append(f4(p.meanPrecision()))
-                    .append("</td><td>").append(f4(p.meanRecall())).append("</td></tr>");
+            h.append("<tr><td class=\"l\">")
+                    .append(esc(p.protocol()))
+                    .append("</td><td class=\"l\">")
+                    .append(esc(p.scope()))
+                    .append("</td><td>")
+                    .append(p.queries())
+                    .append("</td><td>")
+                    .append(f4(p.meanAveragePrecision()))
+                    .append("</td><td>")
+                    .append(f4(p.meanPrecision()))
+                    .append("</td><td>")
+                    .append(f4(p.meanRecall()))
+                    .append("</td></tr>");
         }
-        h.append("</table><p class=\"note\">k = ").append(pp == null ? 10 : pp.k())
+        h.append("</table><p class=\"note\">k = ")
+                .append(pp == null ? 10 : pp.k())
                 .append(". Relevant means same class. AP@k averages P@i over the relevant ranks i &le; k (the"
                         + " PyTorch reference's definition). ")
-                .append(esc(r.index().note())).append(".</p>");
+                .append(esc(r.index().note()))
+                .append(".</p>");
         h.append(img(curve, "Precision at k for each protocol and scope"));
 
         if (confusion == null) {
@@ -178,10 +219,17 @@ public final class ReportWriter {
         kv(h, "epochs (best)", m.epochs() + " (" + m.bestEpoch() + ")");
         kv(h, "training data SHA-256", m.dataSha256());
         kv(h, "split", m.splitRatios() + ", seed " + m.splitSeed() + ", SHA-256 " + m.splitSha256());
-        kv(h, "evaluated data", r.data().source() + ": " + r.data().testImages() + " test images, "
-                + r.data().evaluated() + " evaluated, " + r.data().skipped().size() + " skipped");
-        kv(h, "index", r.index().directory() + ": " + r.index().images() + " images; per split " + r.index().perSplit()
-                + "; per class " + r.index().perClass());
+        kv(
+                h,
+                "evaluated data",
+                r.data().source() + ": " + r.data().testImages() + " test images, "
+                        + r.data().evaluated() + " evaluated, "
+                        + r.data().skipped().size() + " skipped");
+        kv(
+                h,
+                "index",
+                r.index().directory() + ": " + r.index().images() + " images; per split "
+                        + r.index().perSplit() + "; per class " + r.index().perClass());
         kv(h, "versions", String.valueOf(m.versions()));
         h.append("</table></body></html>\n");
         return h.toString();
@@ -191,9 +239,17 @@ public final class ReportWriter {
         h.append("<h2>Classification</h2><table><tr><th class=\"l\">class</th><th>support</th><th>precision</th>")
                 .append("<th>recall</th><th>F1</th></tr>");
         for (ClassificationMetrics.PerClass pc : r.classification().perClass()) {
-            h.append("<tr><td class=\"l\">").append(esc(pc.name())).append("</td><td>").append(pc.support())
-                    .append("</td><td>").append(f4(pc.precision())).append("</td><td>").append(f4(pc.recall()))
-                    .append("</td><td>").append(f4(pc.f1())).append("</td></tr>");
+            h.append("<tr><td class=\"l\">")
+                    .append(esc(pc.name()))
+                    .append("</td><td>")
+                    .append(pc.support())
+                    .append("</td><td>")
+                    .append(f4(pc.precision()))
+                    .append("</td><td>")
+                    .append(f4(pc.recall()))
+                    .append("</td><td>")
+                    .append(f4(pc.f1()))
+                    .append("</td></tr>");
         }
         h.append("</table>");
         h.append(img(perClass, "Per-class precision, recall, F1 and mAP"));
@@ -218,17 +274,26 @@ public final class ReportWriter {
     }
 
     private static void row(StringBuilder h, String name, double ours, double paper) {
-        h.append("<tr><td class=\"l\">").append(esc(name)).append("</td><td>").append(f4(ours)).append("</td><td>")
-                .append(f4(paper)).append("</td></tr>");
+        h.append("<tr><td class=\"l\">")
+                .append(esc(name))
+                .append("</td><td>")
+                .append(f4(ours))
+                .append("</td><td>")
+                .append(f4(paper))
+                .append("</td></tr>");
     }
 
     private static void kv(StringBuilder h, String k, String v) {
-        h.append("<tr><th class=\"l\">").append(esc(k)).append("</th><td class=\"l\">").append(esc(v)).append("</td></tr>");
+        h.append("<tr><th class=\"l\">")
+                .append(esc(k))
+                .append("</th><td class=\"l\">")
+                .append(esc(v))
+                .append("</td></tr>");
     }
 
     private static String img(byte[] png, String alt) {
-        return "<p><img alt=\"" + esc(alt) + "\" src=\"data:image/png;base64," + Base64.getEncoder().encodeToString(png)
-                + "\"></p>";
+        return "<p><img alt=\"" + esc(alt) + "\" src=\"data:image/png;base64,"
+                + Base64.getEncoder().encodeToString(png) + "\"></p>";
     }
 
     private static String f4(double v) {

@@ -1,9 +1,6 @@
 package org.medsearch.image;
 
 import java.io.IOException;
-import java.util.function.Consumer;
-import org.medsearch.util.Progress;
-
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -15,6 +12,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Consumer;
+import org.medsearch.util.Progress;
 
 /**
  * Decodes and pre-processes images on worker threads, a few batches ahead of the consumer, so that
@@ -44,8 +43,8 @@ public final class BatchLoader implements Iterable<BatchLoader.Batch>, AutoClose
      * @param decodeNanos time the worker spent decoding and pre-processing this batch
      * @param metadata each decoded image's technical metadata, aligned with {@code indices}
      */
-    public record Batch(float[] data, int[] indices, List<Failure> failures, long decodeNanos,
-            List<Map<String, String>> metadata) {
+    public record Batch(
+            float[] data, int[] indices, List<Failure> failures, long decodeNanos, List<Map<String, String>> metadata) {
         public int size() {
             return indices.length;
         }
@@ -72,8 +71,8 @@ public final class BatchLoader implements Iterable<BatchLoader.Batch>, AutoClose
     private final int prefetch;
 
     /** Loads files. */
-    public static BatchLoader forFiles(ImageReaders readers, Preprocessing prep, List<Path> paths, int batchSize,
-            int workers) {
+    public static BatchLoader forFiles(
+            ImageReaders readers, Preprocessing prep, List<Path> paths, int batchSize, int workers) {
         return new BatchLoader(readers, prep, paths.stream().map(Source::of).toList(), batchSize, workers);
     }
 

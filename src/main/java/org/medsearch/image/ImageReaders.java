@@ -35,7 +35,8 @@ public final class ImageReaders {
     /** Readers found through {@link ServiceLoader} ({@code META-INF/services}), in their declared order. */
     private static final List<ImageReader> INSTALLED =
             ServiceLoader.load(ImageReader.class, ImageReaders.class.getClassLoader()).stream()
-                    .map(ServiceLoader.Provider::get).toList();
+                    .map(ServiceLoader.Provider::get)
+                    .toList();
 
     /**
      * Every installed reader (PNG/JPEG/BMP/GIF/TIFF, DICOM, NIfTI: see

@@ -100,8 +100,8 @@ public final class MemoryBudget {
             long left = maxWaitNanos;
             while (waiting.peekFirst() != me || used + need > capacity) {
                 if (left <= 0) {
-                    throw new DecodeCapacityException("the server is decoding as many images as its memory allows; "
-                            + "retry later");
+                    throw new DecodeCapacityException(
+                            "the server is decoding as many images as its memory allows; " + "retry later");
                 }
                 left = changed.awaitNanos(left);
             }

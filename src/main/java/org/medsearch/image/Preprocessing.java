@@ -73,8 +73,10 @@ public record Preprocessing(int imageSize, float[] mean, float[] std) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Preprocessing p && p.imageSize == imageSize
-                && Arrays.equals(p.mean, mean) && Arrays.equals(p.std, std);
+        return o instanceof Preprocessing p
+                && p.imageSize == imageSize
+                && Arrays.equals(p.mean, mean)
+                && Arrays.equals(p.std, std);
     }
 
     @Override
@@ -84,6 +86,7 @@ public record Preprocessing(int imageSize, float[] mean, float[] std) {
 
     @Override
     public String toString() {
-        return "Preprocessing[size=" + imageSize + ", mean=" + Arrays.toString(mean) + ", std=" + Arrays.toString(std) + "]";
+        return "Preprocessing[size=" + imageSize + ", mean=" + Arrays.toString(mean) + ", std=" + Arrays.toString(std)
+                + "]";
     }
 }

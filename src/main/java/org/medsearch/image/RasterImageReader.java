@@ -4,8 +4,8 @@ import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.DataBuffer;
 import java.awt.image.IndexColorModel;
-import java.awt.image.Raster;
 import java.awt.image.MultiPixelPackedSampleModel;
+import java.awt.image.Raster;
 import java.awt.image.SampleModel;
 import java.awt.image.SinglePixelPackedSampleModel;
 import java.io.ByteArrayInputStream;
@@ -46,24 +46,44 @@ public final class RasterImageReader implements ImageReader {
         if (h.length >= 132 && h[128] == 'D' && h[129] == 'I' && h[130] == 'C' && h[131] == 'M') {
             return null; // a DICOM file, whose 128-byte preamble may legally be a TIFF header (PS3.10 7.1)
         }
-        if (h.length >= 8 && (h[0] & 0xff) == 0x89 && h[1] == 'P' && h[2] == 'N' && h[3] == 'G'
-                && h[4] == 0x0d && h[5] == 0x0a && h[6] == 0x1a && h[7] == 0x0a) {
+        if (h.length >= 8
+                && (h[0] & 0xff) == 0x89
+                && h[1] == 'P'
+                && h[2] == 'N'
+                && h[3] == 'G'
+                && h[4] == 0x0d
+                && h[5] == 0x0a
+                && h[6] == 0x1a
+                && h[7] == 0x0a) {
             return "png";
         }
         if (h.length >= 3 && (h[0] & 0xff) == 0xff && (h[1] & 0xff) == 0xd8 && (h[2] & 0xff) == 0xff) {
             return "jpeg";
         }
-        if (h.length >= 6 && h[0] == 'G' && h[1] == 'I' && h[2] == 'F' && h[3] == '8'
-                && (h[4] == '7' || h[4] == '9') && h[5] == 'a') {
+        if (h.length >= 6
+                && h[0] == 'G'
+                && h[1] == 'I'
+                && h[2] == 'F'
+                && h[3] == '8'
+                && (h[4] == '7' || h[4] == '9')
+                && h[5] == 'a') {
             return "gif";
         }
-        if (h.length >= 4 && ((h[0] == 'I' && h[1] == 'I' && h[2] == 42 && h[3] == 0)
-                || (h[0] == 'M' && h[1] == 'M' && h[2] == 0 && h[3] == 42))) {
+        if (h.length >= 4
+                && ((h[0] == 'I' && h[1] == 'I' && h[2] == 42 && h[3] == 0)
+                        || (h[0] == 'M' && h[1] == 'M' && h[2] == 0 && h[3] == 42))) {
             return "tiff";
         }
         if (h.length >= 18 && h[0] == 'B' && h[1] == 'M') {
             int dib = (h[14] & 0xff) | (h[15] & 0xff) << 8 | (h[16] & 0xff) << 16 | (h[17] & 0xff) << 24;
-            if (dib == 12 || dib == 16 || dib == 40 || dib == 52 || dib == 56 || dib == 64 || dib == 108 || dib == 124) {
+            if (dib == 12
+                    || dib == 16
+                    || dib == 40
+                    || dib == 52
+                    || dib == 56
+                    || dib == 64
+                    || dib == 108
+                    || dib == 124) {
                 return "bmp";
             }
         }
@@ -125,7 +145,8 @@ public final class RasterImageReader implements ImageReader {
                 list.add(r);
             }
         }
-        list.sort(java.util.Comparator.comparingInt(r -> r.getClass().getName().startsWith("com.sun.imageio.") ? 0 : 1));
+        list.sort(
+                java.util.Comparator.comparingInt(r -> r.getClass().getName().startsWith("com.sun.imageio.") ? 0 : 1));
         return list;
     }
 
@@ -151,7 +172,8 @@ public final class RasterImageReader implements ImageReader {
                 BufferedImage img = reader.read(0, param);
                 if (!warnings.isEmpty()) {
                     // a decoder that had to guess (typically: "premature end of data") decoded a broken file
-                    throw new ImageFormatException("corrupt or truncated " + fmt.toUpperCase() + " (" + warnings.get(0) + ")");
+                    throw new ImageFormatException(
+                            "corrupt or truncated " + fmt.toUpperCase() + " (" + warnings.get(0) + ")");
                 }
                 Map<String, String> meta = new LinkedHashMap<>();
                 meta.put("format", fmt);
@@ -175,8 +197,8 @@ public final class RasterImageReader implements ImageReader {
      * samples per pixel in a file of a few megabytes, so width x height says little about memory.
      * A codec that cannot say (no image type) is refused rather than trusted.
      */
-    private static SampleModel declaredSamples(javax.imageio.ImageReader reader) throws IOException,
-            ImageFormatException {
+    private static SampleModel declaredSamples(javax.imageio.ImageReader reader)
+            throws IOException, ImageFormatException {
         ImageTypeSpecifier type = reader.getRawImageType(0);
         if (type == null) {
             Iterator<ImageTypeSpecifier> types = reader.getImageTypes(0);
@@ -202,7 +224,8 @@ public final class RasterImageReader implements ImageReader {
         Raster r = img.getRaster();
         int bands = r.getNumBands();
         boolean gray = cm.getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY
-                && !(cm instanceof IndexColorModel) && bands <= 2;
+                && !(cm instanceof IndexColorModel)
+                && bands <= 2;
         if (gray) {
             int bits = r.getSampleModel().getSampleSize(0);
             double max = bits >= 32 ? 1.0 : (1L << bits) - 1;

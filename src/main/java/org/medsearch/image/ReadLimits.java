@@ -65,7 +65,8 @@ public record ReadLimits(long maxFileBytes, long maxPixels, long maxDecodedBytes
             throw new ImageFormatException("empty file");
         }
         if (size > maxFileBytes) {
-            throw new ImageFormatException("file of " + size + " bytes exceeds the limit of " + maxFileBytes + " bytes");
+            throw new ImageFormatException(
+                    "file of " + size + " bytes exceeds the limit of " + maxFileBytes + " bytes");
         }
     }
 
@@ -80,9 +81,8 @@ public record ReadLimits(long maxFileBytes, long maxPixels, long maxDecodedBytes
             throw new ImageFormatException("invalid image size " + width + "x" + height + "x" + frames);
         }
         if (width > maxPixels || height > maxPixels || width * height > maxPixels / frames) {
-            throw new ImageFormatException(
-                    "image of " + width + "x" + height + (frames > 1 ? "x" + frames : "")
-                            + " pixels exceeds the limit of " + maxPixels + " pixels");
+            throw new ImageFormatException("image of " + width + "x" + height + (frames > 1 ? "x" + frames : "")
+                    + " pixels exceeds the limit of " + maxPixels + " pixels");
         }
     }
 
@@ -111,8 +111,9 @@ public record ReadLimits(long maxFileBytes, long maxPixels, long maxDecodedBytes
      * @throws ImageFormatException when the decode would exceed the limit (the message names the
      *     shape and the limit); {@link DecodeCapacityException} when the budget stays full too long
      */
-    public MemoryBudget.Lease admitDecode(long width, long height, long samples, int bitsPerSample, long frames,
-            long workingBytes) throws ImageFormatException {
+    public MemoryBudget.Lease admitDecode(
+            long width, long height, long samples, int bitsPerSample, long frames, long workingBytes)
+            throws ImageFormatException {
         long total = checkDecoded(width, height, samples, bitsPerSample, frames, workingBytes);
         return budget == null ? MemoryBudget.Lease.NONE : budget.acquire(total);
     }
@@ -123,10 +124,11 @@ public record ReadLimits(long maxFileBytes, long maxPixels, long maxDecodedBytes
      *
      * @return the bytes the decode takes, as counted here
      */
-    public long checkDecoded(long width, long height, long samples, int bitsPerSample, long frames,
-            long workingBytes) throws ImageFormatException {
+    public long checkDecoded(long width, long height, long samples, int bitsPerSample, long frames, long workingBytes)
+            throws ImageFormatException {
         long raster = rasterBytes(width, height, samples, bitsPerSample, frames);
-        long total = raster > Long.MAX_VALUE - Math.max(0, workingBytes) ? Long.MAX_VALUE
+        long total = raster > Long.MAX_VALUE - Math.max(0, workingBytes)
+                ? Long.MAX_VALUE
                 : raster + Math.max(0, workingBytes);
         if (total > maxDecodedBytes) {
             throw new ImageFormatException("decoding this " + width + "x" + height
@@ -142,7 +144,9 @@ public record ReadLimits(long maxFileBytes, long maxPixels, long maxDecodedBytes
             return "more than 8 EiB";
         }
         double m = bytes / (double) (1 << 20);
-        return (m >= 10 ? String.format(java.util.Locale.ROOT, "%.0f", m)
-                : String.format(java.util.Locale.ROOT, "%.1f", m)) + " MiB";
+        return (m >= 10
+                        ? String.format(java.util.Locale.ROOT, "%.0f", m)
+                        : String.format(java.util.Locale.ROOT, "%.1f", m))
+                + " MiB";
     }
 }

@@ -24,6 +24,7 @@ final class CompiledFilter {
     final SearchFilter filter;
     /** Allowed class ordinals, or null for all. */
     final int[] classes;
+
     private final int modality;
     private final int[] splits;
     private final long patient;
@@ -33,9 +34,13 @@ final class CompiledFilter {
 
     CompiledFilter(SearchFilter f, SegmentData.Ordinals ords) {
         this.filter = f;
-        classes = f.classes() == null ? null : f.classes().stream().mapToInt(ords::ordinal).sorted().toArray();
+        classes = f.classes() == null
+                ? null
+                : f.classes().stream().mapToInt(ords::ordinal).sorted().toArray();
         modality = f.modality() == null ? NONE : ords.ordinal(f.modality());
-        splits = f.splits() == null ? null : f.splits().stream().mapToInt(ords::ordinal).toArray();
+        splits = f.splits() == null
+                ? null
+                : f.splits().stream().mapToInt(ords::ordinal).toArray();
         patient = f.patientKey() == null ? 0 : SegmentData.hash(f.patientKey());
         study = f.studyKey() == null ? 0 : SegmentData.hash(f.studyKey());
         excludeSha = f.excludeContentHash() == null ? 0 : SegmentData.hash(f.excludeContentHash());
@@ -44,7 +49,11 @@ final class CompiledFilter {
 
     /** Whether only the class restricts the candidates (the common case: no per-document test needed). */
     boolean classOnly() {
-        return modality == NONE && splits == null && patient == 0 && study == 0 && excludeSha == 0
+        return modality == NONE
+                && splits == null
+                && patient == 0
+                && study == 0
+                && excludeSha == 0
                 && excludePatient == 0;
     }
 
@@ -56,17 +65,20 @@ final class CompiledFilter {
         if (splits != null && !contains(splits, sd.splitOrd[doc])) {
             return false;
         }
-        if (patient != 0 && (sd.patientHash[doc] != patient
-                || !same(r, LuceneSchema.PATIENT, doc, filter.patientKey()))) {
+        if (patient != 0
+                && (sd.patientHash[doc] != patient || !same(r, LuceneSchema.PATIENT, doc, filter.patientKey()))) {
             return false;
         }
         if (study != 0 && (sd.studyHash[doc] != study || !same(r, LuceneSchema.STUDY, doc, filter.studyKey()))) {
             return false;
         }
-        if (excludeSha != 0 && sd.shaHash[doc] == excludeSha && same(r, LuceneSchema.SHA, doc, filter.excludeContentHash())) {
+        if (excludeSha != 0
+                && sd.shaHash[doc] == excludeSha
+                && same(r, LuceneSchema.SHA, doc, filter.excludeContentHash())) {
             return false;
         }
-        return !(excludePatient != 0 && sd.patientHash[doc] == excludePatient
+        return !(excludePatient != 0
+                && sd.patientHash[doc] == excludePatient
                 && same(r, LuceneSchema.PATIENT, doc, filter.excludePatientKey()));
     }
 
@@ -81,7 +93,9 @@ final class CompiledFilter {
 
     private static boolean same(LeafReader r, String field, int doc, String value) throws IOException {
         BinaryDocValues dv = r.getBinaryDocValues(field);
-        return dv != null && dv.advanceExact(doc) && dv.binaryValue().utf8ToString().equals(value);
+        return dv != null
+                && dv.advanceExact(doc)
+                && dv.binaryValue().utf8ToString().equals(value);
     }
 
     /** The filter as a Lucene query (null when it lets everything through). */
@@ -114,7 +128,9 @@ final class CompiledFilter {
             any = true;
         }
         if (filter.excludePatientKey() != null) {
-            b.add(new TermQuery(new Term(LuceneSchema.PATIENT, filter.excludePatientKey())), BooleanClause.Occur.MUST_NOT);
+            b.add(
+                    new TermQuery(new Term(LuceneSchema.PATIENT, filter.excludePatientKey())),
+                    BooleanClause.Occur.MUST_NOT);
             any = true;
         }
         if (!positive && !any) {

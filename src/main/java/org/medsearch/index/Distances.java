@@ -20,7 +20,9 @@ final class Distances {
     private static Kernel load() {
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) {
             try {
-                return (Kernel) Class.forName("org.medsearch.index.VectorKernel").getDeclaredConstructor().newInstance();
+                return (Kernel) Class.forName("org.medsearch.index.VectorKernel")
+                        .getDeclaredConstructor()
+                        .newInstance();
             } catch (ReflectiveOperationException | LinkageError e) {
                 // fall through to the scalar loop
             }

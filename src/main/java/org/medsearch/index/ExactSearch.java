@@ -31,7 +31,8 @@ final class ExactSearch {
         long total = 0;
         for (int leaf = 0; leaf < data.length; leaf++) {
             SegmentData sd = data[leaf];
-            Iterable<Integer> classes = f.classes == null ? sd.docsByClass.keySet()
+            Iterable<Integer> classes = f.classes == null
+                    ? sd.docsByClass.keySet()
                     : java.util.Arrays.stream(f.classes).boxed().toList();
             for (int c : classes) {
                 int[] docs = sd.docsByClass.get(c);

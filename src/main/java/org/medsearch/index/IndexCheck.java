@@ -66,7 +66,8 @@ final class IndexCheck {
                 if (pathDv == null || !pathDv.advanceExact(doc)) {
                     problems.add(where + ": no source path");
                 } else if (!paths.add(pathDv.binaryValue().utf8ToString())) {
-                    problems.add(where + ": source path indexed twice: " + pathDv.binaryValue().utf8ToString());
+                    problems.add(where + ": source path indexed twice: "
+                            + pathDv.binaryValue().utf8ToString());
                 }
                 if (shaDv == null || !shaDv.advanceExact(doc)) {
                     problems.add(where + ": no content hash");
@@ -88,7 +89,8 @@ final class IndexCheck {
      */
     static void lucene(Path luceneDir, List<String> problems) throws IOException {
         // NoLockFactory: CheckIndex would otherwise create and lock write.lock, which needs write access
-        try (Directory d = FSDirectory.open(luceneDir, NoLockFactory.INSTANCE); CheckIndex ci = new CheckIndex(d)) {
+        try (Directory d = FSDirectory.open(luceneDir, NoLockFactory.INSTANCE);
+                CheckIndex ci = new CheckIndex(d)) {
             ByteArrayOutputStream log = new ByteArrayOutputStream();
             ci.setInfoStream(new PrintStream(log, true, StandardCharsets.UTF_8));
             CheckIndex.Status st = ci.checkIndex();

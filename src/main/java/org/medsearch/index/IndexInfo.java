@@ -13,8 +13,14 @@ import java.util.List;
  * @param vectorFormat how the approximate path stores vectors
  * @param imageSize the model's input size (0 when unknown)
  */
-public record IndexInfo(String format, String modelFingerprint, List<String> classes, int dimensions,
-        String createdBy, VectorFormat vectorFormat, int imageSize) {
+public record IndexInfo(
+        String format,
+        String modelFingerprint,
+        List<String> classes,
+        int dimensions,
+        String createdBy,
+        VectorFormat vectorFormat,
+        int imageSize) {
 
     public IndexInfo {
         if (vectorFormat == null) {

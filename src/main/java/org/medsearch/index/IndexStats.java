@@ -84,8 +84,11 @@ final class IndexStats {
             } catch (NoSuchFileException e) {
                 continue; // a merge removed it meanwhile
             }
-            String kind = f.endsWith(".vec") ? "vectors (float32)" : f.endsWith(".veq") ? "vectors (int8)"
-                    : f.endsWith(".vex") ? "HNSW graph" : "documents and metadata";
+            String kind = f.endsWith(".vec")
+                    ? "vectors (float32)"
+                    : f.endsWith(".veq")
+                            ? "vectors (int8)"
+                            : f.endsWith(".vex") ? "HNSW graph" : "documents and metadata";
             kinds.merge(kind, len, Long::sum);
         }
         return kinds;

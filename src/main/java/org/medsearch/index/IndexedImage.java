@@ -19,8 +19,18 @@ import java.util.Map;
  * @param studyKey salted study key, or null
  * @param metadata technical metadata of the decoded image (format, window, ...)
  */
-public record IndexedImage(long id, String path, String label, String predicted, float confidence,
-        String contentHash, float[] vector, String split, String modality, String patientKey, String studyKey,
+public record IndexedImage(
+        long id,
+        String path,
+        String label,
+        String predicted,
+        float confidence,
+        String contentHash,
+        float[] vector,
+        String split,
+        String modality,
+        String patientKey,
+        String studyKey,
         Map<String, String> metadata) {
 
     /**
@@ -33,7 +43,18 @@ public record IndexedImage(long id, String path, String label, String predicted,
 
     /** A copy with another id. */
     public IndexedImage withId(long newId) {
-        return new IndexedImage(newId, path, label, predicted, confidence, contentHash, vector, split, modality,
-                patientKey, studyKey, metadata);
+        return new IndexedImage(
+                newId,
+                path,
+                label,
+                predicted,
+                confidence,
+                contentHash,
+                vector,
+                split,
+                modality,
+                patientKey,
+                studyKey,
+                metadata);
     }
 }

@@ -70,6 +70,7 @@ public final class LuceneIndex implements VectorStore {
     private final Directory directory;
     /** Null when opened read-only. */
     private final LuceneWriter writer;
+
     private final SearcherManager searchers;
     private final IndexInfo info;
     private final long committedNextId;
@@ -84,8 +85,8 @@ public final class LuceneIndex implements VectorStore {
         this.info = info;
         this.committedNextId = nextId;
         this.copies = new HeapCopies(info.dimensions());
-        this.searchers = writer != null ? new SearcherManager(writer.writer(), null)
-                : new SearcherManager(directory, null);
+        this.searchers =
+                writer != null ? new SearcherManager(writer.writer(), null) : new SearcherManager(directory, null);
     }
 
     /** Creates a new, empty index (committed at once, so it exists on disk); fails if one is there. */
@@ -141,8 +142,10 @@ public final class LuceneIndex implements VectorStore {
             throw new MedsearchException(dir + " was written by an incompatible Lucene version; rebuild the index");
         } catch (CorruptIndexException | java.io.EOFException e) {
             d.close();
-            throw new MedsearchException(dir + " is damaged (" + oneLine(e) + "); run 'medsearch index --check'"
-                    + " and rebuild the index from its images", e);
+            throw new MedsearchException(
+                    dir + " is damaged (" + oneLine(e) + "); run 'medsearch index --check'"
+                            + " and rebuild the index from its images",
+                    e);
         } catch (AccessDeniedException e) {
             d.close();
             throw new MedsearchException("cannot read index " + dir + ": permission denied (" + e.getFile() + ")");
@@ -215,8 +218,8 @@ public final class LuceneIndex implements VectorStore {
     public long add(IndexedImage img) throws IOException {
         requireWriter();
         if (img.vector().length != info.dimensions()) {
-            throw new IllegalArgumentException("vector of " + img.vector().length + " dimensions, index has "
-                    + info.dimensions());
+            throw new IllegalArgumentException(
+                    "vector of " + img.vector().length + " dimensions, index has " + info.dimensions());
         }
         return writer.add(img);
     }
@@ -323,7 +326,8 @@ public final class LuceneIndex implements VectorStore {
     @Override
     public SearchResults search(float[] query, int k, SearchFilter filter, SearchMode mode) throws IOException {
         if (query.length != info.dimensions()) {
-            throw new IllegalArgumentException("query of " + query.length + " dimensions, index has " + info.dimensions());
+            throw new IllegalArgumentException(
+                    "query of " + query.length + " dimensions, index has " + info.dimensions());
         }
         if (k < 1) {
             return new SearchResults(List.of(), "exact", 0);
@@ -338,10 +342,20 @@ public final class LuceneIndex implements VectorStore {
         Map<String, Long> kinds = IndexStats.bytesByKind(directory);
         long diskBytes = kinds.values().stream().mapToLong(Long::longValue).sum();
         long heapBytes = copies.heapBytes();
-        return withSearcher(s -> new Stats(s.getIndexReader().numDocs(), IndexStats.counts(s, LuceneSchema.CLASS),
-                IndexStats.counts(s, LuceneSchema.SPLIT), IndexStats.counts(s, LuceneSchema.MODALITY), diskBytes,
-                kinds, s.getIndexReader().leaves().size(), info.modelFingerprint(), info.vectorFormat().describe(),
-                nextId(), info.createdBy(), heapBytes, Distances.kernel()));
+        return withSearcher(s -> new Stats(
+                s.getIndexReader().numDocs(),
+                IndexStats.counts(s, LuceneSchema.CLASS),
+                IndexStats.counts(s, LuceneSchema.SPLIT),
+                IndexStats.counts(s, LuceneSchema.MODALITY),
+                diskBytes,
+                kinds,
+                s.getIndexReader().leaves().size(),
+                info.modelFingerprint(),
+                info.vectorFormat().describe(),
+                nextId(),
+                info.createdBy(),
+                heapBytes,
+                Distances.kernel()));
     }
 
     /**

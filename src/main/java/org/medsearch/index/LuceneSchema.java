@@ -105,10 +105,21 @@ final class LuceneSchema {
         if (m != null) {
             meta = Json.MAPPER.readValue(m, new TypeReference<LinkedHashMap<String, String>>() {});
         }
-        Number conf = d.getField(CONFIDENCE) == null ? null : d.getField(CONFIDENCE).numericValue();
-        return new IndexedImage(d.getField(ID).numericValue().longValue(), d.get(PATH), d.get(LABEL), d.get(PREDICTED),
-                conf == null ? Float.NaN : conf.floatValue(), d.get(SHA), vector, d.get(SPLIT), d.get(MODALITY),
-                d.get(PATIENT), d.get(STUDY), meta);
+        Number conf =
+                d.getField(CONFIDENCE) == null ? null : d.getField(CONFIDENCE).numericValue();
+        return new IndexedImage(
+                d.getField(ID).numericValue().longValue(),
+                d.get(PATH),
+                d.get(LABEL),
+                d.get(PREDICTED),
+                conf == null ? Float.NaN : conf.floatValue(),
+                d.get(SHA),
+                vector,
+                d.get(SPLIT),
+                d.get(MODALITY),
+                d.get(PATIENT),
+                d.get(STUDY),
+                meta);
     }
 
     /** A commit's user data: the index's facts and the next id. */
@@ -135,14 +146,20 @@ final class LuceneSchema {
             throw new MedsearchException(dir + " is a Lucene index, but not one medsearch wrote");
         }
         if (!LuceneIndex.FORMAT.equals(format)) {
-            throw new MedsearchException(dir + " has index format '" + format + "'; this medsearch reads "
-                    + LuceneIndex.FORMAT);
+            throw new MedsearchException(
+                    dir + " has index format '" + format + "'; this medsearch reads " + LuceneIndex.FORMAT);
         }
         try {
             List<String> classes = Json.MAPPER.readValue(data.get(K_CLASSES), new TypeReference<List<String>>() {});
             VectorFormat vf = VectorFormat.parse(data.getOrDefault(K_VECTORS, "float32"));
-            return new IndexInfo(format, data.get(K_MODEL), classes, Integer.parseInt(data.get(K_DIMS)),
-                    data.get(K_CREATED_BY), vf, Integer.parseInt(data.getOrDefault(K_IMAGE_SIZE, "0")));
+            return new IndexInfo(
+                    format,
+                    data.get(K_MODEL),
+                    classes,
+                    Integer.parseInt(data.get(K_DIMS)),
+                    data.get(K_CREATED_BY),
+                    vf,
+                    Integer.parseInt(data.getOrDefault(K_IMAGE_SIZE, "0")));
         } catch (JsonProcessingException | RuntimeException e) {
             throw new MedsearchException(dir + ": damaged index metadata");
         }

@@ -75,8 +75,8 @@ final class LuceneWriter {
             throw new MedsearchException("cannot write index " + dir + ": permission denied");
         } catch (FileSystemException e) {
             d.close();
-            throw new MedsearchException("cannot write index " + dir + ": " + (e.getReason() == null
-                    ? LuceneIndex.oneLine(e) : e.getReason()));
+            throw new MedsearchException("cannot write index " + dir + ": "
+                    + (e.getReason() == null ? LuceneIndex.oneLine(e) : e.getReason()));
         }
     }
 
@@ -142,7 +142,8 @@ final class LuceneWriter {
     /** A failed write; after one, Lucene refuses further writes (IllegalStateException): report the original cause. */
     private MedsearchException writeFailure(Exception e) {
         Throwable cause = e instanceof IllegalStateException && writer.getTragicException() != null
-                ? writer.getTragicException() : e;
+                ? writer.getTragicException()
+                : e;
         return new MedsearchException("cannot write index " + dir + ": " + LuceneIndex.oneLine(cause)
                 + "; the last committed state is intact");
     }

@@ -17,8 +17,14 @@ import java.util.Set;
  * @param excludeContentHash leave out images with these bytes (the query itself), or null
  * @param excludePatientKey leave out this (salted) patient's images, or null
  */
-public record SearchFilter(Set<String> classes, String modality, Set<String> splits, String patientKey,
-        String studyKey, String excludeContentHash, String excludePatientKey) {
+public record SearchFilter(
+        Set<String> classes,
+        String modality,
+        Set<String> splits,
+        String patientKey,
+        String studyKey,
+        String excludeContentHash,
+        String excludePatientKey) {
 
     public static final SearchFilter ALL = new SearchFilter(null, null, null, null, null, null, null);
 

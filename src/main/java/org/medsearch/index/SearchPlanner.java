@@ -37,7 +37,8 @@ final class SearchPlanner {
     SearchResults search(Snapshot s, float[] query, int k, CompiledFilter f, SearchMode mode) throws IOException {
         long candidates = candidates(s.searcher.getIndexReader(), f.filter);
         boolean exact = mode == SearchMode.EXACT || (mode == SearchMode.AUTO && candidates <= exactThreshold);
-        List<TopK.Entry> top = exact ? ExactSearch.search(s, query, k, f)
+        List<TopK.Entry> top = exact
+                ? ExactSearch.search(s, query, k, f)
                 : HnswSearch.search(s, query, k, f, Math.max(k, approximateFetch));
         Map<Integer, float[]> vectors = new HashMap<>();
         s.forEachVector(top.stream().mapToInt(TopK.Entry::doc).toArray(), (doc, id, v) -> vectors.put(doc, v.clone()));

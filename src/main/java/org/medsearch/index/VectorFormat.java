@@ -18,7 +18,8 @@ import org.apache.lucene.codecs.lucene99.Lucene99HnswVectorsFormat;
  * </ul>
  */
 public enum VectorFormat {
-    FLOAT32, INT8;
+    FLOAT32,
+    INT8;
 
     /** HNSW neighbours per node (Lucene's default). */
     public static final int MAX_CONN = 16;
@@ -40,7 +41,9 @@ public enum VectorFormat {
 
     /** Merges rebuild HNSW graphs; Lucene can spread that work over threads. */
     private static final int MERGE_WORKERS = Math.max(1, Runtime.getRuntime().availableProcessors());
-    private static final ExecutorService MERGE_EXEC = MERGE_WORKERS == 1 ? null
+
+    private static final ExecutorService MERGE_EXEC = MERGE_WORKERS == 1
+            ? null
             : Executors.newFixedThreadPool(MERGE_WORKERS, r -> {
                 Thread t = new Thread(r, "medsearch-hnsw-merge");
                 t.setDaemon(true);
@@ -48,9 +51,10 @@ public enum VectorFormat {
             });
 
     KnnVectorsFormat luceneFormat() {
-        return this == FLOAT32 ? new Lucene99HnswVectorsFormat(MAX_CONN, BEAM_WIDTH, MERGE_WORKERS, MERGE_EXEC)
-                : new Lucene99HnswScalarQuantizedVectorsFormat(MAX_CONN, BEAM_WIDTH, MERGE_WORKERS, 7, false, null,
-                        MERGE_EXEC);
+        return this == FLOAT32
+                ? new Lucene99HnswVectorsFormat(MAX_CONN, BEAM_WIDTH, MERGE_WORKERS, MERGE_EXEC)
+                : new Lucene99HnswScalarQuantizedVectorsFormat(
+                        MAX_CONN, BEAM_WIDTH, MERGE_WORKERS, 7, false, null, MERGE_EXEC);
     }
 
     /** "hnsw-float32 (M=16, beam=100)". */

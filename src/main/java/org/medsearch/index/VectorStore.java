@@ -88,9 +88,19 @@ public interface VectorStore extends Closeable {
      * @param heapBytes memory of the exact path's in-heap vector copies (built by the first exact search)
      * @param exactKernel the exact path's distance kernel ("vector API (...)" or "scalar")
      */
-    record Stats(int images, Map<String, Integer> perClass, Map<String, Integer> perSplit,
-            Map<String, Integer> perModality, long bytesOnDisk, Map<String, Long> bytesByKind, int segments,
-            String modelFingerprint, String vectorFormat, long nextId, String createdBy, long heapBytes,
+    record Stats(
+            int images,
+            Map<String, Integer> perClass,
+            Map<String, Integer> perSplit,
+            Map<String, Integer> perModality,
+            long bytesOnDisk,
+            Map<String, Long> bytesByKind,
+            int segments,
+            String modelFingerprint,
+            String vectorFormat,
+            long nextId,
+            String createdBy,
+            long heapBytes,
             String exactKernel) {}
 
     /**

@@ -28,17 +28,24 @@ public final class EmbedBenchmark {
      */
     public static double run(List<Path> files, int classes, int size, int batch, double seconds) throws Exception {
         Preprocessing prep = Preprocessing.imagenet(size);
-        try (var m = Engines.newManager(); ResNet18 net = ResNet18.create(m, classes, 1)) {
+        try (var m = Engines.newManager();
+                ResNet18 net = ResNet18.create(m, classes, 1)) {
             Engines.inferenceOnThisThread();
             long deadline = 0;
             long t0 = 0;
             long n = 0;
             boolean warm = false;
-            try (BatchLoader loader = BatchLoader.forFiles(ImageReaders.standard(), prep, files, batch,
+            try (BatchLoader loader = BatchLoader.forFiles(
+                    ImageReaders.standard(),
+                    prep,
+                    files,
+                    batch,
                     Runtime.getRuntime().availableProcessors())) {
                 for (BatchLoader.Batch b : loader) {
                     try (var step = Engines.newManager()) {
-                        net.forward(Engines.input(step, b.data(), b.size(), prep), false).features().toFloatArray();
+                        net.forward(Engines.input(step, b.data(), b.size(), prep), false)
+                                .features()
+                                .toFloatArray();
                     }
                     if (!warm) {
                         warm = true;

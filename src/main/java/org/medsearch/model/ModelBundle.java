@@ -57,7 +57,8 @@ public final class ModelBundle implements AutoCloseable {
         Path mf = dir.resolve(MANIFEST);
         if (!Files.isRegularFile(mf)) {
             String hint = Files.isDirectory(dir.resolve(Trainer.CHECKPOINT_DIR))
-                    ? " (training was interrupted: continue it with 'medsearch train --resume')" : "";
+                    ? " (training was interrupted: continue it with 'medsearch train --resume')"
+                    : "";
             throw new MedsearchException(dir + " is not a medsearch model: no " + MANIFEST + hint);
         }
         ModelManifest m;
@@ -72,8 +73,11 @@ public final class ModelBundle implements AutoCloseable {
             throw new MedsearchException(mf + ": unsupported model format '" + (m == null ? null : m.format())
                     + "' (this medsearch reads " + ModelManifest.FORMAT + ")");
         }
-        if (!ModelManifest.ARCHITECTURE.equals(m.architecture()) || m.classes() == null || m.classes().isEmpty()
-                || m.preprocessing() == null || m.weightsFile() == null) {
+        if (!ModelManifest.ARCHITECTURE.equals(m.architecture())
+                || m.classes() == null
+                || m.classes().isEmpty()
+                || m.preprocessing() == null
+                || m.weightsFile() == null) {
             throw new MedsearchException(mf + ": incomplete model manifest");
         }
         return m;
@@ -91,8 +95,15 @@ public final class ModelBundle implements AutoCloseable {
             String sha = Hashing.sha256Hex(weights);
             if (!sha.equals(m.weightsSha256())) {
                 throw new MedsearchException(weights + " does not match its manifest (SHA-256 " + sha.substring(0, 12)
-                        + "..., expected " + String.valueOf(m.weightsSha256()).substring(0, Math.min(12,
-                        String.valueOf(m.weightsSha256()).length())) + "...): the model is damaged or was modified");
+                        + "..., expected "
+                        + String.valueOf(m.weightsSha256())
+                                .substring(
+                                        0,
+                                        Math.min(
+                                                12,
+                                                String.valueOf(m.weightsSha256())
+                                                        .length()))
+                        + "...): the model is damaged or was modified");
             }
             sd = SafeTensors.read(weights);
         } catch (WeightsFormatException e) {
@@ -105,9 +116,13 @@ public final class ModelBundle implements AutoCloseable {
         NDManager manager = Engines.newManager();
         try {
             ResNet18 net = ResNet18.fromStateDict(manager, sd, m.classes().size(), 0);
-            if (sd.get("fc.weight") == null || sd.get("fc.weight").shape()[0] != m.classes().size()) {
-                throw new WeightsFormatException("the head has " + (sd.get("fc.weight") == null ? "no"
-                        : sd.get("fc.weight").shape()[0]) + " outputs for " + m.classes().size() + " classes");
+            if (sd.get("fc.weight") == null
+                    || sd.get("fc.weight").shape()[0] != m.classes().size()) {
+                throw new WeightsFormatException("the head has "
+                        + (sd.get("fc.weight") == null
+                                ? "no"
+                                : sd.get("fc.weight").shape()[0]) + " outputs for "
+                        + m.classes().size() + " classes");
             }
             return new ModelBundle(dir, m, manager, net);
         } catch (WeightsFormatException e) {
@@ -134,13 +149,19 @@ public final class ModelBundle implements AutoCloseable {
             throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());
         }
         Preprocessing prep = Preprocessing.imagenet(imageSize);
-        ModelManifest m = new ModelManifest(ModelManifest.FORMAT, ModelManifest.ARCHITECTURE, List.of(),
-                ModelManifest.PreprocessingSpec.of(prep, null), weights.getFileName().toString(), sha,
-                fingerprint(sha, prep, List.of()), null);
+        ModelManifest m = new ModelManifest(
+                ModelManifest.FORMAT,
+                ModelManifest.ARCHITECTURE,
+                List.of(),
+                ModelManifest.PreprocessingSpec.of(prep, null),
+                weights.getFileName().toString(),
+                sha,
+                fingerprint(sha, prep, List.of()),
+                null);
         NDManager manager = Engines.newManager();
         try {
-            return new ModelBundle(weights.toAbsolutePath().getParent(), m, manager,
-                    ResNet18.fromStateDict(manager, sd, 1000, 0));
+            return new ModelBundle(
+                    weights.toAbsolutePath().getParent(), m, manager, ResNet18.fromStateDict(manager, sd, 1000, 0));
         } catch (WeightsFormatException e) {
             manager.close();
             throw new MedsearchException(weights + ": " + e.getMessage());

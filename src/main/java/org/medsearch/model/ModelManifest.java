@@ -41,14 +41,28 @@ public record ModelManifest(
      * @param dicomWindow the VOI window preset DICOM images are read with ("abdomen", ...), or null
      *     for each file's own window (else a percentile window)
      */
-    public record PreprocessingSpec(int imageSize, float[] mean, float[] std, int channels, String grayscale,
-            String resize, String intensityRange, String normalisation, String dicomWindow) {
+    public record PreprocessingSpec(
+            int imageSize,
+            float[] mean,
+            float[] std,
+            int channels,
+            String grayscale,
+            String resize,
+            String intensityRange,
+            String normalisation,
+            String dicomWindow) {
 
         public static PreprocessingSpec of(Preprocessing p, String dicomWindow) {
-            return new PreprocessingSpec(p.imageSize(), p.mean(), p.std(), Preprocessing.CHANNELS,
+            return new PreprocessingSpec(
+                    p.imageSize(),
+                    p.mean(),
+                    p.std(),
+                    Preprocessing.CHANNELS,
                     "ITU-R 601 luma for colour input; gray replicated to 3 channels",
-                    "antialiased bilinear to imageSize x imageSize", "[0,1] before normalisation",
-                    "ImageNet mean and std (the statistics torchvision's pretrained weights expect)", dicomWindow);
+                    "antialiased bilinear to imageSize x imageSize",
+                    "[0,1] before normalisation",
+                    "ImageNet mean and std (the statistics torchvision's pretrained weights expect)",
+                    dicomWindow);
         }
 
         public Preprocessing toPreprocessing() {
@@ -72,10 +86,24 @@ public record ModelManifest(
     public record DataInfo(String source, String sha256, int images, Map<String, Integer> perClass, int skipped) {}
 
     /** The split. */
-    public record SplitInfo(String file, String sha256, long seed, String ratios, Map<String, Integer> counts,
-            int duplicateGroups, int duplicateImages, int patientGroups) {}
+    public record SplitInfo(
+            String file,
+            String sha256,
+            long seed,
+            String ratios,
+            Map<String, Integer> counts,
+            int duplicateGroups,
+            int duplicateImages,
+            int patientGroups) {}
 
     /** One epoch's figures. */
-    public record EpochMetrics(int epoch, double learningRate, double trainLoss, double trainAccuracy,
-            double valLoss, double valAccuracy, double seconds, double imagesPerSecond) {}
+    public record EpochMetrics(
+            int epoch,
+            double learningRate,
+            double trainLoss,
+            double trainAccuracy,
+            double valLoss,
+            double valAccuracy,
+            double seconds,
+            double imagesPerSecond) {}
 }

@@ -64,6 +64,7 @@ final class Pickle {
     private static final int MAX_STACK = 1 << 20;
     /** Marks nest as deep as containers; a state dict needs about four. */
     static final int MAX_MARKS = 1024;
+
     private static final int MAX_MEMO = 1 << 20;
     private static final int MAX_STRING_BYTES = 1 << 20;
     private static final int MAX_GLOBAL_LINE = 256;
@@ -74,6 +75,7 @@ final class Pickle {
     private int pos;
     /** Position of the opcode being executed, for messages. */
     private int at;
+
     private final List<Object> stack = new ArrayList<>();
     private int[] marks = new int[16];
     private int markCount;
@@ -179,7 +181,8 @@ final class Pickle {
                 case 0x4b -> push((long) u8()); // BININT1
                 case 0x4d -> push(le(2)); // BININT2
                 case 0x8a -> push(long1(u8())); // LONG1
-                case 0x47 -> push(ByteBuffer.wrap(take(8)).order(ByteOrder.BIG_ENDIAN).getDouble()); // BINFLOAT
+                case 0x47 ->
+                    push(ByteBuffer.wrap(take(8)).order(ByteOrder.BIG_ENDIAN).getDouble()); // BINFLOAT
                 case 0x58 -> push(string(le(4))); // BINUNICODE
                 case 0x8c -> push(string(u8())); // SHORT_BINUNICODE
                 case 0x54 -> push(string((int) le(4))); // BINSTRING: signed length
@@ -192,9 +195,10 @@ final class Pickle {
                 case 0x94 -> put(memo.size()); // MEMOIZE
                 case 0x68 -> push(get(u8())); // BINGET
                 case 0x6a -> push(get(le(4))); // LONG_BINGET
-                default -> throw fail(String.format(
-                        "unsupported opcode 0x%02x%s", op,
-                        op >= 0x20 && op < 0x7f ? " ('" + (char) op + "')" : ""));
+                default ->
+                    throw fail(String.format(
+                            "unsupported opcode 0x%02x%s",
+                            op, op >= 0x20 && op < 0x7f ? " ('" + (char) op + "')" : ""));
             }
         }
     }
@@ -274,7 +278,8 @@ final class Pickle {
 
     private String utf8(byte[] b) throws WeightsFormatException {
         try {
-            return StandardCharsets.UTF_8.newDecoder()
+            return StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(b))

@@ -95,8 +95,9 @@ public final class Pretrained {
             default:
                 Path f = init.file();
                 if (!Files.isRegularFile(f)) {
-                    throw new MedsearchException("no weights file " + f
-                            + " (start from 'scratch', 'imagenet', or a torchvision state dict as .safetensors or .pth)");
+                    throw new MedsearchException(
+                            "no weights file " + f
+                                    + " (start from 'scratch', 'imagenet', or a torchvision state dict as .safetensors or .pth)");
                 }
                 return new Init(Weights.read(f), f.getFileName() + " sha256:" + Hashing.sha256Hex(f));
         }
@@ -106,8 +107,13 @@ public final class Pretrained {
     public static Path imagenetFile(Path cacheDir, Source source, Progress progress) throws IOException {
         Path target = cacheDir.resolve("weights").resolve(IMAGENET_FILE);
         try {
-            return Download.fetch(source.url(), "SHA-256", source.sha256Prefix(), target,
-                    new Download.Limits(IMAGENET_MAX_BYTES, Download.DEFAULT_DEADLINE), progress);
+            return Download.fetch(
+                    source.url(),
+                    "SHA-256",
+                    source.sha256Prefix(),
+                    target,
+                    new Download.Limits(IMAGENET_MAX_BYTES, Download.DEFAULT_DEADLINE),
+                    progress);
         } catch (MedsearchException e) {
             throw new MedsearchException("ImageNet weights unavailable: " + e.getMessage());
         }

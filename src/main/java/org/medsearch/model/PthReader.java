@@ -72,6 +72,7 @@ public final class PthReader {
     private static final int MAX_RANK = 64;
     /** A Java array's limit, which a {@link Tensor}'s buffer cannot exceed. */
     private static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE - 8;
+
     private static final long OUTPUT_SLACK = 64L << 20;
 
     private static final byte[] ZIP_MAGIC = {'P', 'K', 3, 4};
@@ -162,9 +163,10 @@ public final class PthReader {
             throw new WeightsFormatException(file + ": empty file, not a .pth state dict");
         }
         if (!Arrays.equals(head, ZIP_MAGIC)) {
-            throw new WeightsFormatException(file + (Arrays.equals(head, LEGACY_MAGIC)
-                    ? ": legacy .pth format (torch < 1.6), re-save with torch>=1.6: torch.save(torch.load(f), f)"
-                    : ": not a .pth file (no ZIP signature)"));
+            throw new WeightsFormatException(file
+                    + (Arrays.equals(head, LEGACY_MAGIC)
+                            ? ": legacy .pth format (torch < 1.6), re-save with torch>=1.6: torch.save(torch.load(f), f)"
+                            : ": not a .pth file (no ZIP signature)"));
         }
         ZipFile zip;
         try {
@@ -223,6 +225,7 @@ public final class PthReader {
         private final Map<String, Storage> storages = new HashMap<>();
         /** The archive's folder, with its slash: torch names it after the file it first saved to. */
         private String prefix;
+
         private long storageBytes;
         private long outputBytes;
 
@@ -237,13 +240,14 @@ public final class PthReader {
             if (order != null) {
                 String o = new String(readEntry(order, 16), StandardCharsets.US_ASCII).strip();
                 if (!o.equals("little")) {
-                    throw new WeightsFormatException("storages are in byte order '" + o + "'; only little is supported");
+                    throw new WeightsFormatException(
+                            "storages are in byte order '" + o + "'; only little is supported");
                 }
             }
             Object root = Pickle.load(readEntry(entries.get(prefix + "data.pkl"), MAX_PICKLE_BYTES), this);
             if (!(root instanceof LinkedHashMap<?, ?> dict)) {
-                throw new WeightsFormatException(
-                        "the pickle holds a " + Pickle.typeName(root) + ", not a state dict (a dict of name to tensor)");
+                throw new WeightsFormatException("the pickle holds a " + Pickle.typeName(root)
+                        + ", not a state dict (a dict of name to tensor)");
             }
             for (Object v : dict.values()) {
                 if (v instanceof View view) {
@@ -253,7 +257,8 @@ public final class PthReader {
             Map<String, Tensor> out = new LinkedHashMap<>();
             for (Map.Entry<?, ?> e : dict.entrySet()) {
                 if (!(e.getKey() instanceof String name)) {
-                    throw new WeightsFormatException("state dict key of type " + Pickle.typeName(e.getKey()) + ", not str");
+                    throw new WeightsFormatException(
+                            "state dict key of type " + Pickle.typeName(e.getKey()) + ", not str");
                 }
                 if (!(e.getValue() instanceof View view)) {
                     throw new WeightsFormatException("entry '" + name + "' is " + Pickle.typeName(e.getValue())
@@ -266,7 +271,8 @@ public final class PthReader {
 
         private void index() throws WeightsFormatException {
             if (zip.size() > MAX_ENTRIES) {
-                throw new WeightsFormatException("ZIP archive of " + zip.size() + " entries (limit " + MAX_ENTRIES + ")");
+                throw new WeightsFormatException(
+                        "ZIP archive of " + zip.size() + " entries (limit " + MAX_ENTRIES + ")");
             }
             try {
                 for (Enumeration<? extends ZipEntry> en = zip.entries(); en.hasMoreElements(); ) {
@@ -307,8 +313,10 @@ public final class PthReader {
                 }
                 return b;
             } catch (ZipException | EOFException ex) {
-                throw new WeightsFormatException("ZIP entry '" + e.getName() + "' is corrupt ("
-                        + (ex instanceof EOFException ? "it ends early" : ex.getMessage()) + ")", ex);
+                throw new WeightsFormatException(
+                        "ZIP entry '" + e.getName() + "' is corrupt ("
+                                + (ex instanceof EOFException ? "it ends early" : ex.getMessage()) + ")",
+                        ex);
             }
         }
 
@@ -316,9 +324,10 @@ public final class PthReader {
         public Object global(String module, String name) throws WeightsFormatException {
             Object v = ALLOWED.get(new Global(module, name));
             if (v == null) {
-                throw new WeightsFormatException("global '" + module + "." + name + "' is not allowed: a state"
-                        + " dict needs only collections.OrderedDict, torch._utils._rebuild_tensor_v2,"
-                        + " torch._utils._rebuild_parameter and torch.*Storage (save model.state_dict(), not the model)");
+                throw new WeightsFormatException(
+                        "global '" + module + "." + name + "' is not allowed: a state"
+                                + " dict needs only collections.OrderedDict, torch._utils._rebuild_tensor_v2,"
+                                + " torch._utils._rebuild_parameter and torch.*Storage (save model.state_dict(), not the model)");
             }
             return v;
         }
@@ -337,7 +346,9 @@ public final class PthReader {
 
         /** {@code (data, requires_grad, backward_hooks)}: a Parameter is its tensor, for reading. */
         private static View parameter(Object[] args) throws WeightsFormatException {
-            if (args.length != 3 || !(args[0] instanceof View data) || !(args[1] instanceof Boolean)
+            if (args.length != 3
+                    || !(args[0] instanceof View data)
+                    || !(args[1] instanceof Boolean)
                     || !(args[2] instanceof LinkedHashMap)) {
                 throw new WeightsFormatException("malformed arguments to " + Callable.REBUILD_PARAMETER);
             }
@@ -346,8 +357,10 @@ public final class PthReader {
 
         /** {@code (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])}. */
         private View rebuildTensor(Object[] args) throws WeightsFormatException {
-            if ((args.length != 6 && args.length != 7) || !(args[0] instanceof Storage s)
-                    || !(args[1] instanceof Long offset) || !(args[4] instanceof Boolean)
+            if ((args.length != 6 && args.length != 7)
+                    || !(args[0] instanceof Storage s)
+                    || !(args[1] instanceof Long offset)
+                    || !(args[4] instanceof Boolean)
                     || !(args[5] instanceof LinkedHashMap)) {
                 throw new WeightsFormatException("malformed arguments to " + Callable.REBUILD_TENSOR_V2);
             }
@@ -396,9 +409,14 @@ public final class PthReader {
         /** {@code ('storage', storage_type, key, location, numel)}. */
         @Override
         public Object persistentLoad(Object pid) throws WeightsFormatException {
-            if (!(pid instanceof Object[] t) || t.length != 5 || !"storage".equals(t[0])
-                    || !(t[1] instanceof StorageType type) || !(t[2] instanceof String key)
-                    || !(t[3] instanceof String) || !(t[4] instanceof Long numel) || numel < 0) {
+            if (!(pid instanceof Object[] t)
+                    || t.length != 5
+                    || !"storage".equals(t[0])
+                    || !(t[1] instanceof StorageType type)
+                    || !(t[2] instanceof String key)
+                    || !(t[3] instanceof String)
+                    || !(t[4] instanceof Long numel)
+                    || numel < 0) {
                 throw new WeightsFormatException(
                         "persistent id is not ('storage', torch.*Storage, key, location, numel)");
             }
@@ -422,8 +440,8 @@ public final class PthReader {
             // torch stores storages uncompressed, side by side: more than the file is a bomb
             storageBytes += bytes;
             if (storageBytes > fileSize) {
-                throw new WeightsFormatException("storages declare " + storageBytes + " bytes, more than the file's "
-                        + fileSize);
+                throw new WeightsFormatException(
+                        "storages declare " + storageBytes + " bytes, more than the file's " + fileSize);
             }
             s = new Storage(key, type, numel, e);
             storages.put(key, s);
@@ -433,8 +451,8 @@ public final class PthReader {
         private Tensor tensor(String name, View v) throws IOException {
             Storage s = v.storage;
             if (!s.type.dtype.equals(Tensor.F32) && !s.type.dtype.equals(Tensor.I64)) {
-                throw new WeightsFormatException("tensor '" + name + "' has unsupported dtype " + s.type.dtype
-                        + " (" + s.type + "); only F32 and I64 are supported");
+                throw new WeightsFormatException("tensor '" + name + "' has unsupported dtype " + s.type.dtype + " ("
+                        + s.type + "); only F32 and I64 are supported");
             }
             long count;
             long last = v.offset;
@@ -461,7 +479,8 @@ public final class PthReader {
             ByteBuffer out = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
             if (count > 0) {
                 if (s.data == null) {
-                    s.data = ByteBuffer.wrap(readEntry(s.entry, MAX_TENSOR_BYTES)).order(ByteOrder.LITTLE_ENDIAN);
+                    s.data = ByteBuffer.wrap(readEntry(s.entry, MAX_TENSOR_BYTES))
+                            .order(ByteOrder.LITTLE_ENDIAN);
                 }
                 gather(s.data, v, item, (int) count, out);
             }

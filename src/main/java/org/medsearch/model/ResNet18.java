@@ -52,6 +52,7 @@ public final class ResNet18 implements AutoCloseable {
     private final Map<String, NDArray> params = new LinkedHashMap<>();
     /** {@code num_batches_tracked} per BatchNorm prefix. */
     private final Map<String, Long> batchesTracked = new LinkedHashMap<>();
+
     private final int numClasses;
     private volatile Map<String, NDArray[]> folded;
     private NDManager foldManager;
@@ -140,8 +141,7 @@ public final class ResNet18 implements AutoCloseable {
         }
         boolean resizeHead = false;
         Tensor fcw = stateDict.get("fc.weight");
-        if (fcw != null && fcw.shape().length == 2 && fcw.shape()[0] != numClasses
-                && fcw.shape()[1] == FEATURE_DIM) {
+        if (fcw != null && fcw.shape().length == 2 && fcw.shape()[0] != numClasses && fcw.shape()[1] == FEATURE_DIM) {
             resizeHead = true;
         }
         ResNet18 net = new ResNet18(manager, numClasses);
@@ -201,7 +201,8 @@ public final class ResNet18 implements AutoCloseable {
                 }
             }
         }
-        return manager.create(nhwc, new Shape(shape[0], shape[2], shape[3], shape[1])).transpose(0, 3, 1, 2);
+        return manager.create(nhwc, new Shape(shape[0], shape[2], shape[3], shape[1]))
+                .transpose(0, 3, 1, 2);
     }
 
     private static String bnPrefix(String name) {
@@ -308,7 +309,8 @@ public final class ResNet18 implements AutoCloseable {
             }
         }
         NDArray features = Pool.globalAvgPool2d(h);
-        NDArray logits = Linear.linear(features, params.get("fc.weight"), params.get("fc.bias")).singletonOrThrow();
+        NDArray logits = Linear.linear(features, params.get("fc.weight"), params.get("fc.bias"))
+                .singletonOrThrow();
         return new Output(features, logits);
     }
 
@@ -347,7 +349,8 @@ public final class ResNet18 implements AutoCloseable {
         }
         weightsChanged();
         NDArray features = Pool.globalAvgPool2d(h);
-        NDArray logits = Linear.linear(features, params.get("fc.weight"), params.get("fc.bias")).singletonOrThrow();
+        NDArray logits = Linear.linear(features, params.get("fc.weight"), params.get("fc.bias"))
+                .singletonOrThrow();
         return new Output(features, logits);
     }
 
@@ -358,8 +361,7 @@ public final class ResNet18 implements AutoCloseable {
     }
 
     private static NDArray convBias(NDArray x, NDArray[] wb, int stride, int pad) {
-        return Conv2d.conv2d(
-                        x, wb[0], wb[1], new Shape(stride, stride), new Shape(pad, pad), new Shape(1, 1), 1)
+        return Conv2d.conv2d(x, wb[0], wb[1], new Shape(stride, stride), new Shape(pad, pad), new Shape(1, 1), 1)
                 .singletonOrThrow();
     }
 
@@ -390,7 +392,8 @@ public final class ResNet18 implements AutoCloseable {
                 NDManager fm = manager.newSubManager();
                 Map<String, NDArray[]> m = new LinkedHashMap<>();
                 for (String name : params.keySet()) {
-                    if (name.endsWith("conv1.weight") || name.endsWith("conv2.weight")
+                    if (name.endsWith("conv1.weight")
+                            || name.endsWith("conv2.weight")
                             || name.endsWith("downsample.0.weight")) {
                         String conv = name.substring(0, name.length() - ".weight".length());
                         String bnName = conv.endsWith("downsample.0")

@@ -5,19 +5,19 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import org.medsearch.util.FileUtil;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import org.medsearch.util.FileUtil;
 
 /**
  * Reads and writes the <a href="https://github.com/huggingface/safetensors">safetensors</a> format:
@@ -80,8 +80,11 @@ public final class SafeTensors {
                 }
                 JsonNode spec = e.getValue();
                 JsonNode offs = spec.get("data_offsets");
-                if (offs == null || !offs.isArray() || offs.size() != 2
-                        || !offs.get(0).canConvertToLong() || !offs.get(1).canConvertToLong()) {
+                if (offs == null
+                        || !offs.isArray()
+                        || offs.size() != 2
+                        || !offs.get(0).canConvertToLong()
+                        || !offs.get(1).canConvertToLong()) {
                     throw new WeightsFormatException(file + ": tensor " + e.getKey() + " has no valid data_offsets");
                 }
                 long begin = offs.get(0).asLong();
@@ -99,8 +102,9 @@ public final class SafeTensors {
             sorted.sort(Comparator.comparingLong(e -> e.getValue()[0]));
             for (int i = 1; i < sorted.size(); i++) {
                 if (sorted.get(i).getValue()[0] < sorted.get(i - 1).getValue()[1]) {
-                    throw new WeightsFormatException(file + ": tensor " + sorted.get(i).getKey() + " overlaps "
-                            + sorted.get(i - 1).getKey());
+                    throw new WeightsFormatException(
+                            file + ": tensor " + sorted.get(i).getKey() + " overlaps "
+                                    + sorted.get(i - 1).getKey());
                 }
             }
             for (Map.Entry<String, JsonNode> e : specs.entrySet()) {
@@ -127,9 +131,8 @@ public final class SafeTensors {
                     throw new WeightsFormatException(file + ": tensor " + name + " has an invalid shape");
                 }
                 if (bytes != r[1] - r[0]) {
-                    throw new WeightsFormatException(
-                            file + ": tensor " + name + " shape needs " + bytes + " bytes but its range holds "
-                                    + (r[1] - r[0]));
+                    throw new WeightsFormatException(file + ": tensor " + name + " shape needs " + bytes
+                            + " bytes but its range holds " + (r[1] - r[0]));
                 }
                 if (bytes > Integer.MAX_VALUE) {
                     throw new WeightsFormatException(file + ": tensor " + name + " is larger than 2 GiB");
@@ -143,8 +146,7 @@ public final class SafeTensors {
     }
 
     /** Writes atomically: to a temporary file beside {@code file}, then a rename. */
-    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata)
-            throws IOException {
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
         ObjectNode header = JSON.createObjectNode();
         long offset = 0;
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
@@ -167,7 +169,8 @@ public final class SafeTensors {
         byte[] h = JSON.writeValueAsBytes(header);
         int pad = (8 - h.length % 8) % 8;
         FileUtil.writeAtomically(file, out -> {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, h.length + pad);
+            ByteBuffer len =
+                    ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, h.length + pad);
             out.write(len.array());
             out.write(h);
             for (int i = 0; i < pad; i++) {

@@ -31,9 +31,8 @@ public record Tensor(String dtype, long[] shape, ByteBuffer data) {
         }
         long n = elementCount(shape);
         if (n * bytesPer(dtype) != data.remaining()) {
-            throw new IllegalArgumentException(
-                    "shape " + Arrays.toString(shape) + " needs " + n * bytesPer(dtype)
-                            + " bytes, got " + data.remaining());
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + n * bytesPer(dtype)
+                    + " bytes, got " + data.remaining());
         }
         data = data.slice().order(ByteOrder.LITTLE_ENDIAN);
     }

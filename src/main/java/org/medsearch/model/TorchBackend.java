@@ -73,8 +73,8 @@ public final class TorchBackend implements EmbeddingBackend {
     @Override
     public List<Embedding> embed(float[] nhwc, int n) {
         if (n < 0 || nhwc.length != (long) n * prep.inputLength()) {
-            throw new IllegalArgumentException("expected " + n + " images of " + prep.inputLength()
-                    + " floats, got " + nhwc.length + " floats");
+            throw new IllegalArgumentException(
+                    "expected " + n + " images of " + prep.inputLength() + " floats, got " + nhwc.length + " floats");
         }
         if (n == 0) {
             return List.of();

@@ -51,11 +51,25 @@ final class TorchOps {
      * passes {@code 1 - momentum} computed in float, so PyTorch's 0.1 would arrive as 0.100000024 and the
      * running statistics would drift from torch's: hence the native call.
      */
-    static NDArray batchNorm(NDArray x, NDArray runningMean, NDArray runningVar, NDArray gamma, NDArray beta,
-            boolean training, float momentum, float eps) {
+    static NDArray batchNorm(
+            NDArray x,
+            NDArray runningMean,
+            NDArray runningVar,
+            NDArray gamma,
+            NDArray beta,
+            boolean training,
+            float momentum,
+            float eps) {
         // JniUtils names its parameters (gamma, beta, mean, var), but the native call takes
         // (mean, var, gamma, beta), as PtNDArrayEx.batchNorm passes them
-        return JniUtils.batchNorm((PtNDArray) x, (PtNDArray) runningMean, (PtNDArray) runningVar,
-                (PtNDArray) gamma, (PtNDArray) beta, training, momentum, eps);
+        return JniUtils.batchNorm(
+                (PtNDArray) x,
+                (PtNDArray) runningMean,
+                (PtNDArray) runningVar,
+                (PtNDArray) gamma,
+                (PtNDArray) beta,
+                training,
+                momentum,
+                eps);
     }
 }

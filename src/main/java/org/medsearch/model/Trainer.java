@@ -17,11 +17,11 @@ import java.util.Map;
 import java.util.Random;
 import java.util.function.Consumer;
 import org.medsearch.dataset.Dataset;
-import org.medsearch.dicom.DicomImageReader;
-import org.medsearch.dicom.WindowPreset;
 import org.medsearch.dataset.Sample;
 import org.medsearch.dataset.SampleLoader;
 import org.medsearch.dataset.Split;
+import org.medsearch.dicom.DicomImageReader;
+import org.medsearch.dicom.WindowPreset;
 import org.medsearch.image.BatchLoader;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.Preprocessing;
@@ -88,9 +88,20 @@ public final class Trainer {
     }
 
     /** What survives between epochs, for {@code --resume}. */
-    record CheckpointState(String format, int epochsDone, TrainingRecipe recipe, String dataSha256,
-            String splitSha256, String init, List<ModelManifest.EpochMetrics> epochs, Integer bestEpoch,
-            double bestValAccuracy, double bestValLoss, double seconds, String weights, String momentum,
+    record CheckpointState(
+            String format,
+            int epochsDone,
+            TrainingRecipe recipe,
+            String dataSha256,
+            String splitSha256,
+            String init,
+            List<ModelManifest.EpochMetrics> epochs,
+            Integer bestEpoch,
+            double bestValAccuracy,
+            double bestValLoss,
+            double seconds,
+            String weights,
+            String momentum,
             double velocityLr) {}
 
     /**
@@ -101,8 +112,15 @@ public final class Trainer {
      * @param initName how {@code init} is recorded in the manifest ("scratch", a file name and hash)
      * @param resume continue the interrupted run in {@code out}
      */
-    public ModelManifest train(Dataset ds, Split split, TrainingRecipe recipe, Map<String, Tensor> init,
-            String initName, Path out, boolean resume) throws IOException {
+    public ModelManifest train(
+            Dataset ds,
+            Split split,
+            TrainingRecipe recipe,
+            Map<String, Tensor> init,
+            String initName,
+            Path out,
+            boolean resume)
+            throws IOException {
         List<String> classes = ds.classes();
         if (classes.size() < 2) {
             throw new MedsearchException("training needs at least 2 classes, found " + classes.size()
@@ -135,7 +153,8 @@ public final class Trainer {
             double bestLoss = Double.POSITIVE_INFINITY;
             double seconds = 0;
             if (state != null) {
-                net = ResNet18.fromStateDict(manager, SafeTensors.read(ckpt.resolve(state.weights())), classes.size(), 0);
+                net = ResNet18.fromStateDict(
+                        manager, SafeTensors.read(ckpt.resolve(state.weights())), classes.size(), 0);
                 savedVelocity = SafeTensors.read(ckpt.resolve(state.momentum()));
                 startEpoch = state.epochsDone();
                 history.addAll(state.epochs());
@@ -145,7 +164,8 @@ public final class Trainer {
                 seconds = state.seconds();
                 log.accept("Resuming after epoch " + startEpoch + " of " + recipe.epochs());
             } else {
-                net = init == null ? ResNet18.create(manager, classes.size(), recipe.seed())
+                net = init == null
+                        ? ResNet18.create(manager, classes.size(), recipe.seed())
                         : ResNet18.fromStateDict(manager, init, classes.size(), recipe.seed());
             }
             Sgd sgd = new Sgd(net, recipe, state == null ? recipe.learningRateAt(0) : state.velocityLr());
@@ -157,13 +177,22 @@ public final class Trainer {
                 long t0 = System.nanoTime();
                 double[] trainStats = trainEpoch(net, sgd, train, classes, prep, recipe, epoch, Long.MAX_VALUE);
                 double epochSeconds = (System.nanoTime() - t0) / 1e9;
-                double[] valStats = val.isEmpty() ? new double[] {Double.NaN, Double.NaN}
+                double[] valStats = val.isEmpty()
+                        ? new double[] {Double.NaN, Double.NaN}
                         : validate(net, val, classes, prep, recipe.batchSize(), "Validating " + (epoch + 1));
                 seconds += (System.nanoTime() - t0) / 1e9;
-                ModelManifest.EpochMetrics em = new ModelManifest.EpochMetrics(epoch + 1, lr, trainStats[0],
-                        trainStats[1], valStats[0], valStats[1], epochSeconds, trainStats[2] / epochSeconds);
+                ModelManifest.EpochMetrics em = new ModelManifest.EpochMetrics(
+                        epoch + 1,
+                        lr,
+                        trainStats[0],
+                        trainStats[1],
+                        valStats[0],
+                        valStats[1],
+                        epochSeconds,
+                        trainStats[2] / epochSeconds);
                 history.add(em);
-                boolean better = val.isEmpty() || valStats[1] > bestAcc || (valStats[1] == bestAcc && valStats[0] < bestLoss);
+                boolean better =
+                        val.isEmpty() || valStats[1] > bestAcc || (valStats[1] == bestAcc && valStats[0] < bestLoss);
                 Files.createDirectories(ckpt);
                 String wName = String.format("epoch-%03d.safetensors", epoch + 1);
                 String mName = String.format("momentum-%03d.safetensors", epoch + 1);
@@ -178,23 +207,51 @@ public final class Trainer {
                 }
                 String oldW = state == null ? null : state.weights();
                 String oldM = state == null ? null : state.momentum();
-                state = new CheckpointState(STATE_FORMAT, epoch + 1, recipe, dataSha, splitSha, initName,
-                        List.copyOf(history), bestEpoch, bestAcc, bestLoss, seconds, wName, mName, sgd.learningRate());
+                state = new CheckpointState(
+                        STATE_FORMAT,
+                        epoch + 1,
+                        recipe,
+                        dataSha,
+                        splitSha,
+                        initName,
+                        List.copyOf(history),
+                        bestEpoch,
+                        bestAcc,
+                        bestLoss,
+                        seconds,
+                        wName,
+                        mName,
+                        sgd.learningRate());
                 Json.write(ckpt.resolve(STATE), state);
                 if (oldW != null && !oldW.equals(wName)) {
                     Files.deleteIfExists(ckpt.resolve(oldW));
                     Files.deleteIfExists(ckpt.resolve(oldM));
                 }
-                log.accept(String.format("epoch %d/%d  lr %.2g  train loss %.4f acc %.4f  val loss %.4f acc %.4f  %.0f img/s%s",
-                        epoch + 1, recipe.epochs(), lr, trainStats[0], trainStats[1], valStats[0], valStats[1],
-                        em.imagesPerSecond(), better ? "  (best so far)" : ""));
+                log.accept(String.format(
+                        "epoch %d/%d  lr %.2g  train loss %.4f acc %.4f  val loss %.4f acc %.4f  %.0f img/s%s",
+                        epoch + 1,
+                        recipe.epochs(),
+                        lr,
+                        trainStats[0],
+                        trainStats[1],
+                        valStats[0],
+                        valStats[1],
+                        em.imagesPerSecond(),
+                        better ? "  (best so far)" : ""));
             }
             return finish(ds, split, recipe, prep, initName, out, ckpt, history, bestEpoch, seconds, classes);
         }
     }
 
-    private CheckpointState prepareOutput(Path out, Path ckpt, boolean resume, TrainingRecipe recipe, String dataSha,
-            String splitSha, String initName) throws IOException {
+    private CheckpointState prepareOutput(
+            Path out,
+            Path ckpt,
+            boolean resume,
+            TrainingRecipe recipe,
+            String dataSha,
+            String splitSha,
+            String initName)
+            throws IOException {
         if (resume) {
             Path st = ckpt.resolve(STATE);
             if (!Files.isRegularFile(st)) {
@@ -211,7 +268,8 @@ public final class Trainer {
                 throw new MedsearchException("--resume needs the interrupted run's settings: " + s.recipe());
             }
             if (!s.dataSha256().equals(dataSha) || !s.splitSha256().equals(splitSha)) {
-                throw new MedsearchException("the data set changed since the interrupted run; start a new run instead of --resume");
+                throw new MedsearchException(
+                        "the data set changed since the interrupted run; start a new run instead of --resume");
             }
             if (!String.valueOf(s.init()).equals(String.valueOf(initName))) {
                 throw new MedsearchException("--resume needs the interrupted run's --init (" + s.init() + ")");
@@ -242,16 +300,30 @@ public final class Trainer {
         try (NDManager manager = Engines.newManager();
                 ResNet18 net = ResNet18.create(manager, classes.size(), recipe.seed())) {
             Sgd sgd = new Sgd(net, recipe, recipe.learningRate());
-            trainEpoch(net, sgd, samples.subList(0, Math.min(samples.size(), recipe.batchSize())), classes, prep, recipe,
-                    0, Long.MAX_VALUE);
+            trainEpoch(
+                    net,
+                    sgd,
+                    samples.subList(0, Math.min(samples.size(), recipe.batchSize())),
+                    classes,
+                    prep,
+                    recipe,
+                    0,
+                    Long.MAX_VALUE);
             long t0 = System.nanoTime();
             double[] stats = trainEpoch(net, sgd, samples, classes, prep, recipe, 1, t0 + (long) (seconds * 1e9));
             return stats[2] / ((System.nanoTime() - t0) / 1e9);
         }
     }
 
-    private double[] trainEpoch(ResNet18 net, Sgd sgd, List<Sample> train, List<String> classes, Preprocessing prep,
-            TrainingRecipe recipe, int epoch, long deadline) {
+    private double[] trainEpoch(
+            ResNet18 net,
+            Sgd sgd,
+            List<Sample> train,
+            List<String> classes,
+            Preprocessing prep,
+            TrainingRecipe recipe,
+            int epoch,
+            long deadline) {
         List<Sample> order = new ArrayList<>(train);
         Collections.shuffle(order, new Random(recipe.seed() + epoch));
         int[] labels = order.stream().mapToInt(s -> classes.indexOf(s.label())).toArray();
@@ -262,10 +334,10 @@ public final class Trainer {
         int batches = (order.size() + recipe.batchSize() - 1) / recipe.batchSize();
         int batchIndex = 0;
         FineTune ft = recipe.fineTune();
-        try (BatchLoader loader = new BatchLoader(readers, prep, SampleLoader.sources(order),
-                        recipe.batchSize(), workers);
-                Progress.Task task = progress.start(
-                        String.format("Epoch %d/%d", epoch + 1, recipe.epochs()), order.size(), "img")) {
+        try (BatchLoader loader =
+                        new BatchLoader(readers, prep, SampleLoader.sources(order), recipe.batchSize(), workers);
+                Progress.Task task =
+                        progress.start(String.format("Epoch %d/%d", epoch + 1, recipe.epochs()), order.size(), "img")) {
             for (BatchLoader.Batch b : loader) {
                 if (System.nanoTime() > deadline) {
                     break;
@@ -292,10 +364,17 @@ public final class Trainer {
                         // a linear probe needs no graph through the frozen backbone: its features come from
                         // the (much cheaper) inference pass, which equals the frozen training pass exactly
                         NDArray out = ft == FineTune.HEAD
-                                ? Linear.linear(net.forward(x, false).features(), net.parameters().get("fc.weight"),
-                                        net.parameters().get("fc.bias")).singletonOrThrow()
+                                ? Linear.linear(
+                                                net.forward(x, false).features(),
+                                                net.parameters().get("fc.weight"),
+                                                net.parameters().get("fc.bias"))
+                                        .singletonOrThrow()
                                 : net.forward(x, ft.frozen()).logits();
-                        NDArray l = out.logSoftmax(1).mul(target).sum(new int[] {1}).neg().mean();
+                        NDArray l = out.logSoftmax(1)
+                                .mul(target)
+                                .sum(new int[] {1})
+                                .neg()
+                                .mean();
                         // the learning rate rides on the loss, so the update below needs no extra pass
                         // over the weights: buf stores lr*buf of PyTorch's rule (rescaled when lr changes)
                         gc.backward(l.mul((float) lr));
@@ -313,8 +392,9 @@ public final class Trainer {
                 seen += n;
                 task.step(n + b.failures().size());
                 double rate = seen / ((System.nanoTime() - started) / 1e9);
-                task.extra(String.format("loss %.4f acc %.2f%% %.0f img/s lr %.2g", lossSum / seen,
-                        100.0 * correct / seen, rate, sgd.learningRate()));
+                task.extra(String.format(
+                        "loss %.4f acc %.2f%% %.0f img/s lr %.2g",
+                        lossSum / seen, 100.0 * correct / seen, rate, sgd.learningRate()));
             }
         }
         if (ft != FineTune.HEAD) {
@@ -410,8 +490,11 @@ public final class Trainer {
             for (String n : names) {
                 NDArray u = buffers.get(n);
                 long[] shape = net.parameters().get(n).getShape().getShape();
-                m.put(n, u == null ? Tensor.ofFloats(shape, new float[Math.toIntExact(Tensor.elementCount(shape))])
-                        : Tensor.ofFloats(shape, u.toFloatArray()));
+                m.put(
+                        n,
+                        u == null
+                                ? Tensor.ofFloats(shape, new float[Math.toIntExact(Tensor.elementCount(shape))])
+                                : Tensor.ofFloats(shape, u.toFloatArray()));
             }
             return m;
         }
@@ -452,21 +535,23 @@ public final class Trainer {
     }
 
     /** Mean cross-entropy and accuracy over a split, in inference mode. */
-    double[] validate(ResNet18 net, List<Sample> samples, List<String> classes, Preprocessing prep, int batch,
-            String title) {
+    double[] validate(
+            ResNet18 net, List<Sample> samples, List<String> classes, Preprocessing prep, int batch, String title) {
         boolean grad = TorchOps.setGradMode(false);
         double lossSum = 0;
         long correct = 0;
         long seen = 0;
-        try (BatchLoader loader = new BatchLoader(readers, prep, SampleLoader.sources(samples),
-                        Math.max(batch, 64), workers);
+        try (BatchLoader loader =
+                        new BatchLoader(readers, prep, SampleLoader.sources(samples), Math.max(batch, 64), workers);
                 Progress.Task task = progress.start(title, samples.size(), "img")) {
             for (BatchLoader.Batch b : loader) {
                 reportFailures(b, samples);
                 int n = b.size();
                 if (n > 0) {
                     try (NDManager m = Engines.newManager()) {
-                        float[] logp = net.forward(Engines.input(m, b.data(), n, prep), false).logits().logSoftmax(1)
+                        float[] logp = net.forward(Engines.input(m, b.data(), n, prep), false)
+                                .logits()
+                                .logSoftmax(1)
                                 .toFloatArray();
                         int c = classes.size();
                         for (int i = 0; i < n; i++) {
@@ -503,9 +588,19 @@ public final class Trainer {
         return best;
     }
 
-    private ModelManifest finish(Dataset ds, Split split, TrainingRecipe recipe, Preprocessing prep, String initName,
-            Path out, Path ckpt, List<ModelManifest.EpochMetrics> history, Integer bestEpoch, double seconds,
-            List<String> classes) throws IOException {
+    private ModelManifest finish(
+            Dataset ds,
+            Split split,
+            TrainingRecipe recipe,
+            Preprocessing prep,
+            String initName,
+            Path out,
+            Path ckpt,
+            List<ModelManifest.EpochMetrics> history,
+            Integer bestEpoch,
+            double seconds,
+            List<String> classes)
+            throws IOException {
         Path weights = out.resolve(ModelBundle.WEIGHTS);
         FileUtil.writeAtomically(weights, w -> Files.copy(ckpt.resolve("best.safetensors"), w));
         split.write(out.resolve(ModelBundle.SPLIT));
@@ -527,10 +622,20 @@ public final class Trainer {
                 weightsSha,
                 ModelBundle.fingerprint(weightsSha, prep, classes),
                 new ModelManifest.Provenance(
-                        new ModelManifest.DataInfo(ds.root().toAbsolutePath().toString(), ds.contentHash(), ds.size(),
-                                ds.countsPerClass(), ds.report().skipped().size()),
-                        new ModelManifest.SplitInfo(ModelBundle.SPLIT, split.hash(), split.seed(),
-                                split.ratios().toString(), counts, split.duplicateGroups(), split.duplicateImages(),
+                        new ModelManifest.DataInfo(
+                                ds.root().toAbsolutePath().toString(),
+                                ds.contentHash(),
+                                ds.size(),
+                                ds.countsPerClass(),
+                                ds.report().skipped().size()),
+                        new ModelManifest.SplitInfo(
+                                ModelBundle.SPLIT,
+                                split.hash(),
+                                split.seed(),
+                                split.ratios().toString(),
+                                counts,
+                                split.duplicateGroups(),
+                                split.duplicateImages(),
                                 split.patientGroups()),
                         recipe,
                         initName,
@@ -549,5 +654,4 @@ public final class Trainer {
         float[] v = t.toFloatArray();
         return shape.length == 4 ? ResNet18.channelsLast(manager, v, shape) : manager.create(v, param.getShape());
     }
-
 }

@@ -24,8 +24,18 @@ package org.medsearch.model;
  *     learning rates; 1 when absent)
  * @param warmupEpochs epochs over which the learning rate ramps up linearly from 0, per step (0: none)
  */
-public record TrainingRecipe(int imageSize, int epochs, double learningRate, int lrStep, double lrGamma,
-        int batchSize, double momentum, double weightDecay, long seed, FineTune fineTune, double backboneLrFactor,
+public record TrainingRecipe(
+        int imageSize,
+        int epochs,
+        double learningRate,
+        int lrStep,
+        double lrGamma,
+        int batchSize,
+        double momentum,
+        double weightDecay,
+        long seed,
+        FineTune fineTune,
+        double backboneLrFactor,
         double warmupEpochs) {
 
     public TrainingRecipe {
@@ -35,8 +45,18 @@ public record TrainingRecipe(int imageSize, int epochs, double learningRate, int
         if (backboneLrFactor == 0) {
             backboneLrFactor = 1;
         }
-        validate(imageSize, epochs, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay,
-                backboneLrFactor, warmupEpochs, java.util.function.UnaryOperator.identity());
+        validate(
+                imageSize,
+                epochs,
+                learningRate,
+                lrStep,
+                lrGamma,
+                batchSize,
+                momentum,
+                weightDecay,
+                backboneLrFactor,
+                warmupEpochs,
+                java.util.function.UnaryOperator.identity());
     }
 
     /**
@@ -45,24 +65,45 @@ public record TrainingRecipe(int imageSize, int epochs, double learningRate, int
      * where {@code name} maps a component's name ("epochs", "learningRate", ...) to what the caller's
      * user typed (the CLI passes its option names). NaN and infinities are bad values everywhere.
      */
-    public static void validate(int imageSize, int epochs, double learningRate, int lrStep, double lrGamma,
-            int batchSize, double momentum, double weightDecay, double backboneLrFactor, double warmupEpochs,
+    public static void validate(
+            int imageSize,
+            int epochs,
+            double learningRate,
+            int lrStep,
+            double lrGamma,
+            int batchSize,
+            double momentum,
+            double weightDecay,
+            double backboneLrFactor,
+            double warmupEpochs,
             java.util.function.UnaryOperator<String> name) {
         require(imageSize >= 32 && imageSize <= 1024, name.apply("imageSize"), "be between 32 and 1024", imageSize);
         require(epochs >= 1, name.apply("epochs"), "be at least 1", epochs);
-        require(learningRate > 0 && Double.isFinite(learningRate), name.apply("learningRate"),
-                "be a positive number", learningRate);
+        require(
+                learningRate > 0 && Double.isFinite(learningRate),
+                name.apply("learningRate"),
+                "be a positive number",
+                learningRate);
         require(lrStep >= 1, name.apply("lrStep"), "be at least 1", lrStep);
         require(lrGamma > 0 && Double.isFinite(lrGamma), name.apply("lrGamma"), "be a positive number", lrGamma);
         // batch norm cannot normalise a batch of one image in training mode
         require(batchSize >= 2, name.apply("batchSize"), "be at least 2", batchSize);
         require(momentum >= 0 && momentum < 1, name.apply("momentum"), "be at least 0 and below 1", momentum);
-        require(weightDecay >= 0 && Double.isFinite(weightDecay), name.apply("weightDecay"),
-                "be a number of at least 0", weightDecay);
-        require(backboneLrFactor > 0 && Double.isFinite(backboneLrFactor), name.apply("backboneLrFactor"),
-                "be a positive number", backboneLrFactor);
-        require(warmupEpochs >= 0 && Double.isFinite(warmupEpochs), name.apply("warmupEpochs"),
-                "be a number of at least 0", warmupEpochs);
+        require(
+                weightDecay >= 0 && Double.isFinite(weightDecay),
+                name.apply("weightDecay"),
+                "be a number of at least 0",
+                weightDecay);
+        require(
+                backboneLrFactor > 0 && Double.isFinite(backboneLrFactor),
+                name.apply("backboneLrFactor"),
+                "be a positive number",
+                backboneLrFactor);
+        require(
+                warmupEpochs >= 0 && Double.isFinite(warmupEpochs),
+                name.apply("warmupEpochs"),
+                "be a number of at least 0",
+                warmupEpochs);
     }
 
     private static void require(boolean ok, String name, String rule, Object got) {
@@ -71,10 +112,29 @@ public record TrainingRecipe(int imageSize, int epochs, double learningRate, int
         }
     }
 
-    public TrainingRecipe(int imageSize, int epochs, double learningRate, int lrStep, double lrGamma, int batchSize,
-            double momentum, double weightDecay, long seed) {
-        this(imageSize, epochs, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay, seed, FineTune.FULL,
-                1, 0);
+    public TrainingRecipe(
+            int imageSize,
+            int epochs,
+            double learningRate,
+            int lrStep,
+            double lrGamma,
+            int batchSize,
+            double momentum,
+            double weightDecay,
+            long seed) {
+        this(
+                imageSize,
+                epochs,
+                learningRate,
+                lrStep,
+                lrGamma,
+                batchSize,
+                momentum,
+                weightDecay,
+                seed,
+                FineTune.FULL,
+                1,
+                0);
     }
 
     /** Ayyachamy et al., 2019. */
@@ -83,23 +143,67 @@ public record TrainingRecipe(int imageSize, int epochs, double learningRate, int
     }
 
     public TrainingRecipe withImageSize(int s) {
-        return new TrainingRecipe(s, epochs, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay, seed,
-                fineTune, backboneLrFactor, warmupEpochs);
+        return new TrainingRecipe(
+                s,
+                epochs,
+                learningRate,
+                lrStep,
+                lrGamma,
+                batchSize,
+                momentum,
+                weightDecay,
+                seed,
+                fineTune,
+                backboneLrFactor,
+                warmupEpochs);
     }
 
     public TrainingRecipe withEpochs(int e) {
-        return new TrainingRecipe(imageSize, e, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay, seed,
-                fineTune, backboneLrFactor, warmupEpochs);
+        return new TrainingRecipe(
+                imageSize,
+                e,
+                learningRate,
+                lrStep,
+                lrGamma,
+                batchSize,
+                momentum,
+                weightDecay,
+                seed,
+                fineTune,
+                backboneLrFactor,
+                warmupEpochs);
     }
 
     public TrainingRecipe withSeed(long s) {
-        return new TrainingRecipe(imageSize, epochs, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay, s,
-                fineTune, backboneLrFactor, warmupEpochs);
+        return new TrainingRecipe(
+                imageSize,
+                epochs,
+                learningRate,
+                lrStep,
+                lrGamma,
+                batchSize,
+                momentum,
+                weightDecay,
+                s,
+                fineTune,
+                backboneLrFactor,
+                warmupEpochs);
     }
 
     public TrainingRecipe withFineTune(FineTune f) {
-        return new TrainingRecipe(imageSize, epochs, learningRate, lrStep, lrGamma, batchSize, momentum, weightDecay,
-                seed, f, backboneLrFactor, warmupEpochs);
+        return new TrainingRecipe(
+                imageSize,
+                epochs,
+                learningRate,
+                lrStep,
+                lrGamma,
+                batchSize,
+                momentum,
+                weightDecay,
+                seed,
+                f,
+                backboneLrFactor,
+                warmupEpochs);
     }
 
     /**

@@ -57,8 +57,9 @@ public final class Weights {
         if (head.length > 0 && (head[0] & 0xff) == 0x80) {
             return Format.PTH;
         }
-        throw new WeightsFormatException(file + (head.length == 0
-                ? ": empty file, not a weights file"
-                : ": neither a safetensors file nor a .pth archive"));
+        throw new WeightsFormatException(file
+                + (head.length == 0
+                        ? ": empty file, not a weights file"
+                        : ": neither a safetensors file nor a .pth archive"));
     }
 }

@@ -39,7 +39,8 @@ public final class ContactSheet {
     public record Row(String queryName, MedicalImage query, SearchResult result) {}
 
     public static void write(Path file, List<Row> rows, ImageReaders readers) throws IOException {
-        int cols = 1 + rows.stream().mapToInt(r -> r.result().hits().size()).max().orElse(0);
+        int cols =
+                1 + rows.stream().mapToInt(r -> r.result().hits().size()).max().orElse(0);
         int w = PAD + cols * (TILE + PAD);
         int h = PAD + rows.size() * (TILE + LABEL + PAD);
         BufferedImage sheet = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
@@ -57,7 +58,11 @@ public final class ContactSheet {
                 g.setColor(new Color(80, 160, 255));
                 g.setStroke(new BasicStroke(3));
                 g.drawRect(x - 2, y - 2, TILE + 3, TILE + 3);
-                label(g, x, y, res.predictedClass() == null ? "query" : "query: " + res.predictedClass(),
+                label(
+                        g,
+                        x,
+                        y,
+                        res.predictedClass() == null ? "query" : "query: " + res.predictedClass(),
                         res.predictedClass() == null ? "no classifier" : String.format("p = %.3f", res.confidence()),
                         Color.WHITE);
                 x += TILE + PAD;
@@ -77,7 +82,8 @@ public final class ContactSheet {
                         g.drawString("file unavailable", x + 14, y + TILE / 2);
                     }
                     String cls = hit.image().searchClass();
-                    Color c = res.predictedClass() == null || cls.equals(res.predictedClass()) ? new Color(140, 220, 140)
+                    Color c = res.predictedClass() == null || cls.equals(res.predictedClass())
+                            ? new Color(140, 220, 140)
                             : new Color(255, 170, 60);
                     label(g, x, y, cls, String.format("MSE %.4g", hit.meanSquaredError()), c);
                     x += TILE + PAD;

@@ -29,8 +29,15 @@ import org.medsearch.util.Json;
  * @param notice why the results may not be what the request suggests, or null
  * @param query the query's file name (command line only), or null
  */
-public record SearchAnswer(ClassProbability predicted, List<ClassProbability> probabilities, String scope, int k,
-        List<Result> results, Timings timings, String notice, String query) {
+public record SearchAnswer(
+        ClassProbability predicted,
+        List<ClassProbability> probabilities,
+        String scope,
+        int k,
+        List<Result> results,
+        Timings timings,
+        String notice,
+        String query) {
 
     /** Compact, and without null fields (the optional {@code notice} and {@code query}). */
     private static final ObjectMapper MAPPER = Json.MAPPER.copy().disable(SerializationFeature.INDENT_OUTPUT);
@@ -42,8 +49,8 @@ public record SearchAnswer(ClassProbability predicted, List<ClassProbability> pr
     public record Result(long id, String label, double distance, String thumbnailUrl, String imageUrl) {}
 
     /** Milliseconds spent per stage; {@code batchSize} is how many queries shared the forward pass. */
-    public record Timings(double decodeMs, double queueMs, double modelMs, double searchMs, double totalMs,
-            int batchSize) {
+    public record Timings(
+            double decodeMs, double queueMs, double modelMs, double searchMs, double totalMs, int batchSize) {
 
         /** Timings of a search that ran its own forward pass (batch of one), from nanoseconds. */
         public static Timings of(long decodeNanos, long queueNanos, SearchResult r) {
@@ -71,11 +78,18 @@ public record SearchAnswer(ClassProbability predicted, List<ClassProbability> pr
         }
         List<Result> results = new ArrayList<>(r.hits().size());
         for (Hit h : r.hits()) {
-            results.add(new Result(h.id(), h.image().searchClass(), h.meanSquaredError(), thumbnailUrl(h.id()),
-                    imageUrl(h.id())));
+            results.add(new Result(
+                    h.id(), h.image().searchClass(), h.meanSquaredError(), thumbnailUrl(h.id()), imageUrl(h.id())));
         }
-        return new SearchAnswer(new ClassProbability(r.predictedClass(), r.confidence()), probs,
-                request.scope().name().toLowerCase(Locale.ROOT), request.k(), results, timings, r.notice(), null);
+        return new SearchAnswer(
+                new ClassProbability(r.predictedClass(), r.confidence()),
+                probs,
+                request.scope().name().toLowerCase(Locale.ROOT),
+                request.k(),
+                results,
+                timings,
+                r.notice(),
+                null);
     }
 
     /** The same answer, naming the query file it answers (for the command line). */

@@ -1,7 +1,7 @@
 package org.medsearch.search;
 
-import org.medsearch.index.VectorStore.SearchMode;
 import org.medsearch.index.SearchFilter;
+import org.medsearch.index.VectorStore.SearchMode;
 
 /**
  * How to search: how many results, over which scope, with which extra conditions.

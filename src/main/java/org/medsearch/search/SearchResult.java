@@ -18,5 +18,13 @@ import org.medsearch.model.Embedding;
  * @param notice why the result is not what the request might suggest (say, an empty intersection of
  *     the predicted class and the filter's classes), or null
  */
-public record SearchResult(String predictedClass, float confidence, List<String> classes, Embedding embedding,
-        List<Hit> hits, long modelNanos, long searchNanos, String path, String notice) {}
+public record SearchResult(
+        String predictedClass,
+        float confidence,
+        List<String> classes,
+        Embedding embedding,
+        List<Hit> hits,
+        long modelNanos,
+        long searchNanos,
+        String path,
+        String notice) {}

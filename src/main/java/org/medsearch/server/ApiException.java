@@ -40,8 +40,7 @@ public final class ApiException extends RuntimeException {
 
     /** 503 with {@code Retry-After: 1}: the inference queue is full, try again shortly. */
     public static ApiException overloaded() {
-        return new ApiException(503, "overloaded", "the server is busy; retry in a second",
-                Map.of("Retry-After", "1"));
+        return new ApiException(503, "overloaded", "the server is busy; retry in a second", Map.of("Retry-After", "1"));
     }
 
     public int status() {

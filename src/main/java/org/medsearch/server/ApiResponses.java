@@ -37,18 +37,41 @@ public final class ApiResponses {
     public record Health(String status, int indexSize, boolean writesEnabled) {}
 
     /** {@code POST /api/images}. */
-    public record Added(long id, String label, SearchAnswer.ClassProbability predicted, String thumbnailUrl, String imageUrl) {}
+    public record Added(
+            long id, String label, SearchAnswer.ClassProbability predicted, String thumbnailUrl, String imageUrl) {}
 
     /** {@code GET /api/stats}. */
-    public record Stats(int indexSize, ModelSummary model, double uptimeSeconds, RequestStats.Snapshot requests,
-            Queue queue, Memory memory, String version) {}
+    public record Stats(
+            int indexSize,
+            ModelSummary model,
+            double uptimeSeconds,
+            RequestStats.Snapshot requests,
+            Queue queue,
+            Memory memory,
+            String version) {}
 
     /** The inference queue's state; see {@link InferenceQueue.Stats}. */
-    public record Queue(int capacity, int inFlight, int peakInFlight, long rejected, long batches, long queries,
-            double meanBatch, int largestBatch, double modelSeconds) {
+    public record Queue(
+            int capacity,
+            int inFlight,
+            int peakInFlight,
+            long rejected,
+            long batches,
+            long queries,
+            double meanBatch,
+            int largestBatch,
+            double modelSeconds) {
         static Queue of(InferenceQueue.Stats s) {
-            return new Queue(s.capacity(), s.admitted(), s.peakAdmitted(), s.rejected(), s.batches(), s.queries(),
-                    s.meanBatch(), s.largestBatch(), Math.round(s.modelSeconds() * 1000) / 1000.0);
+            return new Queue(
+                    s.capacity(),
+                    s.admitted(),
+                    s.peakAdmitted(),
+                    s.rejected(),
+                    s.batches(),
+                    s.queries(),
+                    s.meanBatch(),
+                    s.largestBatch(),
+                    Math.round(s.modelSeconds() * 1000) / 1000.0);
         }
     }
 
@@ -66,8 +89,13 @@ public final class ApiResponses {
     /** {@code POST /api/search}: the same answer as {@code medsearch search --json}, with the server's timings. */
     static SearchAnswer search(ImageService.Outcome o) {
         SearchResult r = o.result();
-        SearchAnswer.Timings t = new SearchAnswer.Timings(ms(o.decodeNanos()), ms(o.inference().queueNanos()),
-                ms(o.inference().modelNanos()), ms(r.searchNanos()), ms(o.totalNanos()), o.inference().batchSize());
+        SearchAnswer.Timings t = new SearchAnswer.Timings(
+                ms(o.decodeNanos()),
+                ms(o.inference().queueNanos()),
+                ms(o.inference().modelNanos()),
+                ms(r.searchNanos()),
+                ms(o.totalNanos()),
+                o.inference().batchSize());
         return SearchAnswer.of(o.request(), r, t);
     }
 

@@ -37,7 +37,12 @@ final class ApiRoutes {
     private final ServerConfig config;
     private final byte[] openapi;
 
-    ApiRoutes(ImageService service, BearerAuth auth, RequestStats stats, ModelSummary model, InferenceQueue queue,
+    ApiRoutes(
+            ImageService service,
+            BearerAuth auth,
+            RequestStats stats,
+            ModelSummary model,
+            InferenceQueue queue,
             ServerConfig config) {
         this.service = service;
         this.auth = auth;
@@ -76,8 +81,8 @@ final class ApiRoutes {
         form.checkDeclaredSize();
         service.refuseIfBusy();
         form.receive();
-        SearchRequest request = SearchRequest.of(form.intField("k", 10, 1, MAX_K),
-                form.enumField("scope", Scope.class, Scope.PREDICTED));
+        SearchRequest request = SearchRequest.of(
+                form.intField("k", 10, 1, MAX_K), form.enumField("scope", Scope.class, Scope.PREDICTED));
         ImageService.Outcome o = service.search(ImageService.Query.of(() -> form.file("image"), request));
         // the one writer of search answers, shared with `medsearch search --json`
         ctx.contentType("application/json").result(ApiResponses.search(o).toJson());
@@ -107,8 +112,12 @@ final class ApiRoutes {
         String label = form.field("label");
         ImageService.Added a = service.add(() -> form.file("image"), label == null ? null : label.strip());
         ctx.status(201).header("Location", ApiResponses.imageUrl(a.id()));
-        ctx.json(new ApiResponses.Added(a.id(), label.strip(), new SearchAnswer.ClassProbability(a.predicted(),
-                a.confidence()), ApiResponses.thumbnailUrl(a.id()), ApiResponses.imageUrl(a.id())));
+        ctx.json(new ApiResponses.Added(
+                a.id(),
+                label.strip(),
+                new SearchAnswer.ClassProbability(a.predicted(), a.confidence()),
+                ApiResponses.thumbnailUrl(a.id()),
+                ApiResponses.imageUrl(a.id())));
     }
 
     private void delete(Context ctx) throws Exception {
@@ -129,8 +138,14 @@ final class ApiRoutes {
     }
 
     private void stats(Context ctx) throws IOException {
-        ctx.json(new ApiResponses.Stats(service.indexSize(), model, Math.round(stats.uptimeSeconds() * 10) / 10.0,
-                stats.snapshot(), ApiResponses.Queue.of(queue.stats()), RequestStats.memory(), Version.current()));
+        ctx.json(new ApiResponses.Stats(
+                service.indexSize(),
+                model,
+                Math.round(stats.uptimeSeconds() * 10) / 10.0,
+                stats.snapshot(),
+                ApiResponses.Queue.of(queue.stats()),
+                RequestStats.memory(),
+                Version.current()));
     }
 
     private void openapi(Context ctx) {

@@ -40,16 +40,22 @@ public final class BearerAuth {
      */
     public void check(String authorization) {
         if (expected == null) {
-            throw new ApiException(403, "writes_disabled",
-                    "writes are turned off on this server (the operator has set no token)");
+            throw new ApiException(
+                    403, "writes_disabled", "writes are turned off on this server (the operator has set no token)");
         }
         if (authorization == null || !authorization.regionMatches(true, 0, PREFIX, 0, PREFIX.length())) {
-            throw new ApiException(401, "unauthorized", "this needs 'Authorization: Bearer <token>'",
+            throw new ApiException(
+                    401,
+                    "unauthorized",
+                    "this needs 'Authorization: Bearer <token>'",
                     Map.of("WWW-Authenticate", "Bearer realm=\"medsearch\""));
         }
         byte[] given = digest(authorization.substring(PREFIX.length()).strip());
         if (!MessageDigest.isEqual(expected, given)) {
-            throw new ApiException(401, "unauthorized", "the bearer token is not valid",
+            throw new ApiException(
+                    401,
+                    "unauthorized",
+                    "the bearer token is not valid",
                     Map.of("WWW-Authenticate", "Bearer realm=\"medsearch\", error=\"invalid_token\""));
         }
     }

@@ -42,11 +42,17 @@ final class ErrorMapper {
         routes.exception(ApiException.class, (e, ctx) -> write(ctx, e.status(), e.code(), e.getMessage(), e.headers()));
         routes.exception(HttpResponseException.class, (e, ctx) -> {
             int status = e.getStatus();
-            write(ctx, status, code(status), status >= 500 ? reason(status) : oneLine(e.getMessage(), status), Map.of());
+            write(
+                    ctx,
+                    status,
+                    code(status),
+                    status >= 500 ? reason(status) : oneLine(e.getMessage(), status),
+                    Map.of());
         });
         // the one user error type: the client's to fix, with its message (paths masked: none may leave the server)
-        routes.exception(MedsearchException.class, (e, ctx) -> write(ctx, 400, code(400),
-                oneLine(withoutPaths(e.getMessage()), 400), Map.of()));
+        routes.exception(
+                MedsearchException.class,
+                (e, ctx) -> write(ctx, 400, code(400), oneLine(withoutPaths(e.getMessage()), 400), Map.of()));
         routes.exception(Exception.class, (e, ctx) -> {
             LOG.error("{} {} failed", ctx.method(), ctx.path(), e);
             write(ctx, 500, code(500), reason(500), Map.of());
@@ -67,6 +73,7 @@ final class ErrorMapper {
 
     /** What is read of a refused body: an oversized upload is read further, so that its 413 arrives. */
     private static final long DRAIN_TOO_LARGE = 64L << 20;
+
     private static final long DRAIN_OTHER = 1L << 20;
 
     private static void drain(Context ctx, long cap) {
@@ -140,12 +147,11 @@ final class ErrorMapper {
         private static final HttpField JSON = new HttpField(HttpHeader.CONTENT_TYPE, "application/json");
 
         @Override
-        protected void generateResponse(Request request, Response response, int code, String message,
-                Throwable cause, Callback callback) {
+        protected void generateResponse(
+                Request request, Response response, int code, String message, Throwable cause, Callback callback) {
             response.getHeaders().put(JSON);
             String text = code >= 500 ? reason(code) : oneLine(message, code);
             response.write(true, ByteBuffer.wrap(body(code, text)), callback);
         }
-
     }
 }

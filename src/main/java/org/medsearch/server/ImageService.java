@@ -21,9 +21,9 @@ import org.medsearch.image.Preprocessing;
 import org.medsearch.image.ReadLimits;
 import org.medsearch.index.IndexedImage;
 import org.medsearch.model.Embedding;
-import org.medsearch.service.SearchService;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
+import org.medsearch.service.SearchService;
 import org.medsearch.util.FileUtil;
 import org.medsearch.util.Hashing;
 import org.slf4j.Logger;
@@ -104,7 +104,11 @@ public final class ImageService {
      * @param inference queue wait, forward pass and batch size
      * @param totalNanos from admission to the answer
      */
-    public record Outcome(SearchRequest request, SearchResult result, long decodeNanos, InferenceQueue.Result inference,
+    public record Outcome(
+            SearchRequest request,
+            SearchResult result,
+            long decodeNanos,
+            InferenceQueue.Result inference,
             long totalNanos) {}
 
     /**
@@ -121,6 +125,7 @@ public final class ImageService {
     private static final long GATE_WAIT_SECONDS = 10;
     /** How long a decode waits for room in the memory budget before it is answered 503. */
     public static final long BUDGET_WAIT_SECONDS = 10;
+
     public static final String UPLOADS_DIR = "uploads";
 
     private final ServerConfig config;
@@ -128,8 +133,10 @@ public final class ImageService {
     private final InferenceQueue queue;
     private final ImageReaders readers;
     private final Preprocessing prep;
-    private final Semaphore uploadGate = new Semaphore(Math.max(2, Runtime.getRuntime().availableProcessors()));
-    private final Semaphore renderGate = new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
+    private final Semaphore uploadGate =
+            new Semaphore(Math.max(2, Runtime.getRuntime().availableProcessors()));
+    private final Semaphore renderGate =
+            new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
     private final MemoryBudget budget;
     private final Path uploads;
     private final Object writeLock = new Object();
@@ -145,10 +152,12 @@ public final class ImageService {
         this.queue = queue;
         // the model's readers (its DICOM window), with the server's stricter limits
         this.budget = new MemoryBudget(config.decodeMemoryBytes(), Duration.ofSeconds(BUDGET_WAIT_SECONDS));
-        this.readers = service.readers().withLimits(new ReadLimits(config.maxUploadBytes(), config.maxPixels(),
-                config.maxDecodedBytes(), budget));
+        this.readers = service.readers()
+                .withLimits(
+                        new ReadLimits(config.maxUploadBytes(), config.maxPixels(), config.maxDecodedBytes(), budget));
         this.prep = service.backend().preprocessing();
-        this.uploads = service.indexDirectory().resolve(UPLOADS_DIR).toAbsolutePath().normalize();
+        this.uploads =
+                service.indexDirectory().resolve(UPLOADS_DIR).toAbsolutePath().normalize();
     }
 
     public List<String> classes() {
@@ -212,9 +221,19 @@ public final class ImageService {
                 Path file = uploads.resolve(UUID.randomUUID() + "." + ext);
                 FileUtil.writeAtomically(file, d.bytes());
                 try {
-                    long id = service.addDurably(new IndexedImage(-1, file.toString(), label, predicted,
-                            e.confidence(), Hashing.sha256Hex(d.bytes()), e.vector(), null,
-                            d.image().metadata().get("modality"), null, null, d.image().metadata()));
+                    long id = service.addDurably(new IndexedImage(
+                            -1,
+                            file.toString(),
+                            label,
+                            predicted,
+                            e.confidence(),
+                            Hashing.sha256Hex(d.bytes()),
+                            e.vector(),
+                            null,
+                            d.image().metadata().get("modality"),
+                            null,
+                            null,
+                            d.image().metadata()));
                     return new Added(id, predicted, e.confidence());
                 } catch (IOException | RuntimeException ex) {
                     Files.deleteIfExists(file);
@@ -291,7 +310,8 @@ public final class ImageService {
         } catch (DecodeCapacityException e) {
             throw busy();
         } catch (ImageFormatException e) {
-            boolean known = bytes.length > 0 && readers.readerFor(Arrays.copyOf(bytes, Math.min(bytes.length, 512))) != null;
+            boolean known =
+                    bytes.length > 0 && readers.readerFor(Arrays.copyOf(bytes, Math.min(bytes.length, 512))) != null;
             if (!known) {
                 throw new ApiException(415, "unsupported_media_type", e.getMessage());
             }
@@ -312,7 +332,10 @@ public final class ImageService {
     }
 
     private static ApiException busy() {
-        return new ApiException(503, "overloaded", "the server is decoding as many images as its memory allows; "
-                + "retry later", Map.of("Retry-After", "2"));
+        return new ApiException(
+                503,
+                "overloaded",
+                "the server is decoding as many images as its memory allows; " + "retry later",
+                Map.of("Retry-After", "2"));
     }
 }

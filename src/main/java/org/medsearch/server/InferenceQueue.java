@@ -71,8 +71,15 @@ public final class InferenceQueue implements AutoCloseable {
      * @param largestBatch the largest batch run
      * @param modelSeconds time spent in forward passes, all workers together
      */
-    public record Stats(int capacity, int admitted, int peakAdmitted, long rejected, long batches, long queries,
-            int largestBatch, double modelSeconds) {
+    public record Stats(
+            int capacity,
+            int admitted,
+            int peakAdmitted,
+            long rejected,
+            long batches,
+            long queries,
+            int largestBatch,
+            double modelSeconds) {
         public double meanBatch() {
             return batches == 0 ? 0 : (double) queries / batches;
         }
@@ -91,6 +98,7 @@ public final class InferenceQueue implements AutoCloseable {
     private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
     /** Tickets admitted whose input is not queued yet: a worker lingers only while this is positive. */
     private final AtomicInteger preparing = new AtomicInteger();
+
     private final AtomicInteger admitted = new AtomicInteger();
     private final AtomicInteger peak = new AtomicInteger();
     private final AtomicInteger largest = new AtomicInteger();
@@ -172,8 +180,15 @@ public final class InferenceQueue implements AutoCloseable {
     private static final ThreadLocal<Ticket> CURRENT = new ThreadLocal<>();
 
     public Stats stats() {
-        return new Stats(capacity, admitted.get(), peak.get(), rejected.get(), batches.get(), answered.get(),
-                largest.get(), modelNanos.get() / 1e9);
+        return new Stats(
+                capacity,
+                admitted.get(),
+                peak.get(),
+                rejected.get(),
+                batches.get(),
+                answered.get(),
+                largest.get(),
+                modelNanos.get() / 1e9);
     }
 
     /** One admitted query. Close it (try-with-resources) whether or not it reached the model. */

@@ -47,8 +47,8 @@ public final class LoadGenerator {
      * @param byStatus responses per status code; "io" counts requests that got no response
      * @param peakRssBytes the server's peak resident memory after the run (from /api/stats), or null
      */
-    public record Report(long requests, double seconds, double[] latenciesMs, Map<String, Long> byStatus,
-            Long peakRssBytes) {
+    public record Report(
+            long requests, double seconds, double[] latenciesMs, Map<String, Long> byStatus, Long peakRssBytes) {
 
         public double throughput() {
             return requests / seconds;
@@ -64,7 +64,9 @@ public final class LoadGenerator {
 
         /** Responses other than 200, and requests with no response. */
         public long errors() {
-            return byStatus.entrySet().stream().filter(e -> !e.getKey().equals("200")).mapToLong(Map.Entry::getValue)
+            return byStatus.entrySet().stream()
+                    .filter(e -> !e.getKey().equals("200"))
+                    .mapToLong(Map.Entry::getValue)
                     .sum();
         }
 
@@ -72,14 +74,18 @@ public final class LoadGenerator {
             StringBuilder s = new StringBuilder();
             s.append(String.format("requests:   %d in %.1f s%n", requests, seconds));
             s.append(String.format("throughput: %.1f requests/s%n", throughput()));
-            s.append(String.format("latency:    p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms%n", percentileMs(50),
-                    percentileMs(90), percentileMs(99), latenciesMs.length == 0 ? Double.NaN
-                            : latenciesMs[latenciesMs.length - 1]));
+            s.append(String.format(
+                    "latency:    p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms%n",
+                    percentileMs(50),
+                    percentileMs(90),
+                    percentileMs(99),
+                    latenciesMs.length == 0 ? Double.NaN : latenciesMs[latenciesMs.length - 1]));
             s.append(String.format("statuses:   %s%n", byStatus));
-            s.append(String.format("errors:     %d (responses other than 200, and requests without a response)%n",
-                    errors()));
-            s.append(String.format("server peak RSS: %s%n", peakRssBytes == null ? "unknown"
-                    : String.format("%.0f MiB", peakRssBytes / 1048576.0)));
+            s.append(String.format(
+                    "errors:     %d (responses other than 200, and requests without a response)%n", errors()));
+            s.append(String.format(
+                    "server peak RSS: %s%n",
+                    peakRssBytes == null ? "unknown" : String.format("%.0f MiB", peakRssBytes / 1048576.0)));
             return s.toString();
         }
     }
@@ -104,12 +110,17 @@ public final class LoadGenerator {
         this.base = base;
         List<byte[]> b = new ArrayList<>(queries.size());
         for (byte[] q : queries) {
-            b.add(new MultipartBody().field("k", Integer.toString(k)).field("scope", scope).file("image", "query", q)
+            b.add(new MultipartBody()
+                    .field("k", Integer.toString(k))
+                    .field("scope", scope)
+                    .file("image", "query", q)
                     .bytes());
         }
         this.bodies = b;
         this.contentType = new MultipartBody().contentType();
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
+        this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5))
                 .build();
     }
 
@@ -177,8 +188,11 @@ public final class LoadGenerator {
     /** The server's own peak resident memory, from {@code GET /api/stats}; null when it cannot be had. */
     public Long peakRss() {
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve("/api/stats"))
-                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = http.send(
+                    HttpRequest.newBuilder(base.resolve("/api/stats"))
+                            .timeout(Duration.ofSeconds(10))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             JsonNode peak = ApiResponses.MAPPER.readTree(r.body()).at("/memory/peakRssBytes");
             return peak.isNumber() ? peak.asLong() : null;
         } catch (IOException e) {
@@ -208,13 +222,16 @@ public final class LoadGenerator {
         void loop() throws InterruptedException {
             while (System.nanoTime() < end) {
                 byte[] body = bodies.get(Math.floorMod(next++, bodies.size()));
-                HttpRequest req = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
-                        .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                HttpRequest req = HttpRequest.newBuilder(uri)
+                        .timeout(Duration.ofSeconds(30))
+                        .header("Content-Type", contentType)
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(body))
                         .build();
                 long t0 = System.nanoTime();
                 String status;
                 try {
-                    status = Integer.toString(http.send(req, HttpResponse.BodyHandlers.discarding()).statusCode());
+                    status = Integer.toString(http.send(req, HttpResponse.BodyHandlers.discarding())
+                            .statusCode());
                 } catch (IOException e) {
                     status = "io";
                 }

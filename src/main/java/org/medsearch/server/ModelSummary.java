@@ -25,9 +25,18 @@ import org.medsearch.model.ModelManifest;
  * @param versions library versions used for training
  * @param inferenceThreads the engine's intra-op threads in this server
  */
-public record ModelSummary(String architecture, String fingerprint, List<String> classes, int imageSize,
-        Integer trainingImages, Integer epochs, Integer bestEpoch, Double validationAccuracy, String createdAt,
-        Map<String, String> versions, int inferenceThreads) {
+public record ModelSummary(
+        String architecture,
+        String fingerprint,
+        List<String> classes,
+        int imageSize,
+        Integer trainingImages,
+        Integer epochs,
+        Integer bestEpoch,
+        Double validationAccuracy,
+        String createdAt,
+        Map<String, String> versions,
+        int inferenceThreads) {
 
     public static ModelSummary of(ModelManifest m, int inferenceThreads) {
         ModelManifest.Provenance p = m.provenance();
@@ -41,13 +50,25 @@ public record ModelSummary(String architecture, String fingerprint, List<String>
             if (p.epochs() != null) {
                 epochs = p.epochs().size();
                 if (p.bestEpoch() != null) {
-                    valAcc = p.epochs().stream().filter(e -> e.epoch() == p.bestEpoch()).findFirst()
-                            .map(ModelManifest.EpochMetrics::valAccuracy).orElse(null);
+                    valAcc = p.epochs().stream()
+                            .filter(e -> e.epoch() == p.bestEpoch())
+                            .findFirst()
+                            .map(ModelManifest.EpochMetrics::valAccuracy)
+                            .orElse(null);
                 }
             }
         }
-        return new ModelSummary(m.architecture(), m.fingerprint(), m.classes(), m.preprocessing().imageSize(),
-                trainImages, epochs, p == null ? null : p.bestEpoch(), valAcc, p == null ? null : p.createdAt(),
-                p == null ? null : p.versions(), inferenceThreads);
+        return new ModelSummary(
+                m.architecture(),
+                m.fingerprint(),
+                m.classes(),
+                m.preprocessing().imageSize(),
+                trainImages,
+                epochs,
+                p == null ? null : p.bestEpoch(),
+                valAcc,
+                p == null ? null : p.createdAt(),
+                p == null ? null : p.versions(),
+                inferenceThreads);
     }
 }

@@ -40,8 +40,8 @@ final class MultipartForm {
             throw tooLarge();
         }
         if (!ctx.isMultipartFormData()) {
-            throw new ApiException(415, "unsupported_media_type",
-                    "send the image as multipart/form-data, in a part named 'image'");
+            throw new ApiException(
+                    415, "unsupported_media_type", "send the image as multipart/form-data, in a part named 'image'");
         }
     }
 
@@ -141,9 +141,12 @@ final class MultipartForm {
             }
             for (Throwable t = e; t != null; t = t.getCause()) {
                 String m = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
-                if (m.contains("header") && (m.contains("max length") || m.contains("too large") || m.contains("exceed"))) {
-                    throw new ApiException(431, "headers_too_large", "a part's headers are too long (a file name "
-                            + "of more than a few kilobytes?)");
+                if (m.contains("header")
+                        && (m.contains("max length") || m.contains("too large") || m.contains("exceed"))) {
+                    throw new ApiException(
+                            431,
+                            "headers_too_large",
+                            "a part's headers are too long (a file name " + "of more than a few kilobytes?)");
                 }
                 if (m.contains("max length exceeded") || m.contains("exceeds") || m.contains("too large")) {
                     throw tooLarge();

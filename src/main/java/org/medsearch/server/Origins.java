@@ -44,8 +44,11 @@ final class Origins {
             return;
         }
         if (o == null || !o.equals(allowed)) {
-            throw new ApiException(403, "forbidden", "requests from the web origin " + describe(origin)
-                    + " are not allowed" + (allowed == null ? "" : "; only from " + allowed));
+            throw new ApiException(
+                    403,
+                    "forbidden",
+                    "requests from the web origin " + describe(origin) + " are not allowed"
+                            + (allowed == null ? "" : "; only from " + allowed));
         }
         ctx.header("Access-Control-Allow-Origin", origin);
         ctx.header("Vary", "Origin");
@@ -64,12 +67,15 @@ final class Origins {
             URI u = new URI(origin.strip());
             String scheme = u.getScheme();
             String host = u.getHost();
-            if (scheme == null || host == null || (u.getPath() != null && !u.getPath().isEmpty())) {
+            if (scheme == null
+                    || host == null
+                    || (u.getPath() != null && !u.getPath().isEmpty())) {
                 return null;
             }
             scheme = scheme.toLowerCase(Locale.ROOT);
             int port = u.getPort();
-            boolean dflt = port == -1 || (scheme.equals("http") && port == 80) || (scheme.equals("https") && port == 443);
+            boolean dflt =
+                    port == -1 || (scheme.equals("http") && port == 80) || (scheme.equals("https") && port == 443);
             return scheme + "://" + host.toLowerCase(Locale.ROOT) + (dflt ? "" : ":" + port);
         } catch (java.net.URISyntaxException e) {
             return null;

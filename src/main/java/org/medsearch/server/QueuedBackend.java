@@ -61,8 +61,8 @@ final class QueuedBackend implements EmbeddingBackend {
         try {
             return List.of(ticket.infer(nhwc).embedding());
         } catch (TimeoutException e) {
-            throw new ApiException(503, "overloaded", "the model did not answer in time; retry later",
-                    Map.of("Retry-After", "5"));
+            throw new ApiException(
+                    503, "overloaded", "the model did not answer in time; retry later", Map.of("Retry-After", "5"));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw ApiException.overloaded();

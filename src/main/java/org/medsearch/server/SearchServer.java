@@ -46,6 +46,7 @@ public final class SearchServer {
     private static final int IN_MEMORY_PART_BYTES = 1 << 20;
     /** A dot segment, raw or percent-encoded, anywhere in the path. */
     private static final Pattern DOT_SEGMENT = Pattern.compile("(^|/)(\\.|%2e){1,2}(/|$)", Pattern.CASE_INSENSITIVE);
+
     private static final String CSP = "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
             + "base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
@@ -70,8 +71,12 @@ public final class SearchServer {
      */
     public static SearchServer start(ServerConfig config, SearchService retriever, InferenceQueue.BatchModel model)
             throws IOException {
-        InferenceQueue queue = new InferenceQueue(model, retriever.backend().preprocessing().inputLength(),
-                config.queueSlots(), config.maxBatch(), config.workers());
+        InferenceQueue queue = new InferenceQueue(
+                model,
+                retriever.backend().preprocessing().inputLength(),
+                config.queueSlots(),
+                config.maxBatch(),
+                config.workers());
         try {
             queue.warmUp();
             ImageService service = new ImageService(config, retriever, queue);
@@ -121,8 +126,8 @@ public final class SearchServer {
         cfg.jetty.modifyServer(server -> {
             // Jetty waits for the requests GracefulHandler counts, up to the stop timeout; Javalin puts its
             // handler inside the innermost wrapper, so every body it reads passes UploadPace
-            server.setHandler(new GracefulHandler(
-                    new UploadPace(config.minUploadBytesPerSecond(), config.uploadDeadline())));
+            server.setHandler(
+                    new GracefulHandler(new UploadPace(config.minUploadBytesPerSecond(), config.uploadDeadline())));
             server.setStopTimeout(config.grace().toMillis());
             server.setErrorHandler(new ErrorMapper.JsonErrorHandler());
         });

@@ -34,9 +34,22 @@ import java.util.Arrays;
  * @param thumbnailSize the longest side of a thumbnail, in pixels
  * @param grace how long a stop waits for the requests in flight
  */
-public record ServerConfig(String host, int port, String token, String corsOrigin, int queueSlots, int maxBatch,
-        int workers, long maxUploadBytes, long maxPixels, long maxDecodedBytes, long decodeMemoryBytes,
-        long minUploadBytesPerSecond, Duration uploadDeadline, int thumbnailSize, Duration grace) {
+public record ServerConfig(
+        String host,
+        int port,
+        String token,
+        String corsOrigin,
+        int queueSlots,
+        int maxBatch,
+        int workers,
+        long maxUploadBytes,
+        long maxPixels,
+        long maxDecodedBytes,
+        long decodeMemoryBytes,
+        long minUploadBytesPerSecond,
+        Duration uploadDeadline,
+        int thumbnailSize,
+        Duration grace) {
 
     /** Tokens shorter than this are guessable; {@code openssl rand -hex 32} gives 64 characters. */
     public static final int MIN_TOKEN_LENGTH = 16;
@@ -56,8 +69,8 @@ public record ServerConfig(String host, int port, String token, String corsOrigi
         }
         token = token == null ? null : token.strip();
         if (corsOrigin != null && Origins.normalise(corsOrigin) == null) {
-            throw new IllegalArgumentException("corsOrigin must be a web origin such as https://viewer.example.org, got '"
-                    + corsOrigin + "'");
+            throw new IllegalArgumentException(
+                    "corsOrigin must be a web origin such as https://viewer.example.org, got '" + corsOrigin + "'");
         }
         if (queueSlots < 0 || queueSlots > 10_000) {
             throw new IllegalArgumentException("queueSlots must be between 0 and 10000, got " + queueSlots);
@@ -101,8 +114,22 @@ public record ServerConfig(String host, int port, String token, String corsOrigi
      * least and within 60 s, 128-pixel thumbnails, 10 s grace.
      */
     public static ServerConfig defaults() {
-        return new ServerConfig("127.0.0.1", 8080, null, null, 8, 16, 1, 32L << 20, 64L << 20, 512L << 20,
-                1024L << 20, 16L << 10, Duration.ofSeconds(60), 128, Duration.ofSeconds(10));
+        return new ServerConfig(
+                "127.0.0.1",
+                8080,
+                null,
+                null,
+                8,
+                16,
+                1,
+                32L << 20,
+                64L << 20,
+                512L << 20,
+                1024L << 20,
+                16L << 10,
+                Duration.ofSeconds(60),
+                128,
+                Duration.ofSeconds(10));
     }
 
     /**
@@ -124,50 +151,176 @@ public record ServerConfig(String host, int port, String token, String corsOrigi
     }
 
     public ServerConfig withHost(String h) {
-        return new ServerConfig(h, port, token, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
-                maxDecodedBytes, decodeMemoryBytes, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, grace);
+        return new ServerConfig(
+                h,
+                port,
+                token,
+                corsOrigin,
+                queueSlots,
+                maxBatch,
+                workers,
+                maxUploadBytes,
+                maxPixels,
+                maxDecodedBytes,
+                decodeMemoryBytes,
+                minUploadBytesPerSecond,
+                uploadDeadline,
+                thumbnailSize,
+                grace);
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, token, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
-                maxDecodedBytes, decodeMemoryBytes, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, grace);
+        return new ServerConfig(
+                host,
+                p,
+                token,
+                corsOrigin,
+                queueSlots,
+                maxBatch,
+                workers,
+                maxUploadBytes,
+                maxPixels,
+                maxDecodedBytes,
+                decodeMemoryBytes,
+                minUploadBytesPerSecond,
+                uploadDeadline,
+                thumbnailSize,
+                grace);
     }
 
     public ServerConfig withToken(String t) {
-        return new ServerConfig(host, port, t, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
-                maxDecodedBytes, decodeMemoryBytes, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, grace);
+        return new ServerConfig(
+                host,
+                port,
+                t,
+                corsOrigin,
+                queueSlots,
+                maxBatch,
+                workers,
+                maxUploadBytes,
+                maxPixels,
+                maxDecodedBytes,
+                decodeMemoryBytes,
+                minUploadBytesPerSecond,
+                uploadDeadline,
+                thumbnailSize,
+                grace);
     }
 
     public ServerConfig withCorsOrigin(String o) {
-        return new ServerConfig(host, port, token, o, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
-                maxDecodedBytes, decodeMemoryBytes, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, grace);
+        return new ServerConfig(
+                host,
+                port,
+                token,
+                o,
+                queueSlots,
+                maxBatch,
+                workers,
+                maxUploadBytes,
+                maxPixels,
+                maxDecodedBytes,
+                decodeMemoryBytes,
+                minUploadBytesPerSecond,
+                uploadDeadline,
+                thumbnailSize,
+                grace);
     }
 
     public ServerConfig withQueue(int slots, int batch, int nWorkers) {
-        return new ServerConfig(host, port, token, corsOrigin, slots, batch, nWorkers, maxUploadBytes, maxPixels,
-                maxDecodedBytes, decodeMemoryBytes, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, grace);
+        return new ServerConfig(
+                host,
+                port,
+                token,
+                corsOrigin,
+                slots,
+                batch,
+                nWorkers,
+                maxUploadBytes,
+                maxPixels,
+                maxDecodedBytes,
+                decodeMemoryBytes,
+                minUploadBytesPerSecond,
+                uploadDeadline,
+                thumbnailSize,
+                grace);
     }
 
     public ServerConfig withLimits(long uploadBytes, long pixels) {
-        return new ServerConfig(host, port, token, corsOrigin, queueSlots, maxBatch, workers, uploadBytes, pixels,
-                maxDecodedBytes, decodeMemoryBytes, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, grace);
+        return new ServerConfig(
+                host,
+                port,
+                token,
+                corsOrigin,
+                queueSlots,
+                maxBatch,
+                workers,
+                uploadBytes,
+                pixels,
+                maxDecodedBytes,
+                decodeMemoryBytes,
+                minUploadBytesPerSecond,
+                uploadDeadline,
+                thumbnailSize,
+                grace);
     }
 
     public ServerConfig withGrace(Duration g) {
-        return new ServerConfig(host, port, token, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
-                maxDecodedBytes, decodeMemoryBytes, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, g);
+        return new ServerConfig(
+                host,
+                port,
+                token,
+                corsOrigin,
+                queueSlots,
+                maxBatch,
+                workers,
+                maxUploadBytes,
+                maxPixels,
+                maxDecodedBytes,
+                decodeMemoryBytes,
+                minUploadBytesPerSecond,
+                uploadDeadline,
+                thumbnailSize,
+                g);
     }
 
     /** Per-decode and total decoding memory, in bytes. */
     public ServerConfig withDecodeMemory(long perImage, long total) {
-        return new ServerConfig(host, port, token, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
-                perImage, total, minUploadBytesPerSecond, uploadDeadline, thumbnailSize, grace);
+        return new ServerConfig(
+                host,
+                port,
+                token,
+                corsOrigin,
+                queueSlots,
+                maxBatch,
+                workers,
+                maxUploadBytes,
+                maxPixels,
+                perImage,
+                total,
+                minUploadBytesPerSecond,
+                uploadDeadline,
+                thumbnailSize,
+                grace);
     }
 
     /** The slowest upload accepted (bytes per second, averaged) and the longest a body may take. */
     public ServerConfig withUploadPace(long minBytesPerSecond, Duration deadline) {
-        return new ServerConfig(host, port, token, corsOrigin, queueSlots, maxBatch, workers, maxUploadBytes, maxPixels,
-                maxDecodedBytes, decodeMemoryBytes, minBytesPerSecond, deadline, thumbnailSize, grace);
+        return new ServerConfig(
+                host,
+                port,
+                token,
+                corsOrigin,
+                queueSlots,
+                maxBatch,
+                workers,
+                maxUploadBytes,
+                maxPixels,
+                maxDecodedBytes,
+                decodeMemoryBytes,
+                minBytesPerSecond,
+                deadline,
+                thumbnailSize,
+                grace);
     }
 
     /** Keeps the token out of logs and exception messages. */

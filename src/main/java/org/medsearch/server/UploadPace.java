@@ -88,7 +88,8 @@ final class UploadPace extends Handler.Wrapper {
 
         private String judge(long elapsed) {
             if (elapsed > deadlineNanos) {
-                return "the upload did not arrive within " + Duration.ofNanos(deadlineNanos).toSeconds() + " s";
+                return "the upload did not arrive within "
+                        + Duration.ofNanos(deadlineNanos).toSeconds() + " s";
             }
             if (elapsed > graceNanos && received * 1_000_000_000.0 / elapsed < minBytesPerSecond) {
                 return "the upload arrived at less than " + minBytesPerSecond + " bytes per second";

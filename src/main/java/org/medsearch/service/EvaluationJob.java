@@ -29,7 +29,6 @@ import org.medsearch.index.SearchFilter;
 import org.medsearch.model.Embedding;
 import org.medsearch.model.EmbeddingBackend;
 import org.medsearch.model.ModelManifest;
-import org.medsearch.service.SearchService;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.util.MedsearchException;
@@ -100,7 +99,8 @@ public final class EvaluationJob {
         List<String> classes = backend.classes();
         boolean classifier = backend.hasClassifier();
         List<Sample> test = split.samples(ds, Split.Part.TEST).stream()
-                .filter(s -> s.label() != null && (!classifier || classes.contains(s.label()))).toList();
+                .filter(s -> s.label() != null && (!classifier || classes.contains(s.label())))
+                .toList();
         if (test.isEmpty()) {
             Map<Split.Part, Integer> c = split.counts();
             throw new MedsearchException("no labelled test image of the model's classes in " + ds.root()
@@ -111,8 +111,8 @@ public final class EvaluationJob {
         // 1. embed every test image once
         Embedding[] emb = new Embedding[test.size()];
         List<String> skipped = new ArrayList<>();
-        try (BatchLoader loader = new BatchLoader(readers, backend.preprocessing(),
-                        SampleLoader.sources(test), 64, opts.threads());
+        try (BatchLoader loader = new BatchLoader(
+                        readers, backend.preprocessing(), SampleLoader.sources(test), 64, opts.threads());
                 Progress.Task task = progress.start("Classifying", test.size(), "img")) {
             loader.forEach(task, f -> skipped.add(test.get(f.index()).relativePath() + ": " + f.reason()), b -> {
                 List<Embedding> es = backend.embed(b.data(), b.size());
@@ -137,10 +137,12 @@ public final class EvaluationJob {
         List<Integer> paper = new ArrayList<>();
         List<String> paperIds = new ArrayList<>();
         Random rnd = new Random(opts.seed());
-        List<String> queryClasses = classifier ? classes
+        List<String> queryClasses = classifier
+                ? classes
                 : test.stream().map(Sample::label).distinct().sorted().toList();
         for (String c : queryClasses) {
-            List<Integer> of = new ArrayList<>(ok.stream().filter(i -> test.get(i).label().equals(c)).toList());
+            List<Integer> of = new ArrayList<>(
+                    ok.stream().filter(i -> test.get(i).label().equals(c)).toList());
             Collections.shuffle(of, rnd);
             for (int i : of.subList(0, Math.min(opts.paperQueriesPerClass(), of.size()))) {
                 paper.add(i);
@@ -162,44 +164,63 @@ public final class EvaluationJob {
         Map<String, EvaluationReport.Protocol> retrieval = new LinkedHashMap<>();
         for (Scope scope : scopes) {
             String s = scope.name().toLowerCase(java.util.Locale.ROOT);
-            retrieval.put("paper/" + s, protocol("paper", s, paper, paperIds, test, relevance.get(scope), perClass,
-                    copiesInIndex, opts));
+            retrieval.put(
+                    "paper/" + s,
+                    protocol("paper", s, paper, paperIds, test, relevance.get(scope), perClass, copiesInIndex, opts));
         }
         for (Scope scope : scopes) {
             String s = scope.name().toLowerCase(java.util.Locale.ROOT);
-            retrieval.put("all-test/" + s, protocol("all-test", s, ok, null, test, relevance.get(scope), perClass,
-                    copiesInIndex, opts));
+            retrieval.put(
+                    "all-test/" + s,
+                    protocol("all-test", s, ok, null, test, relevance.get(scope), perClass, copiesInIndex, opts));
         }
 
         ModelManifest m = backend.manifest();
         ModelManifest.Provenance p = m.provenance();
         EvaluationReport.ModelFacts mf = new EvaluationReport.ModelFacts(
-                modelSource != null ? modelSource : backend.name() + " model " + m.fingerprint(), m.fingerprint(),
-                classes, m.preprocessing().imageSize(), p == null ? null : p.init(), p == null ? null : p.bestEpoch(),
-                p == null || p.recipe() == null ? 0 : p.recipe().epochs(), p == null ? null : p.data().sha256(),
-                p == null ? null : p.split().sha256(), p == null ? 0 : p.split().seed(),
-                p == null ? null : p.split().ratios(), p == null ? Map.of() : p.versions());
+                modelSource != null ? modelSource : backend.name() + " model " + m.fingerprint(),
+                m.fingerprint(),
+                classes,
+                m.preprocessing().imageSize(),
+                p == null ? null : p.init(),
+                p == null ? null : p.bestEpoch(),
+                p == null || p.recipe() == null ? 0 : p.recipe().epochs(),
+                p == null ? null : p.data().sha256(),
+                p == null ? null : p.split().sha256(),
+                p == null ? 0 : p.split().seed(),
+                p == null ? null : p.split().ratios(),
+                p == null ? Map.of() : p.versions());
         Map<String, Integer> perSplit = retriever.index().countsPerSplit();
         int testInIndex = perSplit.getOrDefault("test", 0);
         String note = testInIndex > 0
-                ? "The index holds " + testInIndex + " test images; queries never retrieve their own bytes (leave-one-out)"
+                ? "The index holds " + testInIndex
+                        + " test images; queries never retrieve their own bytes (leave-one-out)"
                 : "The index holds no test image";
-        EvaluationReport.IndexFacts ix = new EvaluationReport.IndexFacts(retriever.indexDirectory().toString(),
-                retriever.index().size(), perClass, perSplit, note);
-        return new EvaluationReport(EvaluationReport.FORMAT, Instant.now().toString(), mf, ix,
+        EvaluationReport.IndexFacts ix = new EvaluationReport.IndexFacts(
+                retriever.indexDirectory().toString(), retriever.index().size(), perClass, perSplit, note);
+        return new EvaluationReport(
+                EvaluationReport.FORMAT,
+                Instant.now().toString(),
+                mf,
+                ix,
                 new EvaluationReport.DataFacts(ds.root().toString(), test.size(), ok.size(), skipped),
-                new EvaluationReport.Classification(classifier ? cm.accuracy() : Double.NaN,
-                        classifier ? cm.perClass() : List.of(), classes, confusion),
-                retrieval, (System.nanoTime() - t0) / 1e9);
+                new EvaluationReport.Classification(
+                        classifier ? cm.accuracy() : Double.NaN,
+                        classifier ? cm.perClass() : List.of(),
+                        classes,
+                        confusion),
+                retrieval,
+                (System.nanoTime() - t0) / 1e9);
     }
 
     /** relevance[i][r]: whether result r of test image i is of its class (null rows for failed images). */
-    private boolean[][] search(List<Sample> test, Embedding[] emb, List<Integer> ok, Scope scope, int depth,
-            int threads) throws IOException {
+    private boolean[][] search(
+            List<Sample> test, Embedding[] emb, List<Integer> ok, Scope scope, int depth, int threads)
+            throws IOException {
         boolean[][] rel = new boolean[test.size()][];
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
-        try (Progress.Task task = progress.start("Searching (" + scope.name().toLowerCase(java.util.Locale.ROOT)
-                + ")", ok.size(), "q")) {
+        try (Progress.Task task =
+                progress.start("Searching (" + scope.name().toLowerCase(java.util.Locale.ROOT) + ")", ok.size(), "q")) {
             List<Future<?>> fs = new ArrayList<>();
             for (int i : ok) {
                 fs.add(pool.submit(() -> {
@@ -236,9 +257,16 @@ public final class EvaluationJob {
         return rel;
     }
 
-    private static EvaluationReport.Protocol protocol(String name, String scope, List<Integer> queries,
-            List<String> queryIds, List<Sample> test, boolean[][] rel, Map<String, Integer> perClass,
-            Map<String, Integer> copiesInIndex, Options opts) {
+    private static EvaluationReport.Protocol protocol(
+            String name,
+            String scope,
+            List<Integer> queries,
+            List<String> queryIds,
+            List<Sample> test,
+            boolean[][] rel,
+            Map<String, Integer> perClass,
+            Map<String, Integer> copiesInIndex,
+            Options opts) {
         int k = opts.k();
         double ap = 0;
         double pk = 0;
@@ -265,7 +293,7 @@ public final class EvaluationJob {
         }
         Map<String, Double> apPerClass = new TreeMap<>();
         byClass.forEach((c, v) -> apPerClass.put(c, v[0] / v[1]));
-        return new EvaluationReport.Protocol(name, scope, queries.size(), k, ap / n, pk / n, rk / n, curve,
-                apPerClass, queryIds);
+        return new EvaluationReport.Protocol(
+                name, scope, queries.size(), k, ap / n, pk / n, rk / n, curve, apPerClass, queryIds);
     }
 }

@@ -15,16 +15,16 @@ import org.medsearch.dataset.Sample;
 import org.medsearch.dataset.SampleLoader;
 import org.medsearch.dataset.ScanReport;
 import org.medsearch.dataset.Split;
+import org.medsearch.dataset.SplitRatios;
 import org.medsearch.image.BatchLoader;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.index.IndexedImage;
 import org.medsearch.index.VectorStore;
-import org.medsearch.dataset.SplitRatios;
+import org.medsearch.model.Embedding;
 import org.medsearch.model.EmbeddingBackend;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.model.ModelManifest;
 import org.medsearch.util.MedsearchException;
-import org.medsearch.model.Embedding;
 import org.medsearch.util.Progress;
 
 /**
@@ -74,8 +74,14 @@ public final class IndexingJob {
     }
 
     /** What a run did. */
-    public record Report(int added, int updated, int unchanged, int pruned, List<ScanReport.Skipped> skipped,
-            double seconds, double imagesPerSecond) {}
+    public record Report(
+            int added,
+            int updated,
+            int unchanged,
+            int pruned,
+            List<ScanReport.Skipped> skipped,
+            double seconds,
+            double imagesPerSecond) {}
 
     private final EmbeddingBackend embedder;
     private final ImageReaders readers;
@@ -138,25 +144,37 @@ public final class IndexingJob {
         List<ScanReport.Skipped> skipped = new ArrayList<>(ds.report().skipped());
         List<String> classes = embedder.classes();
         int[] counts = new int[2]; // images embedded, and since the last commit
-        try (BatchLoader loader = new BatchLoader(readers, embedder.preprocessing(),
-                        SampleLoader.sources(todo), opts.batchSize(), workers);
+        try (BatchLoader loader = new BatchLoader(
+                        readers, embedder.preprocessing(), SampleLoader.sources(todo), opts.batchSize(), workers);
                 Progress.Task task = progress.start("Indexing", todo.size(), "img")) {
             long started = System.nanoTime();
-            loader.forEach(task, f -> skipped.add(new ScanReport.Skipped(todo.get(f.index()).relativePath(), f.reason())),
+            loader.forEach(
+                    task,
+                    f -> skipped.add(new ScanReport.Skipped(todo.get(f.index()).relativePath(), f.reason())),
                     b -> {
                         List<Embedding> es = embedder.embed(b.data(), b.size());
                         for (int i = 0; i < b.size(); i++) {
                             Sample s = todo.get(b.indices()[i]);
                             Embedding e = es.get(i);
-                            Split.Part part = opts.split() == null ? null : opts.split().partOf(s.relativePath());
+                            Split.Part part =
+                                    opts.split() == null ? null : opts.split().partOf(s.relativePath());
                             String key = key(s);
                             if (existing.containsKey(key)) {
                                 index.deleteByPath(key);
                             }
-                            index.add(new IndexedImage(-1, key, s.label(), e.predictedName(classes), e.confidence(),
-                                    s.contentHash(), e.vector(), part == null ? null : part.key(), s.modality(),
+                            index.add(new IndexedImage(
+                                    -1,
+                                    key,
+                                    s.label(),
+                                    e.predictedName(classes),
+                                    e.confidence(),
+                                    s.contentHash(),
+                                    e.vector(),
+                                    part == null ? null : part.key(),
+                                    s.modality(),
                                     patientKeys == null ? null : patientKeys.key(s.patientId()),
-                                    patientKeys == null ? null : patientKeys.key(s.studyId()), b.metadata().get(i)));
+                                    patientKeys == null ? null : patientKeys.key(s.studyId()),
+                                    b.metadata().get(i)));
                             // per image, not per batch: --commit-every 7 with batches of 64 commits after image 7
                             if (++counts[1] >= opts.commitEvery()) {
                                 index.commit();
@@ -189,15 +207,20 @@ public final class IndexingJob {
         boolean classifier = !m.classes().isEmpty();
         if (!classifier || f == null || !Files.isRegularFile(f)) {
             if (required) {
-                throw new MedsearchException(classifier ? modelDir + " has no " + ModelBundle.SPLIT
-                        : "a bare backbone has no split of its own: give a split file (a trained model's split.csv)");
+                throw new MedsearchException(
+                        classifier
+                                ? modelDir + " has no " + ModelBundle.SPLIT
+                                : "a bare backbone has no split of its own: give a split file (a trained model's split.csv)");
             }
             return null;
         }
-        ModelManifest.SplitInfo si = m.provenance() == null ? null : m.provenance().split();
-        Split split = Split.read(f, si == null ? 0 : si.seed(), si == null ? SplitRatios.DEFAULT
-                : SplitRatios.parse(si.ratios()));
-        long known = ds.samples().stream().filter(s -> split.partOf(s.relativePath()) != null).count();
+        ModelManifest.SplitInfo si =
+                m.provenance() == null ? null : m.provenance().split();
+        Split split = Split.read(
+                f, si == null ? 0 : si.seed(), si == null ? SplitRatios.DEFAULT : SplitRatios.parse(si.ratios()));
+        long known = ds.samples().stream()
+                .filter(s -> split.partOf(s.relativePath()) != null)
+                .count();
         if (known == 0) {
             if (required) {
                 throw new MedsearchException("the model's split needs the model's training data: none of the "

@@ -4,8 +4,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.medsearch.index.IndexInfo;
-import org.medsearch.index.VectorStore;
 import org.medsearch.index.VectorFormat;
+import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.model.Pretrained;
@@ -45,7 +45,8 @@ public final class Models {
     public static EmbeddingBackend open(Path model, int imageSize, Progress progress) throws IOException {
         if (isImagenet(model)) {
             Path weights = Pretrained.imagenetFile(Pretrained.cacheDir(), Pretrained.Source.imagenet(), progress);
-            return TorchBackend.owning(ModelBundle.imagenetBackbone(weights, imageSize > 0 ? imageSize : IMAGENET_SIZE));
+            return TorchBackend.owning(
+                    ModelBundle.imagenetBackbone(weights, imageSize > 0 ? imageSize : IMAGENET_SIZE));
         }
         return TorchBackend.load(model);
     }
@@ -57,7 +58,13 @@ public final class Models {
 
     /** What a new index built with {@code backend}'s model records. */
     public static IndexInfo indexInfo(EmbeddingBackend backend, VectorFormat format) {
-        return new IndexInfo(Stores.format(), backend.fingerprint(), backend.classes(), ResNet18.FEATURE_DIM,
-                Version.current(), format, backend.preprocessing().imageSize());
+        return new IndexInfo(
+                Stores.format(),
+                backend.fingerprint(),
+                backend.classes(),
+                ResNet18.FEATURE_DIM,
+                Version.current(),
+                format,
+                backend.preprocessing().imageSize());
     }
 }

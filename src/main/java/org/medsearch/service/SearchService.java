@@ -1,19 +1,19 @@
 package org.medsearch.service;
 
 import java.io.IOException;
-import java.util.HashSet;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
 import org.medsearch.index.IndexedImage;
-import org.medsearch.index.VectorStore;
 import org.medsearch.index.SearchFilter;
-import org.medsearch.image.ImageReaders;
-import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.index.VectorStore;
 import org.medsearch.model.Embedding;
+import org.medsearch.model.EmbeddingBackend;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
@@ -50,8 +50,8 @@ public final class SearchService {
         String model = backend.fingerprint();
         String built = index.info().modelFingerprint();
         if (!model.equals(built)) {
-            throw new MedsearchException("the index was built with model " + built
-                    + ", not with this one (" + model + "): use the model the index was built with");
+            throw new MedsearchException("the index was built with model " + built + ", not with this one (" + model
+                    + "): use the model the index was built with");
         }
         this.backend = backend;
         this.index = index;
@@ -173,7 +173,15 @@ public final class SearchService {
                 allowed.retainAll(f.classes());
             }
             if (allowed.isEmpty()) {
-                return new SearchResult(predicted, e.confidence(), classes, e, List.of(), modelNanos, 0, "none",
+                return new SearchResult(
+                        predicted,
+                        e.confidence(),
+                        classes,
+                        e,
+                        List.of(),
+                        modelNanos,
+                        0,
+                        "none",
                         "the query is predicted as '" + predicted + "', which is not among the filter's classes "
                                 + f.classes() + ": nothing to search (use the scope 'all' to search those classes)");
             }

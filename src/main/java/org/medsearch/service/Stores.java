@@ -66,6 +66,7 @@ public final class Stores {
         if (store instanceof LuceneIndex li) {
             return li.directory();
         }
-        throw new IllegalArgumentException("a store without a local directory: " + store.getClass().getName());
+        throw new IllegalArgumentException(
+                "a store without a local directory: " + store.getClass().getName());
     }
 }

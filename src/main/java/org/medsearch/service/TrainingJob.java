@@ -74,7 +74,9 @@ public final class TrainingJob {
 
     /** Scans the data set (files that cannot be used are skipped and summarised in the log). */
     public Dataset scan() throws IOException {
-        Dataset ds = scanner.apply(new DatasetScanner(readers())).optProgress(progress).scan(data);
+        Dataset ds = scanner.apply(new DatasetScanner(readers()))
+                .optProgress(progress)
+                .scan(data);
         log.accept("Data: " + ds.report().summary(10));
         return ds;
     }
@@ -83,13 +85,20 @@ public final class TrainingJob {
     public Split split(Dataset ds) {
         Split split = Split.stratified(ds, ratios, recipe.seed());
         Map<Split.Part, Integer> c = split.counts();
-        log.accept(String.format("Split %s (seed %d): train %d, val %d, test %d; %d groups of byte-identical images"
-                + " (%d images) kept within one part%s", ratios, recipe.seed(), c.get(Split.Part.TRAIN),
-                c.get(Split.Part.VAL), c.get(Split.Part.TEST), split.duplicateGroups(), split.duplicateImages(),
+        log.accept(String.format(
+                "Split %s (seed %d): train %d, val %d, test %d; %d groups of byte-identical images"
+                        + " (%d images) kept within one part%s",
+                ratios,
+                recipe.seed(),
+                c.get(Split.Part.TRAIN),
+                c.get(Split.Part.VAL),
+                c.get(Split.Part.TEST),
+                split.duplicateGroups(),
+                split.duplicateImages(),
                 split.patientGroups() > 0 ? "; " + split.patientGroups() + " patients kept within one part" : ""));
         if (split.labelConflicts() > 0) {
-            log.accept(String.format("Warning: %d groups hold identical images under different labels",
-                    split.labelConflicts()));
+            log.accept(String.format(
+                    "Warning: %d groups hold identical images under different labels", split.labelConflicts()));
         }
         return split;
     }
@@ -103,9 +112,14 @@ public final class TrainingJob {
         Map<Split.Part, Integer> c = split.counts();
         for (Split.Part p : parts) {
             if (c.getOrDefault(p, 0) < (p == Split.Part.TRAIN ? 2 : 1)) {
-                throw new MedsearchException(String.format("the split %s gave train %d, val %d, test %d images,"
-                        + " but %s; use more images or other split ratios", ratios, c.getOrDefault(Split.Part.TRAIN, 0),
-                        c.getOrDefault(Split.Part.VAL, 0), c.getOrDefault(Split.Part.TEST, 0), switch (p) {
+                throw new MedsearchException(String.format(
+                        "the split %s gave train %d, val %d, test %d images,"
+                                + " but %s; use more images or other split ratios",
+                        ratios,
+                        c.getOrDefault(Split.Part.TRAIN, 0),
+                        c.getOrDefault(Split.Part.VAL, 0),
+                        c.getOrDefault(Split.Part.TEST, 0),
+                        switch (p) {
                             case TRAIN -> "training needs at least 2 training images";
                             case VAL -> "validation needs at least one image (it picks the best epoch)";
                             case TEST -> "evaluation needs at least one test image";

@@ -101,14 +101,16 @@ public final class ConsoleProgress implements Progress {
             if (!last && total > 0 && rate > 0) {
                 eta = " ETA " + format(Duration.ofSeconds((long) ((total - done) / rate)));
             }
-            out.printf("%s: %d%s %s (%.1f %s/s)%s %s%n", name, done, total > 0 ? "/" + total : "", unit, rate, unit,
-                    eta, extra);
+            out.printf(
+                    "%s: %d%s %s (%.1f %s/s)%s %s%n",
+                    name, done, total > 0 ? "/" + total : "", unit, rate, unit, eta, extra);
         }
     }
 
     static String format(Duration d) {
         long s = d.getSeconds();
-        return s >= 3600 ? String.format("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60)
+        return s >= 3600
+                ? String.format("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60)
                 : String.format("%d:%02d", s / 60, s % 60);
     }
 }

@@ -61,7 +61,8 @@ public final class DicomSeries {
                 throw new ImageFormatException(folder + " holds more than one DICOM series; give each its own folder");
             }
             if (d.frameCount() != 1) {
-                throw new ImageFormatException(f.getFileName() + " is a multi-frame file; a series folder needs single-frame slices");
+                throw new ImageFormatException(
+                        f.getFileName() + " is a multi-frame file; a series folder needs single-frame slices");
             }
             slices.add(new Slice(f, d, d.geometry(), 0));
         }
@@ -73,16 +74,17 @@ public final class DicomSeries {
         int cols = first.dicom().columns();
         double[] orient = first.geometry().imageOrientationPatient();
         boolean geometric = orient != null
-                && slices.stream().allMatch(s -> s.geometry().imagePositionPatient() != null
-                        && s.geometry().imageOrientationPatient() != null);
+                && slices.stream()
+                        .allMatch(s -> s.geometry().imagePositionPatient() != null
+                                && s.geometry().imageOrientationPatient() != null);
         double[] rowDir = geometric ? new double[] {orient[0], orient[1], orient[2]} : new double[] {1, 0, 0};
         double[] colDir = geometric ? new double[] {orient[3], orient[4], orient[5]} : new double[] {0, 1, 0};
         double[] normal = cross(rowDir, colDir);
         List<Slice> sorted = new ArrayList<>();
         for (Slice s : slices) {
             if (s.dicom().rows() != rows || s.dicom().columns() != cols) {
-                throw new ImageFormatException(s.file().getFileName() + " is " + s.dicom().columns() + "x"
-                        + s.dicom().rows() + ", the series is " + cols + "x" + rows);
+                throw new ImageFormatException(s.file().getFileName() + " is "
+                        + s.dicom().columns() + "x" + s.dicom().rows() + ", the series is " + cols + "x" + rows);
             }
             double pos;
             if (geometric) {
@@ -96,7 +98,8 @@ public final class DicomSeries {
             }
             sorted.add(new Slice(s.file(), s.dicom(), s.geometry(), pos));
         }
-        sorted.sort(Comparator.comparingDouble(Slice::position).thenComparing(s -> s.file().toString()));
+        sorted.sort(Comparator.comparingDouble(Slice::position)
+                .thenComparing(s -> s.file().toString()));
 
         int nz = sorted.size();
         long voxels = (long) cols * rows * nz;
@@ -115,8 +118,9 @@ public final class DicomSeries {
         double[] step;
         if (geometric && nz > 1) {
             double[] last = sorted.get(nz - 1).geometry().imagePositionPatient();
-            step = new double[] {(last[0] - origin[0]) / (nz - 1), (last[1] - origin[1]) / (nz - 1),
-                (last[2] - origin[2]) / (nz - 1)};
+            step = new double[] {
+                (last[0] - origin[0]) / (nz - 1), (last[1] - origin[1]) / (nz - 1), (last[2] - origin[2]) / (nz - 1)
+            };
         } else {
             Double t = first.geometry().sliceThickness();
             double th = t == null || t <= 0 ? 1 : t;

@@ -62,7 +62,8 @@ public record IntensityWindow(double low, double high, String rule) {
         double lo = Intensities.quantile(s, s.length, LOW_PERCENTILE / 100);
         double hi = Intensities.quantile(s, s.length, HIGH_PERCENTILE / 100);
         if (hi > lo) {
-            return new IntensityWindow(lo, hi, "percentiles " + LOW_PERCENTILE + "-" + HIGH_PERCENTILE + " of nonzero voxels");
+            return new IntensityWindow(
+                    lo, hi, "percentiles " + LOW_PERCENTILE + "-" + HIGH_PERCENTILE + " of nonzero voxels");
         }
         // a binary mask has one nonzero value: span the zeros too
         boolean zeros = finite > nonzero;

@@ -69,6 +69,7 @@ public final class NiftiReader {
     private static final int NIFTI2_HEADER = 540;
     /** The first read of a gzip stream: enough for either header. */
     private static final int HEAD = NIFTI2_HEADER;
+
     private static final int CHUNK = 1 << 20;
     /**
      * Affine entries and voxel sizes beyond this many millimetres (a billion kilometres) are not
@@ -77,8 +78,16 @@ public final class NiftiReader {
     private static final double MAX_MM = 1e15;
 
     private enum Datatype {
-        UINT8(2, 1), INT16(4, 2), INT32(8, 4), FLOAT32(16, 4), FLOAT64(64, 8), INT8(256, 1),
-        UINT16(512, 2), UINT32(768, 4), INT64(1024, 8), UINT64(1280, 8);
+        UINT8(2, 1),
+        INT16(4, 2),
+        INT32(8, 4),
+        FLOAT32(16, 4),
+        FLOAT64(64, 8),
+        INT8(256, 1),
+        UINT16(512, 2),
+        UINT32(768, 4),
+        INT64(1024, 8),
+        UINT64(1280, 8);
 
         final int code;
         final int bytes;
@@ -102,7 +111,8 @@ public final class NiftiReader {
                 case 1536 -> "float128";
                 default -> "unknown (" + code + ")";
             };
-            throw new ImageFormatException("NIfTI datatype " + what + " is not supported; only scalar integer and float volumes");
+            throw new ImageFormatException(
+                    "NIfTI datatype " + what + " is not supported; only scalar integer and float volumes");
         }
 
         String label() {
@@ -111,8 +121,19 @@ public final class NiftiReader {
     }
 
     /** What the header says, validated. {@code end} is the byte after the first volume's data. */
-    private record Header(int version, ByteOrder order, int nx, int ny, int nz, Datatype type,
-            long voxOffset, long end, double slope, double inter, double[][] affine, Map<String, String> meta) {}
+    private record Header(
+            int version,
+            ByteOrder order,
+            int nx,
+            int ny,
+            int nz,
+            Datatype type,
+            long voxOffset,
+            long end,
+            double slope,
+            double inter,
+            double[][] affine,
+            Map<String, String> meta) {}
 
     /** Reads a file with {@link ReadLimits#DEFAULT}. */
     public static Volume read(Path file) throws ImageFormatException {
@@ -137,7 +158,8 @@ public final class NiftiReader {
             return decode(bytes, baseName(name), limits);
         } catch (RuntimeException | OutOfMemoryError e) {
             // the contract holds even for a defect; the cause lets tests and the fuzzer tell it apart
-            throw new ImageFormatException("cannot read NIfTI (internal error: " + e.getClass().getSimpleName() + ")", e);
+            throw new ImageFormatException(
+                    "cannot read NIfTI (internal error: " + e.getClass().getSimpleName() + ")", e);
         }
     }
 
@@ -236,21 +258,25 @@ public final class NiftiReader {
     }
 
     private static ImageFormatException truncated(Header h, long have) {
-        return new ImageFormatException("truncated NIfTI: the header promises " + h.end
-                + " bytes of header and data, the file has " + have);
+        return new ImageFormatException(
+                "truncated NIfTI: the header promises " + h.end + " bytes of header and data, the file has " + have);
     }
 
     private static Header parse(byte[] b, ReadLimits limits) throws ImageFormatException {
         int size = sizeofHdr(b);
         if (size != NIFTI1_HEADER && size != NIFTI2_HEADER) {
-            throw new ImageFormatException(b.length < 4 ? "too short for a NIfTI header (" + b.length + " bytes)"
-                    : "not a NIfTI file (sizeof_hdr is neither 348 nor 540 in either byte order)");
+            throw new ImageFormatException(
+                    b.length < 4
+                            ? "too short for a NIfTI header (" + b.length + " bytes)"
+                            : "not a NIfTI file (sizeof_hdr is neither 348 nor 540 in either byte order)");
         }
         if (b.length < size) {
             throw new ImageFormatException("truncated NIfTI header: " + b.length + " of " + size + " bytes");
         }
-        ByteOrder order = ByteBuffer.wrap(b, 0, 4).order(ByteOrder.LITTLE_ENDIAN).getInt() == size
-                ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN;
+        ByteOrder order =
+                ByteBuffer.wrap(b, 0, 4).order(ByteOrder.LITTLE_ENDIAN).getInt() == size
+                        ? ByteOrder.LITTLE_ENDIAN
+                        : ByteOrder.BIG_ENDIAN;
         ByteBuffer bb = ByteBuffer.wrap(b, 0, size).order(order);
         return size == NIFTI1_HEADER ? parse1(b, bb, limits) : parse2(b, bb, limits);
     }
@@ -277,8 +303,21 @@ public final class NiftiReader {
                 srow[r][c] = bb.getFloat(280 + 16 * r + 4 * c);
             }
         }
-        return build(1, bb.order(), dim, pixdim, bb.getShort(70), (long) vox, bb.getFloat(112), bb.getFloat(116),
-                bb.getShort(252), bb.getShort(254), q, srow, b[123] & 0xff, limits);
+        return build(
+                1,
+                bb.order(),
+                dim,
+                pixdim,
+                bb.getShort(70),
+                (long) vox,
+                bb.getFloat(112),
+                bb.getFloat(116),
+                bb.getShort(252),
+                bb.getShort(254),
+                q,
+                srow,
+                b[123] & 0xff,
+                limits);
     }
 
     private static Header parse2(byte[] b, ByteBuffer bb, ReadLimits limits) throws ImageFormatException {
@@ -299,17 +338,32 @@ public final class NiftiReader {
                 srow[r][c] = bb.getDouble(400 + 32 * r + 8 * c);
             }
         }
-        return build(2, bb.order(), dim, pixdim, bb.getShort(12), bb.getLong(168), bb.getDouble(176), bb.getDouble(184),
-                bb.getInt(344), bb.getInt(348), q, srow, bb.getInt(500), limits);
+        return build(
+                2,
+                bb.order(),
+                dim,
+                pixdim,
+                bb.getShort(12),
+                bb.getLong(168),
+                bb.getDouble(176),
+                bb.getDouble(184),
+                bb.getInt(344),
+                bb.getInt(348),
+                q,
+                srow,
+                bb.getInt(500),
+                limits);
     }
 
-    private static void checkMagic(byte[] b, int at, String single, String pair, String what) throws ImageFormatException {
+    private static void checkMagic(byte[] b, int at, String single, String pair, String what)
+            throws ImageFormatException {
         String m = new String(b, at, single.length(), StandardCharsets.ISO_8859_1);
         if (m.equals(single)) {
             return;
         }
         if (m.equals(pair)) {
-            throw new ImageFormatException(what + " header/image pair (.hdr + .img) is not supported; convert it to a single .nii file");
+            throw new ImageFormatException(
+                    what + " header/image pair (.hdr + .img) is not supported; convert it to a single .nii file");
         }
         if (m.startsWith(single.substring(0, 4))) {
             throw new ImageFormatException(what + " magic damaged (a text-mode transfer?)");
@@ -317,9 +371,22 @@ public final class NiftiReader {
         throw new ImageFormatException("no " + what + " magic: an Analyze 7.5 file or not NIfTI");
     }
 
-    private static Header build(int version, ByteOrder order, long[] dim, double[] pixdim, int datatype, long voxOffset,
-            double slope, double inter, int qformCode, int sformCode, double[] q, double[][] srow, int units,
-            ReadLimits limits) throws ImageFormatException {
+    private static Header build(
+            int version,
+            ByteOrder order,
+            long[] dim,
+            double[] pixdim,
+            int datatype,
+            long voxOffset,
+            double slope,
+            double inter,
+            int qformCode,
+            int sformCode,
+            double[] q,
+            double[][] srow,
+            int units,
+            ReadLimits limits)
+            throws ImageFormatException {
         if (dim[0] != 3 && dim[0] != 4) {
             throw new ImageFormatException("NIfTI with dim[0] = " + dim[0] + ": only 3D and 4D volumes are supported");
         }
@@ -338,7 +405,8 @@ public final class NiftiReader {
         int headerSize = version == 1 ? NIFTI1_HEADER : NIFTI2_HEADER;
         long offset = voxOffset == 0 ? headerSize + 4 : voxOffset;
         if (offset < headerSize) {
-            throw new ImageFormatException("invalid vox_offset " + voxOffset + ": inside the " + headerSize + "-byte header");
+            throw new ImageFormatException(
+                    "invalid vox_offset " + voxOffset + ": inside the " + headerSize + "-byte header");
         }
         long cap = limits.maxInMemoryBytes();
         long end = offset + nvox * type.bytes;
@@ -397,15 +465,28 @@ public final class NiftiReader {
             }
         }
         if (affine == null) {
-            affine = new double[][] {{zoom(pixdim[1]), 0, 0, 0}, {0, zoom(pixdim[2]), 0, 0}, {0, 0, zoom(pixdim[3]), 0}, {0, 0, 0, 1}};
+            affine = new double[][] {
+                {zoom(pixdim[1]), 0, 0, 0}, {0, zoom(pixdim[2]), 0, 0}, {0, 0, zoom(pixdim[3]), 0}, {0, 0, 0, 1}
+            };
             source = "pixdim";
         }
         meta.put("affineSource", source);
         if (warning.length() > 0) {
             meta.put("affineWarning", warning.toString());
         }
-        return new Header(version, order, (int) dim[1], (int) dim[2], (int) dim[3], type, offset, end,
-                scaled ? slope : 1, scaled ? inter : 0, affine, meta);
+        return new Header(
+                version,
+                order,
+                (int) dim[1],
+                (int) dim[2],
+                (int) dim[3],
+                type,
+                offset,
+                end,
+                scaled ? slope : 1,
+                scaled ? inter : 0,
+                affine,
+                meta);
     }
 
     /** nifti1_io's {@code quatern_to_mat44}: q holds quatern_b, c, d, qoffset_x, y, z. */
@@ -430,7 +511,8 @@ public final class NiftiReader {
             {(a * a + b * b - c * c - d * d) * xd, 2 * (b * c - a * d) * yd, 2 * (b * d + a * c) * zd, q[3]},
             {2 * (b * c + a * d) * xd, (a * a + c * c - b * b - d * d) * yd, 2 * (c * d - a * b) * zd, q[4]},
             {2 * (b * d - a * c) * xd, 2 * (c * d + a * b) * yd, (a * a + d * d - c * c - b * b) * zd, q[5]},
-            {0, 0, 0, 1}};
+            {0, 0, 0, 1}
+        };
     }
 
     /** A voxel size from pixdim; as nifti1_io, anything not positive counts as 1, and so does damage. */
@@ -454,7 +536,9 @@ public final class NiftiReader {
 
     private static float[] voxels(byte[] raw, Header h) {
         int n = h.nx * h.ny * h.nz;
-        ByteBuffer bb = ByteBuffer.wrap(raw, (int) h.voxOffset, n * h.type.bytes).slice().order(h.order);
+        ByteBuffer bb = ByteBuffer.wrap(raw, (int) h.voxOffset, n * h.type.bytes)
+                .slice()
+                .order(h.order);
         IntToDoubleFunction get = switch (h.type) {
             case UINT8 -> i -> bb.get(i) & 0xff;
             case INT8 -> bb::get;

@@ -73,7 +73,8 @@ public final class SliceExport {
             if (plane == null || index == null) {
                 throw new IllegalArgumentException("slice without plane and slice index metadata");
             }
-            Path file = outDir.resolve(String.format(Locale.ROOT, "%s_%s_%03d.png", baseName, plane, Integer.parseInt(index)));
+            Path file = outDir.resolve(
+                    String.format(Locale.ROOT, "%s_%s_%03d.png", baseName, plane, Integer.parseInt(index)));
             FileUtil.writeAtomically(file, png16(img));
             out.add(file);
         }

@@ -114,8 +114,8 @@ public final class SliceSelector {
      * the caller ({@link IntensityWindow#of}): for cutting many single slices of one volume without
      * sorting its voxels each time.
      */
-    public static List<MedicalImage> selectCanonical(Volume canonical, IntensityWindow window, Plane plane, int center,
-            int count) {
+    public static List<MedicalImage> selectCanonical(
+            Volume canonical, IntensityWindow window, Plane plane, int center, int count) {
         return cut(canonical, plane, center, count, "center", window);
     }
 
@@ -123,8 +123,8 @@ public final class SliceSelector {
         return cut(c, plane, center, count, centerFrom, null);
     }
 
-    private static List<MedicalImage> cut(Volume c, Plane plane, int center, int count, String centerFrom,
-            IntensityWindow window) {
+    private static List<MedicalImage> cut(
+            Volume c, Plane plane, int center, int count, String centerFrom, IntensityWindow window) {
         int n = c.dim(plane.axis());
         int[] r;
         try {
@@ -208,9 +208,10 @@ public final class SliceSelector {
             }
         }
         if (volume.nx() != mask.nx() || volume.ny() != mask.ny() || volume.nz() != mask.nz() || diff > GRID_TOLERANCE) {
-            throw new IllegalArgumentException("the mask is not on the volume's grid (" + mask.nx() + "x" + mask.ny() + "x"
-                    + mask.nz() + " vs " + volume.nx() + "x" + volume.ny() + "x" + volume.nz()
-                    + (diff > GRID_TOLERANCE ? ", affines differ by up to " + diff + " mm" : "") + ")");
+            throw new IllegalArgumentException(
+                    "the mask is not on the volume's grid (" + mask.nx() + "x" + mask.ny() + "x"
+                            + mask.nz() + " vs " + volume.nx() + "x" + volume.ny() + "x" + volume.nz()
+                            + (diff > GRID_TOLERANCE ? ", affines differ by up to " + diff + " mm" : "") + ")");
         }
     }
 }

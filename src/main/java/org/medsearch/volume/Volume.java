@@ -91,7 +91,8 @@ public final class Volume {
 
     public float voxel(int x, int y, int z) {
         if (x < 0 || x >= nx || y < 0 || y >= ny || z < 0 || z >= nz) {
-            throw new IndexOutOfBoundsException("(" + x + ", " + y + ", " + z + ") outside " + nx + "x" + ny + "x" + nz);
+            throw new IndexOutOfBoundsException(
+                    "(" + x + ", " + y + ", " + z + ") outside " + nx + "x" + ny + "x" + nz);
         }
         return data[x + nx * (y + ny * z)];
     }

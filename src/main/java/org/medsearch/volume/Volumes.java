@@ -24,7 +24,8 @@ public final class Volumes {
         }
         byte[] bytes = ImageReaders.readBytes(path, limits);
         if (!NiftiReader.looksLikeNifti(Arrays.copyOf(bytes, Math.min(bytes.length, 1024)))) {
-            throw new ImageFormatException(path + " is not a volume: expected a NIfTI file or a folder with a DICOM series");
+            throw new ImageFormatException(
+                    path + " is not a volume: expected a NIfTI file or a folder with a DICOM series");
         }
         Path name = path.getFileName();
         return NiftiReader.read(bytes, name == null ? "volume" : name.toString(), limits);

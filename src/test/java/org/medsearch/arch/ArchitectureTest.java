@@ -23,7 +23,8 @@ class ArchitectureTest {
 
     @BeforeAll
     static void load() {
-        classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        classes = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
                 .importPackages("org.medsearch");
     }
 
@@ -34,8 +35,13 @@ class ArchitectureTest {
 
     @Test
     void theIndexKnowsNeitherTheModelNorTheDataSets() {
-        noClasses().that().resideInAPackage("org.medsearch.index..").should().dependOnClassesThat()
-                .resideInAnyPackage("org.medsearch.model..", "org.medsearch.dataset..").check(classes);
+        noClasses()
+                .that()
+                .resideInAPackage("org.medsearch.index..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage("org.medsearch.model..", "org.medsearch.dataset..")
+                .check(classes);
     }
 
     /** {@code bench-index} measures the embedded Lucene store itself, so it alone may reach it directly. */
@@ -44,28 +50,47 @@ class ArchitectureTest {
     @Test
     void theFrontEndsSearchOnlyThroughTheSearchService() {
         for (Class<?> store : List.of(VectorStore.class, LuceneIndex.class)) {
-            noClasses().that().resideInAnyPackage("org.medsearch.cli..", "org.medsearch.server..", "org.medsearch.eval..")
-                    .and().doNotHaveFullyQualifiedName(STORE_BENCHMARK)
-                    .should().callMethod(store, "search", float[].class, int.class, SearchFilter.class,
-                            VectorStore.SearchMode.class)
-                    .orShould().callMethod(store, "search", float[].class, int.class, SearchFilter.class)
+            noClasses()
+                    .that()
+                    .resideInAnyPackage("org.medsearch.cli..", "org.medsearch.server..", "org.medsearch.eval..")
+                    .and()
+                    .doNotHaveFullyQualifiedName(STORE_BENCHMARK)
+                    .should()
+                    .callMethod(
+                            store, "search", float[].class, int.class, SearchFilter.class, VectorStore.SearchMode.class)
+                    .orShould()
+                    .callMethod(store, "search", float[].class, int.class, SearchFilter.class)
                     .check(classes);
         }
     }
 
     @Test
     void theEnginesAreChosenInTheServiceLayerOnly() {
-        noClasses().that().resideInAnyPackage("org.medsearch.cli..", "org.medsearch.server..", "org.medsearch.eval..")
-                .and().doNotHaveFullyQualifiedName(STORE_BENCHMARK)
-                .should().dependOnClassesThat().haveFullyQualifiedName("org.medsearch.index.LuceneIndex")
-                .orShould().dependOnClassesThat().haveFullyQualifiedName("org.medsearch.model.TorchBackend")
-                .orShould().dependOnClassesThat().haveFullyQualifiedName("org.medsearch.model.Embedder")
+        noClasses()
+                .that()
+                .resideInAnyPackage("org.medsearch.cli..", "org.medsearch.server..", "org.medsearch.eval..")
+                .and()
+                .doNotHaveFullyQualifiedName(STORE_BENCHMARK)
+                .should()
+                .dependOnClassesThat()
+                .haveFullyQualifiedName("org.medsearch.index.LuceneIndex")
+                .orShould()
+                .dependOnClassesThat()
+                .haveFullyQualifiedName("org.medsearch.model.TorchBackend")
+                .orShould()
+                .dependOnClassesThat()
+                .haveFullyQualifiedName("org.medsearch.model.Embedder")
                 .check(classes);
     }
 
     @Test
     void djlStaysInTheModelPackage() {
-        noClasses().that().resideOutsideOfPackage("org.medsearch.model..").should().dependOnClassesThat()
-                .resideInAPackage("ai.djl..").check(classes);
+        noClasses()
+                .that()
+                .resideOutsideOfPackage("org.medsearch.model..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage("ai.djl..")
+                .check(classes);
     }
 }

@@ -56,12 +56,20 @@ class ErrorModelTest {
 
     @Test
     void outOfRangeSearchAndServeOptionsAreUserErrorsNamingTheirFlag() {
-        CliRun k = CliRun.run("search", "--model", work.resolve("m").toString(), "--index",
-                work.resolve("i").toString(), "--k", "0", "q.png");
+        CliRun k = CliRun.run(
+                "search",
+                "--model",
+                work.resolve("m").toString(),
+                "--index",
+                work.resolve("i").toString(),
+                "--k",
+                "0",
+                "q.png");
         k.assertUserError("--k");
         CliRun q = CliRun.run("serve", "--model", "m", "--index", "i", "--queue", "-1");
         q.assertUserError("--queue must be between 0 and 10000, got -1");
-        CliRun d = CliRun.run("serve", "--model", "m", "--index", "i", "--max-decoded", "512", "--decode-memory", "100");
+        CliRun d =
+                CliRun.run("serve", "--model", "m", "--index", "i", "--max-decoded", "512", "--decode-memory", "100");
         d.assertUserError("--decode-memory must be at least --max-decoded");
     }
 
@@ -77,11 +85,23 @@ class ErrorModelTest {
         assertEquals(ServerConfig.defaults(), s.config(null));
 
         // and the help shows them from there
-        String help = Main.commandLine().getSubcommands().get("serve").getUsageMessage().replaceAll("\\s+", " ");
+        String help = Main.commandLine()
+                .getSubcommands()
+                .get("serve")
+                .getUsageMessage()
+                .replaceAll("\\s+", " ");
         assertTrue(help.contains("(default " + (ServerConfig.defaults().decodeMemoryBytes() >> 20) + ")"), help);
-        assertTrue(help.contains("(default " + ServerConfig.defaults().uploadDeadline().toSeconds() + ")"), help);
-        String trainHelp = Main.commandLine().getSubcommands().get("train").getUsageMessage().replaceAll("\\s+", " ");
-        assertTrue(trainHelp.contains("Epochs (default " + TrainingRecipe.paper().epochs() + ")"), trainHelp);
+        assertTrue(
+                help.contains(
+                        "(default " + ServerConfig.defaults().uploadDeadline().toSeconds() + ")"),
+                help);
+        String trainHelp = Main.commandLine()
+                .getSubcommands()
+                .get("train")
+                .getUsageMessage()
+                .replaceAll("\\s+", " ");
+        assertTrue(
+                trainHelp.contains("Epochs (default " + TrainingRecipe.paper().epochs() + ")"), trainHelp);
         assertEquals(Duration.ofSeconds(60), ServerConfig.defaults().uploadDeadline());
     }
 }

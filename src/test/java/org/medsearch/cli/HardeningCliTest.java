@@ -34,6 +34,7 @@ class HardeningCliTest {
 
     @TempDir
     static Path work;
+
     static Path data;
     static Path model;
     static Path index;
@@ -64,15 +65,27 @@ class HardeningCliTest {
                 bad("--backbone-lr-factor", "0", "--backbone-lr-factor must be a positive number, got 0.0"),
                 bad("--backbone-lr-factor", "-2", "--backbone-lr-factor must be a positive number, got -2.0"),
                 bad("--warmup-epochs", "-1", "--warmup-epochs must be a number of at least 0, got -1.0"),
-                bad("--split", "0/50/50", "Invalid value for option '--split': three non-negative numbers like 70/15/15"),
+                bad(
+                        "--split",
+                        "0/50/50",
+                        "Invalid value for option '--split': three non-negative numbers like 70/15/15"),
                 bad("--split", "a/b/c", "Invalid value for option '--split': three non-negative numbers like 70/15/15"),
                 bad("--split", "70/30", "Invalid value for option '--split': three non-negative numbers like 70/15/15"),
                 bad("--workers", "0", "--workers must be at least 1, got 0"),
                 bad("--slices", "0", "--slices must be at least 1, got 0"),
-                bad("--plane", "diagonal", "Invalid value for option '--plane': plane must be axial, coronal or sagittal, got 'diagonal'"),
-                bad("--finetune", "most", "Invalid value for option '--finetune': must be full, last-block or head, got 'most'"),
+                bad(
+                        "--plane",
+                        "diagonal",
+                        "Invalid value for option '--plane': plane must be axial, coronal or sagittal, got 'diagonal'"),
+                bad(
+                        "--finetune",
+                        "most",
+                        "Invalid value for option '--finetune': must be full, last-block or head, got 'most'"),
                 bad("--window", "liver", "Invalid value for option '--window': unknown window preset 'liver'"),
-                bad("--init", "/no/such/weights.pth", "Invalid value for option '--init': no such file /no/such/weights.pth"));
+                bad(
+                        "--init",
+                        "/no/such/weights.pth",
+                        "Invalid value for option '--init': no such file /no/such/weights.pth"));
     }
 
     static Arguments bad(String option, String value, String message) {
@@ -87,8 +100,15 @@ class HardeningCliTest {
     @MethodSource("badTrainOptions")
     @Order(1)
     void badTrainOptionsAreNamedBeforeTheScan(String option, String value, String message) {
-        CliRun r = CliRun.run("train", "--data", work.resolve("no-such-data").toString(), "--out",
-                work.resolve("unused").toString(), option, value, "-q");
+        CliRun r = CliRun.run(
+                "train",
+                "--data",
+                work.resolve("no-such-data").toString(),
+                "--out",
+                work.resolve("unused").toString(),
+                option,
+                value,
+                "-q");
         r.assertUserError("medsearch: " + message);
         assertFalse(r.err().contains("TrainingRecipe["), r.err());
         assertFalse(Files.exists(work.resolve("unused")), "nothing written");
@@ -98,10 +118,22 @@ class HardeningCliTest {
     @Test
     @Order(2)
     void trainingWithoutValidationImagesIsRefused() throws Exception {
-        Path csv = Files.writeString(work.resolve("two.csv"), "path,label\n"
-                + "data/stripes/img_000.png,stripes\ndata/columns/img_000.png,columns\n");
-        CliRun r = CliRun.run("train", "--data", csv.toString(), "--out", work.resolve("m-two").toString(),
-                "--image-size", "32", "--epochs", "1", "--batch", "2", "-q");
+        Path csv = Files.writeString(
+                work.resolve("two.csv"),
+                "path,label\n" + "data/stripes/img_000.png,stripes\ndata/columns/img_000.png,columns\n");
+        CliRun r = CliRun.run(
+                "train",
+                "--data",
+                csv.toString(),
+                "--out",
+                work.resolve("m-two").toString(),
+                "--image-size",
+                "32",
+                "--epochs",
+                "1",
+                "--batch",
+                "2",
+                "-q");
         r.assertUserError("gave train 2, val 0, test 0 images, but validation needs at least one image");
         assertTrue(r.err().contains("use more images or other split ratios"), r.err());
         assertFalse(Files.exists(work.resolve("m-two").resolve("manifest.json")));
@@ -111,14 +143,47 @@ class HardeningCliTest {
     @Test
     @Order(3)
     void trainWithoutTestPartThenEvaluateSaysWhatIsMissing() throws Exception {
-        CliRun t = CliRun.run("train", "--data", data.toString(), "--out", model.toString(), "--image-size", "32",
-                "--epochs", "1", "--batch", "4", "--split", "60/40/0", "--workers", "1", "-q");
+        CliRun t = CliRun.run(
+                "train",
+                "--data",
+                data.toString(),
+                "--out",
+                model.toString(),
+                "--image-size",
+                "32",
+                "--epochs",
+                "1",
+                "--batch",
+                "4",
+                "--split",
+                "60/40/0",
+                "--workers",
+                "1",
+                "-q");
         assertEquals(0, t.code(), t.toString());
-        CliRun i = CliRun.run("index", "--model", model.toString(), "--data", data.toString(), "--index",
-                work.resolve("index-eval").toString(), "--workers", "1", "-q");
+        CliRun i = CliRun.run(
+                "index",
+                "--model",
+                model.toString(),
+                "--data",
+                data.toString(),
+                "--index",
+                work.resolve("index-eval").toString(),
+                "--workers",
+                "1",
+                "-q");
         assertEquals(0, i.code(), i.toString());
-        CliRun e = CliRun.run("evaluate", "--model", model.toString(), "--index", work.resolve("index-eval").toString(),
-                "--data", data.toString(), "--report", work.resolve("report").toString(), "-q");
+        CliRun e = CliRun.run(
+                "evaluate",
+                "--model",
+                model.toString(),
+                "--index",
+                work.resolve("index-eval").toString(),
+                "--data",
+                data.toString(),
+                "--report",
+                work.resolve("report").toString(),
+                "-q");
         e.assertUserError("test 0 images, and evaluation needs at least one test image");
     }
 
@@ -127,15 +192,35 @@ class HardeningCliTest {
     @Order(4)
     void commitEveryCountsImagesNotBatches() throws Exception {
         assertTrue(Files.exists(model.resolve("manifest.json")), "needs the model of the test before");
-        CliRun r = CliRun.run("index", "--model", model.toString(), "--data", data.toString(), "--index",
-                index.toString(), "--commit-every", "7", "--workers", "1", "-q");
+        CliRun r = CliRun.run(
+                "index",
+                "--model",
+                model.toString(),
+                "--data",
+                data.toString(),
+                "--index",
+                index.toString(),
+                "--commit-every",
+                "7",
+                "--workers",
+                "1",
+                "-q");
         assertEquals(0, r.code(), r.toString());
         try (Directory d = FSDirectory.open(index.resolve(LuceneIndex.LUCENE_DIR))) {
             // generation 1 is the empty index's creation
             assertEquals(1 + 3, SegmentInfos.readLatestCommit(d).getGeneration(), "commits");
         }
-        CliRun zero = CliRun.run("index", "--model", model.toString(), "--data", work.resolve("no-such-data").toString(),
-                "--index", index.toString(), "--commit-every", "0", "-q");
+        CliRun zero = CliRun.run(
+                "index",
+                "--model",
+                model.toString(),
+                "--data",
+                work.resolve("no-such-data").toString(),
+                "--index",
+                index.toString(),
+                "--commit-every",
+                "0",
+                "-q");
         zero.assertUserError("--commit-every must be at least 1, got 0");
     }
 
@@ -143,8 +228,12 @@ class HardeningCliTest {
         Map<String, String> m = new TreeMap<>();
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.toList()) {
-                m.put(dir.relativize(p).toString(), Files.isDirectory(p) ? "dir"
-                        : Files.size(p) + "@" + Files.getLastModifiedTime(p).toMillis());
+                m.put(
+                        dir.relativize(p).toString(),
+                        Files.isDirectory(p)
+                                ? "dir"
+                                : Files.size(p) + "@"
+                                        + Files.getLastModifiedTime(p).toMillis());
             }
         }
         return m;
@@ -173,8 +262,12 @@ class HardeningCliTest {
         try (Stream<Path> s = Files.walk(index)) {
             all = s.toList();
         }
-        Set<PosixFilePermission> readOnly = Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_EXECUTE,
-                PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_READ,
+        Set<PosixFilePermission> readOnly = Set.of(
+                PosixFilePermission.OWNER_READ,
+                PosixFilePermission.OWNER_EXECUTE,
+                PosixFilePermission.GROUP_READ,
+                PosixFilePermission.GROUP_EXECUTE,
+                PosixFilePermission.OTHERS_READ,
                 PosixFilePermission.OTHERS_EXECUTE);
         try {
             for (Path p : all) {
@@ -183,10 +276,12 @@ class HardeningCliTest {
             CliRun ro = CliRun.run("index", "--index", index.toString(), "--check");
             assertEquals(0, ro.code(), "read-only" + (Files.isWritable(index) ? " (as root)" : "") + ": " + ro);
             assertTrue(ro.out().contains("is consistent: 20 images"), ro.out());
-            assertEquals(0, CliRun.run("index", "--index", index.toString(), "--stats").code());
+            assertEquals(
+                    0,
+                    CliRun.run("index", "--index", index.toString(), "--stats").code());
         } finally {
-            Set<PosixFilePermission> rw = Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
-                    PosixFilePermission.OWNER_EXECUTE);
+            Set<PosixFilePermission> rw = Set.of(
+                    PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE);
             for (Path p : all) {
                 Files.setPosixFilePermissions(p, rw);
             }
@@ -202,7 +297,8 @@ class HardeningCliTest {
             r.assertUserError("index " + index + " is being written by another process");
             assertEquals(20, writer.size());
         }
-        assertEquals(0, CliRun.run("index", "--index", index.toString(), "--check").code());
+        assertEquals(
+                0, CliRun.run("index", "--index", index.toString(), "--check").code());
     }
 
     @Test
@@ -210,7 +306,8 @@ class HardeningCliTest {
     void missingOrForeignIndexIsOneLineNamingThePath() throws Exception {
         Path missing = work.resolve("no-index");
         Path file = Files.writeString(work.resolve("a-file"), "not an index");
-        Path empty = Files.createDirectories(work.resolve("empty-dir").resolve(LuceneIndex.LUCENE_DIR)).getParent();
+        Path empty = Files.createDirectories(work.resolve("empty-dir").resolve(LuceneIndex.LUCENE_DIR))
+                .getParent();
         for (String mode : new String[] {"--check", "--stats"}) {
             for (Path p : new Path[] {missing, file, empty}) {
                 CliRun r = CliRun.run("index", "--index", p.toString(), mode);

@@ -48,6 +48,7 @@ class LauncherIT {
 
     @TempDir
     static Path work;
+
     static Path data;
     static Path model;
     static Path index;
@@ -58,16 +59,37 @@ class LauncherIT {
     /** A tiny model (2 classes x 8 images of 32x32, one epoch) and its index, built by the launcher itself. */
     @BeforeAll
     static void buildModelAndIndex() throws Exception {
-        assertTrue(Files.isRegularFile(LAUNCHER.resolveSibling("target/medsearch.jar")),
+        assertTrue(
+                Files.isRegularFile(LAUNCHER.resolveSibling("target/medsearch.jar")),
                 "the jar is built in the package phase: run with mvn verify");
         data = TestImages.writeDataset(work.resolve("data"), 2, 8, 32, 11);
         model = work.resolve("model");
         index = work.resolve("index");
-        Run train = run(Map.of(), "train", "--data", data.toString(), "--out", model.toString(), "--image-size", "32",
-                "--epochs", "1", "--batch", "8", "-q");
+        Run train = run(
+                Map.of(),
+                "train",
+                "--data",
+                data.toString(),
+                "--out",
+                model.toString(),
+                "--image-size",
+                "32",
+                "--epochs",
+                "1",
+                "--batch",
+                "8",
+                "-q");
         assertEquals(0, train.code(), train.toString());
-        Run idx = run(Map.of(), "index", "--model", model.toString(), "--data", data.toString(), "--index",
-                index.toString(), "-q");
+        Run idx = run(
+                Map.of(),
+                "index",
+                "--model",
+                model.toString(),
+                "--data",
+                data.toString(),
+                "--index",
+                index.toString(),
+                "-q");
         assertEquals(0, idx.code(), idx.toString());
         assertFalse(train.err().contains(INCUBATOR) || idx.err().contains(INCUBATOR), train.err() + idx.err());
     }
@@ -75,8 +97,16 @@ class LauncherIT {
     @Test
     void sigtermToTheLauncherStopsTheServerGracefully() throws Exception {
         int port = freePort();
-        Process p = start("serve", "--model", model.toString(), "--index", index.toString(), "--port",
-                String.valueOf(port), "--grace", "20");
+        Process p = start(
+                "serve",
+                "--model",
+                model.toString(),
+                "--index",
+                index.toString(),
+                "--port",
+                String.valueOf(port),
+                "--grace",
+                "20");
         List<ProcessHandle> family = new ArrayList<>();
         try {
             CompletableFuture<String> out = drain(p.getInputStream());
@@ -86,10 +116,13 @@ class LauncherIT {
 
             // two searches that take seconds (64-megapixel images to decode), admitted before the SIGTERM
             MultipartBody body = new MultipartBody().file("image", "big.png", TestImages.bigBlackPng(8000, 8000));
-            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            HttpClient client =
+                    HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             HttpRequest search = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/search"))
-                    .header("Content-Type", body.contentType()).POST(body.publisher())
-                    .timeout(Duration.ofSeconds(60)).build();
+                    .header("Content-Type", body.contentType())
+                    .POST(body.publisher())
+                    .timeout(Duration.ofSeconds(60))
+                    .build();
             List<CompletableFuture<Long>> answered = new ArrayList<>();
             List<CompletableFuture<HttpResponse<String>>> searches = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
@@ -102,7 +135,8 @@ class LauncherIT {
             long killed = System.nanoTime();
             kill("-TERM", p.pid());
             Thread.sleep(200);
-            assertTrue(p.isAlive() || answered.stream().allMatch(CompletableFuture::isDone),
+            assertTrue(
+                    p.isAlive() || answered.stream().allMatch(CompletableFuture::isDone),
                     "the process ./medsearch started ended at once (exit " + (p.isAlive() ? "" : p.exitValue())
                             + ") with searches unanswered: the SIGTERM did not reach Java");
             for (CompletableFuture<HttpResponse<String>> f : searches) {
@@ -110,12 +144,15 @@ class LauncherIT {
                 assertEquals(200, r.statusCode(), r.body());
                 assertTrue(r.body().contains("\"predicted\""), r.body());
             }
-            assertTrue(answered.stream().anyMatch(f -> f.join() > killed),
+            assertTrue(
+                    answered.stream().anyMatch(f -> f.join() > killed),
                     "no search was still in flight at the SIGTERM (they answered too fast to test the stop)");
 
             assertTrue(p.waitFor(10, TimeUnit.SECONDS), "the server stops within seconds of its last request");
             assertEquals(143, p.exitValue(), "the JVM's exit on SIGTERM (128 + 15)");
-            assertThrows(ConnectException.class, () -> new Socket(InetAddress.getLoopbackAddress(), port).close(),
+            assertThrows(
+                    ConnectException.class,
+                    () -> new Socket(InetAddress.getLoopbackAddress(), port).close(),
                     "the port is closed");
             String stdout = out.get(10, TimeUnit.SECONDS);
             String stderr = err.get(10, TimeUnit.SECONDS);
@@ -140,17 +177,30 @@ class LauncherIT {
     void peakMemoryStaysBoundedUnderMaximumSizeDecodes() throws Exception {
         int port = freePort();
         long budgetMiB = 1024;
-        Process p = start("serve", "--model", model.toString(), "--index", index.toString(), "--port",
-                String.valueOf(port), "--max-decoded", "512", "--decode-memory", String.valueOf(budgetMiB));
+        Process p = start(
+                "serve",
+                "--model",
+                model.toString(),
+                "--index",
+                index.toString(),
+                "--port",
+                String.valueOf(port),
+                "--max-decoded",
+                "512",
+                "--decode-memory",
+                String.valueOf(budgetMiB));
         try {
             drain(p.getInputStream());
             CompletableFuture<String> err = drain(p.getErrorStream());
             awaitHealthy(p, port);
-            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-            HttpRequest warm = searchRequest(port, TestImages.png(TestImages.pattern("disc", 32,
-                    new java.util.Random(1))));
+            HttpClient client =
+                    HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            HttpRequest warm =
+                    searchRequest(port, TestImages.png(TestImages.pattern("disc", 32, new java.util.Random(1))));
             for (int i = 0; i < 3; i++) {
-                assertEquals(200, client.send(warm, HttpResponse.BodyHandlers.ofString()).statusCode());
+                assertEquals(
+                        200,
+                        client.send(warm, HttpResponse.BodyHandlers.ofString()).statusCode());
             }
             long baseline = peakRss(client, port);
 
@@ -178,11 +228,15 @@ class LauncherIT {
             }
             long peak = peakRss(client, port);
             long bound = baseline + ((budgetMiB + SLACK_MIB) << 20);
-            System.out.printf("decode memory: baseline peak RSS %d MiB, after 4 maximum-size decodes and 2 bombs "
-                    + "%d MiB (bound %d MiB), %d of 4 served%n", baseline >> 20, peak >> 20, bound >> 20, served);
-            assertTrue(peak <= bound, "peak RSS " + (peak >> 20) + " MiB over the bound of " + (bound >> 20)
-                    + " MiB (baseline " + (baseline >> 20) + " MiB + decode memory " + budgetMiB + " MiB + "
-                    + SLACK_MIB + " MiB)");
+            System.out.printf(
+                    "decode memory: baseline peak RSS %d MiB, after 4 maximum-size decodes and 2 bombs "
+                            + "%d MiB (bound %d MiB), %d of 4 served%n",
+                    baseline >> 20, peak >> 20, bound >> 20, served);
+            assertTrue(
+                    peak <= bound,
+                    "peak RSS " + (peak >> 20) + " MiB over the bound of " + (bound >> 20)
+                            + " MiB (baseline " + (baseline >> 20) + " MiB + decode memory " + budgetMiB + " MiB + "
+                            + SLACK_MIB + " MiB)");
             assertFalse(err.isDone() && err.get().contains("OutOfMemoryError"));
         } finally {
             p.destroyForcibly();
@@ -195,25 +249,43 @@ class LauncherIT {
     static HttpRequest searchRequest(int port, byte[] image) {
         MultipartBody body = new MultipartBody().file("image", "q.png", image);
         return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/search"))
-                .header("Content-Type", body.contentType()).POST(body.publisher())
-                .timeout(Duration.ofSeconds(120)).build();
+                .header("Content-Type", body.contentType())
+                .POST(body.publisher())
+                .timeout(Duration.ofSeconds(120))
+                .build();
     }
 
     static long peakRss(HttpClient client, int port) throws Exception {
-        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-                + "/api/stats")).build(), HttpResponse.BodyHandlers.ofString());
-        return new ObjectMapper().readTree(r.body()).path("memory").path("peakRssBytes").asLong();
+        HttpResponse<String> r = client.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/stats"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        return new ObjectMapper()
+                .readTree(r.body())
+                .path("memory")
+                .path("peakRssBytes")
+                .asLong();
     }
 
     @Test
     void aPortInUseIsOneLineAndExitTwo() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            Run r = run(Map.of(), "serve", "--model", model.toString(), "--index", index.toString(), "--port",
+            Run r = run(
+                    Map.of(),
+                    "serve",
+                    "--model",
+                    model.toString(),
+                    "--index",
+                    index.toString(),
+                    "--port",
                     String.valueOf(taken.getLocalPort()));
             assertEquals(2, r.code(), r.toString());
-            assertEquals(List.of("medsearch: cannot serve on 127.0.0.1:" + taken.getLocalPort()
-                    + ": Port already in use. Make sure no other process is using port " + taken.getLocalPort()
-                    + " and try again."), r.err().lines().toList(), "one line, no Javalin ERROR line: " + r.err());
+            assertEquals(
+                    List.of("medsearch: cannot serve on 127.0.0.1:" + taken.getLocalPort()
+                            + ": Port already in use. Make sure no other process is using port " + taken.getLocalPort()
+                            + " and try again."),
+                    r.err().lines().toList(),
+                    "one line, no Javalin ERROR line: " + r.err());
             assertEquals("", r.out());
         }
     }
@@ -225,8 +297,14 @@ class LauncherIT {
         assertTrue(version.out().startsWith("medsearch "), version.out());
         assertEquals("", version.err(), "the incubator notice is the only line dropped");
 
-        Run missing = run(Map.of(), "search", "--model", work.resolve("none").toString(), "--index",
-                index.toString(), data.resolve("stripes/img_000.png").toString());
+        Run missing = run(
+                Map.of(),
+                "search",
+                "--model",
+                work.resolve("none").toString(),
+                "--index",
+                index.toString(),
+                data.resolve("stripes/img_000.png").toString());
         assertEquals(2, missing.code(), missing.toString());
         assertEquals(1, missing.err().lines().count(), missing.err());
         assertTrue(missing.err().startsWith("medsearch: model not found"), missing.err());
@@ -234,14 +312,19 @@ class LauncherIT {
         // the JVM's notice of options from the environment comes before the incubator one: both handled
         Run picked = run(Map.of("JDK_JAVA_OPTIONS", "-Dmedsearch.it=1"), "--version");
         assertEquals(0, picked.code(), picked.toString());
-        assertEquals(List.of("NOTE: Picked up JDK_JAVA_OPTIONS: -Dmedsearch.it=1"), picked.err().lines().toList());
+        assertEquals(
+                List.of("NOTE: Picked up JDK_JAVA_OPTIONS: -Dmedsearch.it=1"),
+                picked.err().lines().toList());
 
         // the JVM refuses to start (exit 1) before its notice: every line it prints passes, in order
         Run bad = run(Map.of("MEDSEARCH_JAVA_OPTS", "-XX:+NoSuchOption"), "--version");
         assertEquals(1, bad.code(), bad.toString());
-        assertEquals(List.of("Unrecognized VM option 'NoSuchOption'",
-                "Error: Could not create the Java Virtual Machine.",
-                "Error: A fatal exception has occurred. Program will exit."), bad.err().lines().toList());
+        assertEquals(
+                List.of(
+                        "Unrecognized VM option 'NoSuchOption'",
+                        "Error: Could not create the Java Virtual Machine.",
+                        "Error: A fatal exception has occurred. Program will exit."),
+                bad.err().lines().toList());
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -276,26 +359,30 @@ class LauncherIT {
     }
 
     static CompletableFuture<String> drain(InputStream in) {
-        return CompletableFuture.supplyAsync(() -> {
-            try (in) {
-                return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }, r -> {
-            Thread t = new Thread(r, "launcher-it-drain");
-            t.setDaemon(true);
-            t.start();
-        });
+        return CompletableFuture.supplyAsync(
+                () -> {
+                    try (in) {
+                        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                    } catch (IOException e) {
+                        throw new IllegalStateException(e);
+                    }
+                },
+                r -> {
+                    Thread t = new Thread(r, "launcher-it-drain");
+                    t.setDaemon(true);
+                    t.start();
+                });
     }
 
     static void awaitHealthy(Process p, int port) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < deadline) {
-            assertTrue(p.isAlive(), "the server ended before it was healthy (exit " + (p.isAlive() ? 0 : p.exitValue())
-                    + ")");
+            assertTrue(
+                    p.isAlive(),
+                    "the server ended before it was healthy (exit " + (p.isAlive() ? 0 : p.exitValue()) + ")");
             try {
-                HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/api/health").toURL()
+                HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/api/health")
+                        .toURL()
                         .openConnection();
                 c.setConnectTimeout(1000);
                 c.setReadTimeout(5000);
@@ -317,11 +404,13 @@ class LauncherIT {
     /** Waits until the server's inference queue holds {@code n} searches (admitted, decoding or computing). */
     static void awaitInFlight(HttpClient client, int port, int n) throws Exception {
         HttpRequest stats = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/stats"))
-                .timeout(Duration.ofSeconds(10)).build();
+                .timeout(Duration.ofSeconds(10))
+                .build();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         int inFlight = 0;
         while (System.nanoTime() < deadline) {
-            String json = client.send(stats, HttpResponse.BodyHandlers.ofString()).body();
+            String json =
+                    client.send(stats, HttpResponse.BodyHandlers.ofString()).body();
             inFlight = new ObjectMapper().readTree(json).at("/queue/inFlight").asInt();
             if (inFlight >= n) {
                 return;
@@ -332,7 +421,9 @@ class LauncherIT {
     }
 
     static void kill(String signal, long pid) throws Exception {
-        Process k = new ProcessBuilder("kill", signal, String.valueOf(pid)).inheritIO().start();
+        Process k = new ProcessBuilder("kill", signal, String.valueOf(pid))
+                .inheritIO()
+                .start();
         assertTrue(k.waitFor(10, TimeUnit.SECONDS));
         assertEquals(0, k.exitValue(), "kill " + signal + " " + pid);
     }

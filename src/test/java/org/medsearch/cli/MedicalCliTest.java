@@ -37,26 +37,47 @@ class MedicalCliTest {
         Path series = Shared.require("samples/dicom/transfer-syntaxes/volume");
         CliRun r = run("slices", series.toString(), "--out", out.toString());
         assertEquals(0, r.code(), r.toString());
-        assertEquals(List.of("volume_axial_008.png", "volume_axial_009.png", "volume_axial_010.png",
-                "volume_axial_011.png", "volume_axial_012.png"), pngs(out));
-        assertEquals(256, ImageIO.read(out.resolve("volume_axial_010.png").toFile()).getWidth());
+        assertEquals(
+                List.of(
+                        "volume_axial_008.png",
+                        "volume_axial_009.png",
+                        "volume_axial_010.png",
+                        "volume_axial_011.png",
+                        "volume_axial_012.png"),
+                pngs(out));
+        assertEquals(
+                256, ImageIO.read(out.resolve("volume_axial_010.png").toFile()).getWidth());
     }
 
     @Test
     void slicesAroundTheLargestMaskSlice(@TempDir Path out) throws Exception {
         Path ch2 = Shared.require("samples/nifti/ch2.nii.gz");
         int largest = SliceSelector.largestMaskSlice(NiftiReader.read(ch2).toCanonical(), Plane.CORONAL);
-        CliRun r = run("slices", ch2.toString(), "--mask", ch2.toString(), "--plane", "coronal", "--count", "1",
-                "--out", out.toString());
+        CliRun r = run(
+                "slices",
+                ch2.toString(),
+                "--mask",
+                ch2.toString(),
+                "--plane",
+                "coronal",
+                "--count",
+                "1",
+                "--out",
+                out.toString());
         assertEquals(0, r.code(), r.toString());
         assertEquals(List.of(String.format("ch2_coronal_%03d.png", largest)), pngs(out));
-        assertEquals(2, run("slices", ch2.toString(), "--center", "9999", "--out", out.toString()).code());
+        assertEquals(
+                2,
+                run("slices", ch2.toString(), "--center", "9999", "--out", out.toString())
+                        .code());
     }
 
     @Test
     void inspectHidesIdentifyingValuesUnlessAsked() throws Exception {
         Path ct = Shared.require("samples/dicom/CT_small.dcm");
-        String patientId = DicomFile.parse(Files.readAllBytes(ct), ReadLimits.DEFAULT).identifiers().patientId();
+        String patientId = DicomFile.parse(Files.readAllBytes(ct), ReadLimits.DEFAULT)
+                .identifiers()
+                .patientId();
         CliRun hidden = run("inspect", ct.toString());
         assertEquals(0, hidden.code(), hidden.toString());
         assertTrue(hidden.out().contains("Modality                             CT"), hidden.out());

@@ -60,28 +60,38 @@ class DatasetScannerTest {
         Dataset x = scanner.scan(a);
         Dataset y = scanner.scan(b);
         assertEquals(x.contentHash(), y.contentHash());
-        assertEquals(x.samples().stream().map(Sample::relativePath).toList(),
+        assertEquals(
+                x.samples().stream().map(Sample::relativePath).toList(),
                 y.samples().stream().map(Sample::relativePath).toList());
     }
 
     @Test
     void csvManifestWithPatientsAndModality(@TempDir Path root) throws Exception {
         TestImages.writeDataset(root, 2, 3, 32, 2);
-        Files.writeString(root.resolve("manifest.csv"), String.join("\n",
-                "path,label,patient_id,modality",
-                "stripes/img_000.png,stripes,P1,CT",
-                "stripes/img_001.png,stripes,P1,CT",
-                "\"columns/img_000.png\",columns,P2,MR",
-                "columns/img_001.png,,P3,MR",
-                "columns/missing.png,columns,P4,MR",
-                "stripes/img_000.png,stripes,P1,CT"));
+        Files.writeString(
+                root.resolve("manifest.csv"),
+                String.join(
+                        "\n",
+                        "path,label,patient_id,modality",
+                        "stripes/img_000.png,stripes,P1,CT",
+                        "stripes/img_001.png,stripes,P1,CT",
+                        "\"columns/img_000.png\",columns,P2,MR",
+                        "columns/img_001.png,,P3,MR",
+                        "columns/missing.png,columns,P4,MR",
+                        "stripes/img_000.png,stripes,P1,CT"));
         Dataset ds = scanner.scan(root.resolve("manifest.csv"));
         assertEquals(4, ds.size());
-        Sample s = ds.samples().stream().filter(x -> x.relativePath().equals("stripes/img_001.png")).findFirst().orElseThrow();
+        Sample s = ds.samples().stream()
+                .filter(x -> x.relativePath().equals("stripes/img_001.png"))
+                .findFirst()
+                .orElseThrow();
         assertEquals("P1", s.patientId());
         assertEquals("CT", s.modality());
-        assertNull(ds.samples().stream().filter(x -> x.relativePath().equals("columns/img_001.png")).findFirst()
-                .orElseThrow().label());
+        assertNull(ds.samples().stream()
+                .filter(x -> x.relativePath().equals("columns/img_001.png"))
+                .findFirst()
+                .orElseThrow()
+                .label());
         String summary = ds.report().summary(10);
         assertTrue(summary.contains("columns/missing.png: no such file"), summary);
         assertTrue(summary.contains("listed twice"), summary);
@@ -113,8 +123,12 @@ class DatasetScannerTest {
     @Test
     void limitPerClassIsASeededSample(@TempDir Path root) throws Exception {
         TestImages.writeDataset(root, 2, 10, 32, 3);
-        Dataset a = new DatasetScanner(ImageReaders.standard()).optLimitPerClass(4, 7).scan(root);
-        Dataset b = new DatasetScanner(ImageReaders.standard()).optLimitPerClass(4, 7).scan(root);
+        Dataset a = new DatasetScanner(ImageReaders.standard())
+                .optLimitPerClass(4, 7)
+                .scan(root);
+        Dataset b = new DatasetScanner(ImageReaders.standard())
+                .optLimitPerClass(4, 7)
+                .scan(root);
         assertEquals(8, a.size());
         assertEquals(a.contentHash(), b.contentHash());
     }

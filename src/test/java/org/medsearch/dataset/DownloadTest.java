@@ -24,9 +24,9 @@ import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.io.TempDir;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.testutil.TestImages;
 import org.medsearch.util.MedsearchException;
@@ -108,8 +108,17 @@ class DownloadTest {
             ex.close();
         });
         server.start();
-        files.put("/good.tar.gz", tarGz(Map.of("MedNIST/A/1.png", png(1), "MedNIST/A/2.png", png(2),
-                "MedNIST/B/1.png", png(3), "MedNIST/B/2.png", png(4))));
+        files.put(
+                "/good.tar.gz",
+                tarGz(Map.of(
+                        "MedNIST/A/1.png",
+                        png(1),
+                        "MedNIST/A/2.png",
+                        png(2),
+                        "MedNIST/B/1.png",
+                        png(3),
+                        "MedNIST/B/2.png",
+                        png(4))));
     }
 
     @AfterEach
@@ -122,7 +131,8 @@ class DownloadTest {
     }
 
     static String md5(byte[] b) throws Exception {
-        return HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5").digest(b));
+        return HexFormat.of()
+                .formatHex(java.security.MessageDigest.getInstance("MD5").digest(b));
     }
 
     @Test
@@ -140,25 +150,37 @@ class DownloadTest {
 
     @Test
     void wrongChecksumLeavesNothing(@TempDir Path cache) throws Exception {
-        MedsearchException e = assertThrows(MedsearchException.class, () -> Download.fetch(url("/good.tar.gz"), "MD5",
-                "00000000000000000000000000000000", cache.resolve("x.tar.gz"), LIMITS, Progress.NONE));
+        MedsearchException e = assertThrows(
+                MedsearchException.class,
+                () -> Download.fetch(
+                        url("/good.tar.gz"),
+                        "MD5",
+                        "00000000000000000000000000000000",
+                        cache.resolve("x.tar.gz"),
+                        LIMITS,
+                        Progress.NONE));
         assertTrue(e.getMessage().contains("is damaged"), e.getMessage());
-        assertTrue(e.getMessage().contains("copy it to " + cache.resolve("x.tar.gz").toAbsolutePath()), e.getMessage());
+        assertTrue(
+                e.getMessage()
+                        .contains("copy it to " + cache.resolve("x.tar.gz").toAbsolutePath()),
+                e.getMessage());
         assertEmpty(cache);
     }
 
     @Test
     void truncatedTransferLeavesNothing(@TempDir Path cache) throws Exception {
         String sum = md5(files.get("/good.tar.gz"));
-        MedsearchException e = assertThrows(MedsearchException.class, () -> Download.fetch(url("/truncated"), "MD5",
-                sum, cache.resolve("x.tar.gz"), LIMITS, Progress.NONE));
+        MedsearchException e = assertThrows(
+                MedsearchException.class,
+                () -> Download.fetch(url("/truncated"), "MD5", sum, cache.resolve("x.tar.gz"), LIMITS, Progress.NONE));
         assertTrue(e.getMessage().contains("cut short") || e.getMessage().contains("failed"), e.getMessage());
         assertEmpty(cache);
     }
 
     @Test
     void serverErrorIsReported(@TempDir Path cache) throws Exception {
-        MedsearchException e = assertThrows(MedsearchException.class,
+        MedsearchException e = assertThrows(
+                MedsearchException.class,
                 () -> Download.fetch(url("/error"), "MD5", "x", cache.resolve("x.tar.gz"), LIMITS, Progress.NONE));
         assertTrue(e.getMessage().contains("HTTP 500"), e.getMessage());
         assertEmpty(cache);
@@ -171,11 +193,16 @@ class DownloadTest {
             closedPort = s.getLocalPort();
         }
         URI u = URI.create("http://127.0.0.1:" + closedPort + "/MedNIST.tar.gz");
-        MedsearchException e = assertThrows(MedsearchException.class,
+        MedsearchException e = assertThrows(
+                MedsearchException.class,
                 () -> MedNist.ensure(new MedNist.Source(u, MedNist.MD5), cache, Progress.NONE));
         assertTrue(e.getMessage().startsWith("cannot reach 127.0.0.1 (offline?)"), e.getMessage());
         assertTrue(e.getMessage().contains("fetch " + u + " elsewhere (MD5 " + MedNist.MD5 + ")"), e.getMessage());
-        assertTrue(e.getMessage().contains(cache.resolve("MedNIST.tar.gz").toAbsolutePath().toString()), e.getMessage());
+        assertTrue(
+                e.getMessage()
+                        .contains(
+                                cache.resolve("MedNIST.tar.gz").toAbsolutePath().toString()),
+                e.getMessage());
     }
 
     @Test
@@ -184,8 +211,8 @@ class DownloadTest {
             Path tgz = dir.resolve("evil.tar.gz");
             Files.write(tgz, tarGz(Map.of(evil, png(1))));
             Path target = dir.resolve("out");
-            MedsearchException e = assertThrows(MedsearchException.class,
-                    () -> TarGz.extract(tgz, target, TarGz.Limits.DEFAULT), evil);
+            MedsearchException e = assertThrows(
+                    MedsearchException.class, () -> TarGz.extract(tgz, target, TarGz.Limits.DEFAULT), evil);
             assertTrue(e.getMessage().contains("outside the folder"), e.getMessage());
             assertFalse(Files.exists(target));
             assertFalse(Files.exists(dir.resolve("evil.png")));
@@ -203,13 +230,17 @@ class DownloadTest {
         }
         Path tgz = dir.resolve("link.tar.gz");
         Files.write(tgz, bytes.toByteArray());
-        assertTrue(assertThrows(MedsearchException.class, () -> TarGz.extract(tgz, dir.resolve("a"), TarGz.Limits.DEFAULT))
-                .getMessage().contains("link or device"));
+        assertTrue(
+                assertThrows(MedsearchException.class, () -> TarGz.extract(tgz, dir.resolve("a"), TarGz.Limits.DEFAULT))
+                        .getMessage()
+                        .contains("link or device"));
 
         Path big = dir.resolve("big.tar.gz");
         Files.write(big, tarGz(Map.of("MedNIST/A/1.bin", new byte[100_000])));
-        assertTrue(assertThrows(MedsearchException.class,
-                () -> TarGz.extract(big, dir.resolve("b"), new TarGz.Limits(10_000, 100))).getMessage()
+        assertTrue(assertThrows(
+                        MedsearchException.class,
+                        () -> TarGz.extract(big, dir.resolve("b"), new TarGz.Limits(10_000, 100)))
+                .getMessage()
                 .contains("more than 10000 bytes"));
         assertFalse(Files.exists(dir.resolve("b")));
     }
@@ -217,10 +248,17 @@ class DownloadTest {
     /** A chunked body that runs past the cap is cut off there; nothing stays in the cache. */
     @Test
     void bodyLargerThanTheCapIsCutOff(@TempDir Path cache) throws Exception {
-        MedsearchException e = assertThrows(MedsearchException.class, () -> Download.fetch(url("/endless"), "MD5",
-                "00", cache.resolve("x.tar.gz"), new Download.Limits(300_000, java.time.Duration.ofSeconds(30)),
-                Progress.NONE));
-        assertTrue(e.getMessage().contains("the body is larger than the 300000 bytes expected at most"), e.getMessage());
+        MedsearchException e = assertThrows(
+                MedsearchException.class,
+                () -> Download.fetch(
+                        url("/endless"),
+                        "MD5",
+                        "00",
+                        cache.resolve("x.tar.gz"),
+                        new Download.Limits(300_000, java.time.Duration.ofSeconds(30)),
+                        Progress.NONE));
+        assertTrue(
+                e.getMessage().contains("the body is larger than the 300000 bytes expected at most"), e.getMessage());
         assertEmpty(cache);
     }
 
@@ -228,9 +266,12 @@ class DownloadTest {
     @Test
     void declaredLengthOverTheCapIsRefusedBeforeReading(@TempDir Path cache) throws Exception {
         long t0 = System.nanoTime();
-        MedsearchException e = assertThrows(MedsearchException.class, () -> Download.fetch(url("/huge-declared"),
-                "MD5", "00", cache.resolve("x.tar.gz"), LIMITS, Progress.NONE));
-        assertTrue(e.getMessage().contains("the server announces 1099511627776 bytes, more than the 1048576"),
+        MedsearchException e = assertThrows(
+                MedsearchException.class,
+                () -> Download.fetch(
+                        url("/huge-declared"), "MD5", "00", cache.resolve("x.tar.gz"), LIMITS, Progress.NONE));
+        assertTrue(
+                e.getMessage().contains("the server announces 1099511627776 bytes, more than the 1048576"),
                 e.getMessage());
         assertTrue((System.nanoTime() - t0) / 1e9 < 5, "refused at once");
         assertEmpty(cache);
@@ -244,9 +285,15 @@ class DownloadTest {
     @ValueSource(strings = {"/trickle", "/stall"})
     void aSlowBodyIsCutOffAtTheDeadline(String path, @TempDir Path cache) throws Exception {
         long t0 = System.nanoTime();
-        MedsearchException e = assertThrows(MedsearchException.class, () -> Download.fetch(url(path), "MD5",
-                "00", cache.resolve("x.tar.gz"), new Download.Limits(1 << 20, java.time.Duration.ofSeconds(1)),
-                Progress.NONE));
+        MedsearchException e = assertThrows(
+                MedsearchException.class,
+                () -> Download.fetch(
+                        url(path),
+                        "MD5",
+                        "00",
+                        cache.resolve("x.tar.gz"),
+                        new Download.Limits(1 << 20, java.time.Duration.ofSeconds(1)),
+                        Progress.NONE));
         double s = (System.nanoTime() - t0) / 1e9;
         assertTrue(e.getMessage().contains("did not finish within 1 s"), e.getMessage());
         assertTrue(s < 5, "took " + s + " s");

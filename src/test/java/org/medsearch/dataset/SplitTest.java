@@ -26,7 +26,8 @@ class SplitTest {
                 // a few byte-identical copies and a few multi-image patients, as in real archives
                 String hash = rnd.nextInt(20) == 0 ? "dup" + c + "-" + rnd.nextInt(8) : "h" + c + "-" + i;
                 String patient = rnd.nextInt(4) == 0 ? "pat" + c + "x" + rnd.nextInt(40) : null;
-                s.add(new Sample("c" + c + "/" + i + ".png", Path.of("c" + c, i + ".png"), "c" + c, patient, null, hash));
+                s.add(new Sample(
+                        "c" + c + "/" + i + ".png", Path.of("c" + c, i + ".png"), "c" + c, patient, null, hash));
             }
         }
         return new Dataset(Path.of("."), s, new ScanReport(s.size(), Map.of(), List.of()));
@@ -41,7 +42,8 @@ class SplitTest {
         int slack = groupSizes.values().stream().max(Integer::compare).orElseThrow() + 1;
         for (String c : ds.classes()) {
             Map<Split.Part, Integer> n = new HashMap<>();
-            ds.samples().stream().filter(x -> x.label().equals(c))
+            ds.samples().stream()
+                    .filter(x -> x.label().equals(c))
                     .forEach(x -> n.merge(split.partOf(x.relativePath()), 1, Integer::sum));
             // each part gets its share to within the largest group
             assertEquals(280, n.get(Split.Part.TRAIN), slack, c + " " + n);
@@ -93,7 +95,8 @@ class SplitTest {
     @Test
     void mednistHas348DuplicateGroupsAndNoLeak() throws Exception {
         Path mednist = Shared.require("data/mednist");
-        Dataset ds = new DatasetScanner(ImageReaders.standard()).optDecode(false).scan(mednist);
+        Dataset ds =
+                new DatasetScanner(ImageReaders.standard()).optDecode(false).scan(mednist);
         assertEquals(58_954, ds.size());
         Split split = Split.stratified(ds, SplitRatios.DEFAULT, 1);
         assertEquals(348, split.duplicateGroups());

@@ -191,7 +191,8 @@ final class DicomBuilder {
             o.writeBytes(u16(tag & 0xffff));
             if (explicit) {
                 o.writeBytes(v.vr.getBytes(StandardCharsets.US_ASCII));
-                if (List.of("OB", "OW", "OF", "OD", "OL", "OV", "SQ", "UN", "UT", "UC", "UR", "SV", "UV").contains(v.vr)) {
+                if (List.of("OB", "OW", "OF", "OD", "OL", "OV", "SQ", "UN", "UT", "UC", "UR", "SV", "UV")
+                        .contains(v.vr)) {
                     o.writeBytes(new byte[2]);
                     o.writeBytes(u32(undefined ? -1 : body.length));
                 } else {

@@ -20,7 +20,9 @@ import org.medsearch.image.ReadLimits;
 class DicomFuzzTest {
 
     /** Small limits: the fuzzer should explore logic, not allocate gigabytes for one declared image. */
-    private static final ReadLimits LIMITS = ReadLimits.DEFAULT.withMaxPixels(1 << 20).withMaxFileBytes(1 << 22);
+    private static final ReadLimits LIMITS =
+            ReadLimits.DEFAULT.withMaxPixels(1 << 20).withMaxFileBytes(1 << 22);
+
     private static final DicomImageReader READER = new DicomImageReader();
 
     @FuzzTest(maxDuration = "2m")

@@ -38,7 +38,8 @@ class DicomPixelsTest {
         for (int[] p : probes) {
             assertEquals(p[2], hu[p[0] * 128 + p[1]], 0, "HU at " + p[0] + "," + p[1]);
         }
-        MedicalImage img = new DicomImageReader().withWindow(WindowPreset.ABDOMEN)
+        MedicalImage img = new DicomImageReader()
+                .withWindow(WindowPreset.ABDOMEN)
                 .read(Files.readAllBytes(Shared.require("samples/dicom/CT_small.dcm")), ReadLimits.DEFAULT);
         assertEquals("preset abdomen C40 W400", img.metadata().get("window"));
         for (int[] p : probes) {
@@ -58,7 +59,8 @@ class DicomPixelsTest {
     /** CT_small has no window: the 0.5-99.5 percentiles of its HU, as numpy.percentile gives them. */
     @Test
     void percentileWindowWithoutFileWindow() throws Exception {
-        MedicalImage img = read(new DicomImageReader(), Files.readAllBytes(Shared.require("samples/dicom/CT_small.dcm")));
+        MedicalImage img =
+                read(new DicomImageReader(), Files.readAllBytes(Shared.require("samples/dicom/CT_small.dcm")));
         assertEquals("percentile 0.5-99.5 [-861, 785]", img.metadata().get("window"));
         assertEquals("CT", img.metadata().get("modality"));
     }
@@ -66,7 +68,8 @@ class DicomPixelsTest {
     /** MR_small: WindowCenter 600, WindowWidth 1600; stored 182 at [32, 32]. */
     @Test
     void fileWindow() throws Exception {
-        MedicalImage img = read(new DicomImageReader(), Files.readAllBytes(Shared.require("samples/dicom/MR_small.dcm")));
+        MedicalImage img =
+                read(new DicomImageReader(), Files.readAllBytes(Shared.require("samples/dicom/MR_small.dcm")));
         assertEquals("file C600 W1600", img.metadata().get("window"));
         assertEquals((182 + 200) / 1600f, img.pixel(32, 32), 1e-6);
     }
@@ -91,7 +94,9 @@ class DicomPixelsTest {
         assertEquals("3fe1146dbcb61a710d7be21e75c5a1c5c2c8ed8e80bdf181a377759ba17dad9e", DicomSamplesTest.sha256(ints));
         assertEquals(119, all[215 * 600 + 300]);
         assertEquals(66, all[9 * 430 * 600 + 200 * 600 + 300]);
-        MedicalImage last = read(new DicomImageReader().withFrame(9), Files.readAllBytes(Shared.require("samples/dicom/US-PAL-8-10x-echo.dcm")));
+        MedicalImage last = read(
+                new DicomImageReader().withFrame(9),
+                Files.readAllBytes(Shared.require("samples/dicom/US-PAL-8-10x-echo.dcm")));
         assertEquals(66 / 255f, last.pixel(300, 200), 1e-6);
         assertEquals("9", last.metadata().get("frame"));
         assertEquals("10", last.metadata().get("frames"));
@@ -100,7 +105,9 @@ class DicomPixelsTest {
     /** 8-bit palette entries stored as bytes, first mapped value 10. */
     @Test
     void paletteWithEightBitEntries() throws Exception {
-        DicomBuilder b = DicomBuilder.explicitLittle().image(1, 3, 8, 8, false, "PALETTE COLOR").pixels8(5, 10, 12, 0);
+        DicomBuilder b = DicomBuilder.explicitLittle()
+                .image(1, 3, 8, 8, false, "PALETTE COLOR")
+                .pixels8(5, 10, 12, 0);
         byte[] lut = {0, (byte) 100, (byte) 200, (byte) 255};
         for (int c = 0; c < 3; c++) {
             b.us(Tags.RED_PALETTE_DESCRIPTOR + c, 4, 10, 8).raw(Tags.RED_PALETTE_DATA + c, "OW", lut);
@@ -111,8 +118,12 @@ class DicomPixelsTest {
 
     @Test
     void monochrome1IsInvertedAfterWindowing() throws Exception {
-        byte[] file = DicomBuilder.explicitLittle().image(1, 4, 8, 8, false, "MONOCHROME1")
-                .str(Tags.WINDOW_CENTER, "DS", "128").str(Tags.WINDOW_WIDTH, "DS", "256").pixels8(0, 64, 128, 255).build();
+        byte[] file = DicomBuilder.explicitLittle()
+                .image(1, 4, 8, 8, false, "MONOCHROME1")
+                .str(Tags.WINDOW_CENTER, "DS", "128")
+                .str(Tags.WINDOW_WIDTH, "DS", "256")
+                .pixels8(0, 64, 128, 255)
+                .build();
         MedicalImage img = read(new DicomImageReader(), file);
         assertArrayEquals(new float[] {1, 0.75f, 0.5f, 1 - 255 / 256f}, img.pixels(), 1e-6f);
     }
@@ -125,8 +136,12 @@ class DicomPixelsTest {
         for (int i = 0; i < 4; i++) {
             raw[i] = 0xA000 | (values[i] & 0x0fff);
         }
-        byte[] file = DicomBuilder.explicitLittle().image(2, 2, 16, 12, true, "MONOCHROME2")
-                .str(Tags.RESCALE_SLOPE, "DS", "2").str(Tags.RESCALE_INTERCEPT, "DS", "-1.5").pixels16(raw).build();
+        byte[] file = DicomBuilder.explicitLittle()
+                .image(2, 2, 16, 12, true, "MONOCHROME2")
+                .str(Tags.RESCALE_SLOPE, "DS", "2")
+                .str(Tags.RESCALE_INTERCEPT, "DS", "-1.5")
+                .pixels16(raw)
+                .build();
         DicomFile f = DicomFile.parse(file, ReadLimits.DEFAULT);
         assertArrayEquals(values, f.storedFrame(0));
         assertArrayEquals(new float[] {-4097.5f, -3.5f, -1.5f, 4092.5f}, f.frame(0));
@@ -135,14 +150,22 @@ class DicomPixelsTest {
     /** BitsStored 12 with HighBit 15: the samples sit in the top 12 bits. */
     @Test
     void highBitShift() throws Exception {
-        byte[] file = DicomBuilder.explicitLittle().image(1, 2, 16, 12, false, "MONOCHROME2").us(Tags.HIGH_BIT, 15)
-                .pixels16(0xfff0, 0x0015).build();
-        assertArrayEquals(new int[] {0xfff, 0x001}, DicomFile.parse(file, ReadLimits.DEFAULT).storedFrame(0));
+        byte[] file = DicomBuilder.explicitLittle()
+                .image(1, 2, 16, 12, false, "MONOCHROME2")
+                .us(Tags.HIGH_BIT, 15)
+                .pixels16(0xfff0, 0x0015)
+                .build();
+        assertArrayEquals(
+                new int[] {0xfff, 0x001},
+                DicomFile.parse(file, ReadLimits.DEFAULT).storedFrame(0));
     }
 
     @Test
     void bigEndianSignedSamples() throws Exception {
-        byte[] file = DicomBuilder.explicitBig().image(1, 3, 16, 16, true, "MONOCHROME2").pixels16(-300 & 0xffff, 1, 30000).build();
+        byte[] file = DicomBuilder.explicitBig()
+                .image(1, 3, 16, 16, true, "MONOCHROME2")
+                .pixels16(-300 & 0xffff, 1, 30000)
+                .build();
         DicomFile f = DicomFile.parse(file, ReadLimits.DEFAULT);
         assertTrue(f.transferSyntax().orElseThrow().bigEndian());
         assertArrayEquals(new int[] {-300, 1, 30000}, f.storedFrame(0));
@@ -152,8 +175,11 @@ class DicomPixelsTest {
     void implicitVrAndOneBitFrames() throws Exception {
         // 3x3 pixels, two frames: 18 bits packed from the least significant bit, frames not byte-aligned
         byte[] packed = {(byte) 0b10100101, (byte) 0b11001101, 0b00000011, 0};
-        byte[] file = DicomBuilder.implicitLittle().image(3, 3, 1, 1, false, "MONOCHROME2")
-                .str(Tags.NUMBER_OF_FRAMES, "IS", "2").raw(Tags.PIXEL_DATA, "OW", packed).build();
+        byte[] file = DicomBuilder.implicitLittle()
+                .image(3, 3, 1, 1, false, "MONOCHROME2")
+                .str(Tags.NUMBER_OF_FRAMES, "IS", "2")
+                .raw(Tags.PIXEL_DATA, "OW", packed)
+                .build();
         DicomFile f = DicomFile.parse(file, ReadLimits.DEFAULT);
         assertArrayEquals(new int[] {1, 0, 1, 0, 0, 1, 0, 1, 1}, f.storedFrame(0));
         assertArrayEquals(new int[] {0, 1, 1, 0, 0, 1, 1, 1, 1}, f.storedFrame(1));
@@ -180,23 +206,45 @@ class DicomPixelsTest {
         for (int i = 0; i < 4; i++) {
             expected[i] = (r[i] * 19595 + g[i] * 38470 + bl[i] * 7471 + 0x8000) >> 16;
         }
-        DicomFile interleaved = DicomFile.parse(DicomBuilder.explicitLittle().image(2, 2, 8, 8, false, "RGB")
-                .us(Tags.PLANAR_CONFIGURATION, 0).pixels8(byPixel).build(), ReadLimits.DEFAULT);
-        DicomFile planar = DicomFile.parse(DicomBuilder.explicitLittle().image(2, 2, 8, 8, false, "RGB")
-                .us(Tags.PLANAR_CONFIGURATION, 1).pixels8(byPlane).build(), ReadLimits.DEFAULT);
+        DicomFile interleaved = DicomFile.parse(
+                DicomBuilder.explicitLittle()
+                        .image(2, 2, 8, 8, false, "RGB")
+                        .us(Tags.PLANAR_CONFIGURATION, 0)
+                        .pixels8(byPixel)
+                        .build(),
+                ReadLimits.DEFAULT);
+        DicomFile planar = DicomFile.parse(
+                DicomBuilder.explicitLittle()
+                        .image(2, 2, 8, 8, false, "RGB")
+                        .us(Tags.PLANAR_CONFIGURATION, 1)
+                        .pixels8(byPlane)
+                        .build(),
+                ReadLimits.DEFAULT);
         assertArrayEquals(expected, interleaved.frame(0));
         assertArrayEquals(expected, planar.frame(0));
         assertArrayEquals(byPixel, planar.storedFrame(0));
         // YBR_FULL_422: Y1 Y2 Cb Cr per pixel pair; neutral chroma leaves the luma as it is
-        DicomFile ybr = DicomFile.parse(DicomBuilder.explicitLittle().image(1, 2, 8, 8, false, "YBR_FULL_422")
-                .pixels8(30, 220, 128, 128).build(), ReadLimits.DEFAULT);
+        DicomFile ybr = DicomFile.parse(
+                DicomBuilder.explicitLittle()
+                        .image(1, 2, 8, 8, false, "YBR_FULL_422")
+                        .pixels8(30, 220, 128, 128)
+                        .build(),
+                ReadLimits.DEFAULT);
         assertArrayEquals(new float[] {30, 220}, ybr.frame(0));
         // YBR_FULL pure red (Y 76, Cb 85, Cr 255) comes back as red: luma 76
-        DicomFile red = DicomFile.parse(DicomBuilder.explicitLittle().image(1, 1, 8, 8, false, "YBR_FULL")
-                .pixels8(76, 85, 255).build(), ReadLimits.DEFAULT);
+        DicomFile red = DicomFile.parse(
+                DicomBuilder.explicitLittle()
+                        .image(1, 1, 8, 8, false, "YBR_FULL")
+                        .pixels8(76, 85, 255)
+                        .build(),
+                ReadLimits.DEFAULT);
         assertEquals(76, red.frame(0)[0], 1);
-        MedicalImage img = read(new DicomImageReader(), DicomBuilder.explicitLittle().image(2, 2, 8, 8, false, "RGB")
-                .pixels8(byPixel).build());
+        MedicalImage img = read(
+                new DicomImageReader(),
+                DicomBuilder.explicitLittle()
+                        .image(2, 2, 8, 8, false, "RGB")
+                        .pixels8(byPixel)
+                        .build());
         assertEquals("none (colour, luma / 255)", img.metadata().get("window"));
         assertEquals(expected[0] / 255f, img.pixels()[0], 1e-6);
     }
@@ -205,11 +253,15 @@ class DicomPixelsTest {
     @Test
     void sequences() throws Exception {
         DicomBuilder inner = DicomBuilder.implicitLittle().str(0x00080100, "SH", "T-D0050");
-        DicomBuilder item = DicomBuilder.implicitLittle().str(0x00081150, "UI", "1.2.3")
+        DicomBuilder item = DicomBuilder.implicitLittle()
+                .str(0x00081150, "UI", "1.2.3")
                 .sequence(0x00081032, false, DicomBuilder.items(inner));
-        byte[] file = DicomBuilder.implicitLittle().str(Tags.MODALITY, "CS", "CT")
+        byte[] file = DicomBuilder.implicitLittle()
+                .str(Tags.MODALITY, "CS", "CT")
                 .sequence(0x00081140, true, DicomBuilder.items(item, item))
-                .image(1, 1, 16, 16, false, "MONOCHROME2").pixels16(7).build();
+                .image(1, 1, 16, 16, false, "MONOCHROME2")
+                .pixels16(7)
+                .build();
         DicomFile f = DicomFile.parse(file, ReadLimits.DEFAULT);
         List<Dataset> items = f.dataset().items(0x00081140);
         assertEquals(2, items.size());
@@ -227,7 +279,8 @@ class DicomPixelsTest {
         DicomFile src = sample("transfer-syntaxes/jpeg_ls.dcm");
         Dataset.Element pd = src.dataset().element(Tags.PIXEL_DATA);
         List<byte[]> parts = pd.fragments().subList(1, pd.fragments().size()).stream()
-                .map(fr -> Arrays.copyOfRange(src.dataset().buf, fr.offset(), fr.offset() + fr.length())).toList();
+                .map(fr -> Arrays.copyOfRange(src.dataset().buf, fr.offset(), fr.offset() + fr.length()))
+                .toList();
         int[] expected = src.storedFrame(0);
         java.io.ByteArrayOutputStream joined = new java.io.ByteArrayOutputStream();
         parts.forEach(joined::writeBytes);
@@ -244,27 +297,40 @@ class DicomPixelsTest {
             DicomFile f = DicomFile.parse(jpegLs(3).encapsulated(table, split).build(), ReadLimits.DEFAULT);
             assertArrayEquals(expected, f.storedFrame(2));
         }
-        DicomFile onePerFrame = DicomFile.parse(jpegLs(2).encapsulated(new byte[0], List.of(whole, whole)).build(), ReadLimits.DEFAULT);
+        DicomFile onePerFrame = DicomFile.parse(
+                jpegLs(2).encapsulated(new byte[0], List.of(whole, whole)).build(), ReadLimits.DEFAULT);
         assertArrayEquals(expected, onePerFrame.storedFrame(1));
-        DicomFile unsplittable = DicomFile.parse(jpegLs(2).encapsulated(new byte[0], List.of(new byte[] {1, 2}, new byte[] {3, 4}, whole)).build(), ReadLimits.DEFAULT);
+        DicomFile unsplittable = DicomFile.parse(
+                jpegLs(2)
+                        .encapsulated(new byte[0], List.of(new byte[] {1, 2}, new byte[] {3, 4}, whole))
+                        .build(),
+                ReadLimits.DEFAULT);
         ImageFormatException e = assertThrows(ImageFormatException.class, () -> unsplittable.storedFrame(0));
         assertEquals("cannot tell which of 3 fragments belong to each of 2 frames", e.getMessage());
     }
 
     private static DicomBuilder jpegLs(int frames) {
-        return DicomBuilder.withSyntax("1.2.840.10008.1.2.4.81").image(1024, 1024, 16, 12, false, "MONOCHROME2")
+        return DicomBuilder.withSyntax("1.2.840.10008.1.2.4.81")
+                .image(1024, 1024, 16, 12, false, "MONOCHROME2")
                 .str(Tags.NUMBER_OF_FRAMES, "IS", Integer.toString(frames));
     }
 
     @Test
     void unsupportedTransferSyntaxesAreNamed() throws Exception {
-        byte[] mpeg = DicomBuilder.withSyntax("1.2.840.10008.1.2.4.100").image(1, 1, 8, 8, false, "MONOCHROME2")
-                .encapsulated(new byte[0], List.of(new byte[] {0, 0, 1, (byte) 0xb3})).build();
+        byte[] mpeg = DicomBuilder.withSyntax("1.2.840.10008.1.2.4.100")
+                .image(1, 1, 8, 8, false, "MONOCHROME2")
+                .encapsulated(new byte[0], List.of(new byte[] {0, 0, 1, (byte) 0xb3}))
+                .build();
         DicomFile parsed = DicomFile.parse(mpeg, ReadLimits.DEFAULT); // still inspectable
         assertTrue(parsed.transferSyntax().isEmpty());
         ImageFormatException e = assertThrows(ImageFormatException.class, () -> read(new DicomImageReader(), mpeg));
-        assertEquals("unsupported transfer syntax 1.2.840.10008.1.2.4.100 (MPEG2 Main Profile / Main Level)", e.getMessage());
-        byte[] unknown = DicomBuilder.withSyntax("1.2.3.4").image(1, 1, 8, 8, false, "MONOCHROME2").pixels8(1).build();
+        assertEquals(
+                "unsupported transfer syntax 1.2.840.10008.1.2.4.100 (MPEG2 Main Profile / Main Level)",
+                e.getMessage());
+        byte[] unknown = DicomBuilder.withSyntax("1.2.3.4")
+                .image(1, 1, 8, 8, false, "MONOCHROME2")
+                .pixels8(1)
+                .build();
         e = assertThrows(ImageFormatException.class, () -> read(new DicomImageReader(), unknown));
         assertEquals("unsupported transfer syntax 1.2.3.4 (unknown)", e.getMessage());
     }
@@ -279,32 +345,47 @@ class DicomPixelsTest {
         byte[] bare = Arrays.copyOfRange(file, p.position(), file.length);
         assertTrue(new DicomImageReader().canRead(bare));
         DicomFile f = DicomFile.parse(bare, ReadLimits.DEFAULT);
-        assertEquals(TransferSyntax.IMPLICIT_VR_LITTLE_ENDIAN, f.transferSyntax().orElseThrow());
+        assertEquals(
+                TransferSyntax.IMPLICIT_VR_LITTLE_ENDIAN, f.transferSyntax().orElseThrow());
         assertArrayEquals(full.storedFrame(0), f.storedFrame(0));
-        byte[] explicitBare = DicomBuilder.explicitLittle().bare().str(Tags.MODALITY, "CS", "MR")
-                .image(1, 2, 8, 8, false, "MONOCHROME2").pixels8(3, 4).build();
-        assertArrayEquals(new int[] {3, 4}, DicomFile.parse(explicitBare, ReadLimits.DEFAULT).storedFrame(0));
+        byte[] explicitBare = DicomBuilder.explicitLittle()
+                .bare()
+                .str(Tags.MODALITY, "CS", "MR")
+                .image(1, 2, 8, 8, false, "MONOCHROME2")
+                .pixels8(3, 4)
+                .build();
+        assertArrayEquals(
+                new int[] {3, 4},
+                DicomFile.parse(explicitBare, ReadLimits.DEFAULT).storedFrame(0));
     }
 
     /** A file that declares explicit VR but is written implicit (seen in the wild) still reads. */
     @Test
     void declaredExplicitButWrittenImplicit() throws Exception {
         byte[] meta = DicomBuilder.explicitLittle().build(); // preamble and meta only (empty dataset)
-        byte[] ds = DicomBuilder.implicitLittle().bare().str(Tags.MODALITY, "CS", "CT")
-                .image(1, 2, 16, 16, false, "MONOCHROME2").pixels16(5, 6).build();
+        byte[] ds = DicomBuilder.implicitLittle()
+                .bare()
+                .str(Tags.MODALITY, "CS", "CT")
+                .image(1, 2, 16, 16, false, "MONOCHROME2")
+                .pixels16(5, 6)
+                .build();
         byte[] file = Arrays.copyOf(meta, meta.length + ds.length);
         System.arraycopy(ds, 0, file, meta.length, ds.length);
-        assertArrayEquals(new int[] {5, 6}, DicomFile.parse(file, ReadLimits.DEFAULT).storedFrame(0));
+        assertArrayEquals(
+                new int[] {5, 6}, DicomFile.parse(file, ReadLimits.DEFAULT).storedFrame(0));
     }
 
     @Test
     void deflatedDatasetAndItsLimit() throws Exception {
         int[] px = new int[256 * 256];
-        byte[] file = DicomBuilder.deflated().image(256, 256, 16, 16, false, "MONOCHROME2").pixels16(px).build();
+        byte[] file = DicomBuilder.deflated()
+                .image(256, 256, 16, 16, false, "MONOCHROME2")
+                .pixels16(px)
+                .build();
         assertTrue(file.length < 2000);
         assertArrayEquals(px, DicomFile.parse(file, ReadLimits.DEFAULT).storedFrame(0));
-        ImageFormatException e = assertThrows(ImageFormatException.class,
-                () -> DicomFile.parse(file, ReadLimits.DEFAULT.withMaxFileBytes(100_000)));
+        ImageFormatException e = assertThrows(
+                ImageFormatException.class, () -> DicomFile.parse(file, ReadLimits.DEFAULT.withMaxFileBytes(100_000)));
         assertTrue(e.getMessage().startsWith("deflated dataset inflates beyond the limit"), e.getMessage());
     }
 
@@ -347,10 +428,16 @@ class DicomPixelsTest {
     private static Map<String, int[]> jpeg2000Reference() throws IOException {
         try (InputStream in = DicomPixelsTest.class.getResourceAsStream("jpeg_2000-reference.txt")) {
             Map<String, int[]> out = new java.util.HashMap<>();
-            for (String line : new String(in.readAllBytes(), StandardCharsets.US_ASCII).lines().toList()) {
+            for (String line : new String(in.readAllBytes(), StandardCharsets.US_ASCII)
+                    .lines()
+                    .toList()) {
                 String[] p = line.split(" ");
                 if (p[0].equals("blocks") || p[0].equals("grid")) {
-                    out.put(p[0], Arrays.stream(p, 1, p.length).mapToInt(Integer::parseInt).toArray());
+                    out.put(
+                            p[0],
+                            Arrays.stream(p, 1, p.length)
+                                    .mapToInt(Integer::parseInt)
+                                    .toArray());
                 }
             }
             return out;

@@ -31,8 +31,10 @@ class DicomPrivacyTest {
         for (Dataset.Element e : ds.elements()) {
             if (e.items() != null) {
                 e.items().forEach(item -> out.addAll(identifyingValues(item)));
-            } else if (TagDictionary.isIdentifying(e.tag(), e.vr()) && TagDictionary.keyword(e.tag()) != null
-                    && Dataset.binarySize(Dataset.effectiveVr(e)) == 0 && e.fragments() == null
+            } else if (TagDictionary.isIdentifying(e.tag(), e.vr())
+                    && TagDictionary.keyword(e.tag()) != null
+                    && Dataset.binarySize(Dataset.effectiveVr(e)) == 0
+                    && e.fragments() == null
                     && !List.of("OB", "OW", "UN", "DS", "IS").contains(Dataset.effectiveVr(e))) {
                 String v = ds.string(e.tag());
                 // short numbers (a 4-digit time, say) occur inside technical numbers by chance
@@ -52,7 +54,9 @@ class DicomPrivacyTest {
         Set<String> phi = identifyingValues(f.dataset());
         phi.addAll(identifyingValues(f.fileMeta()));
         // a value the file also stores in a technical tag (a station name equal to the manufacturer, say) is no secret
-        f.inspect(true).stream().filter(e -> !e.identifying()).forEach(e -> phi.removeIf(v -> e.value().contains(v)));
+        f.inspect(true).stream()
+                .filter(e -> !e.identifying())
+                .forEach(e -> phi.removeIf(v -> e.value().contains(v)));
         assertFalse(phi.isEmpty());
         List<String> outputs = new ArrayList<>();
         MedicalImage img = new DicomImageReader().read(b, ReadLimits.DEFAULT);
@@ -81,25 +85,56 @@ class DicomPrivacyTest {
 
     @Test
     void inspectHidesUnlessAsked() throws Exception {
-        byte[] file = DicomBuilder.explicitLittle().str(Tags.PATIENT_NAME, "PN", "Doe^Jane").str(Tags.PATIENT_ID, "LO", "MRN-123456")
-                .str(Tags.PATIENT_BIRTH_DATE, "DA", "19700101").str(Tags.MODALITY, "CS", "CT")
-                .str(0x00091010, "LO", "private note").str(Tags.STUDY_INSTANCE_UID, "UI", "1.2.3.4.5")
-                .str(0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2").image(1, 1, 8, 8, false, "MONOCHROME2").pixels8(0).build();
+        byte[] file = DicomBuilder.explicitLittle()
+                .str(Tags.PATIENT_NAME, "PN", "Doe^Jane")
+                .str(Tags.PATIENT_ID, "LO", "MRN-123456")
+                .str(Tags.PATIENT_BIRTH_DATE, "DA", "19700101")
+                .str(Tags.MODALITY, "CS", "CT")
+                .str(0x00091010, "LO", "private note")
+                .str(Tags.STUDY_INSTANCE_UID, "UI", "1.2.3.4.5")
+                .str(0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2")
+                .image(1, 1, 8, 8, false, "MONOCHROME2")
+                .pixels8(0)
+                .build();
         DicomFile f = DicomFile.parse(file, ReadLimits.DEFAULT);
         List<InspectEntry> hidden = f.inspect(false);
         String all = hidden.toString();
         for (String v : List.of("Doe", "MRN-123456", "19700101", "private note", "1.2.3.4.5")) {
             assertFalse(all.contains(v), v);
         }
-        InspectEntry name = hidden.stream().filter(e -> e.tag() == Tags.PATIENT_NAME).findFirst().orElseThrow();
+        InspectEntry name = hidden.stream()
+                .filter(e -> e.tag() == Tags.PATIENT_NAME)
+                .findFirst()
+                .orElseThrow();
         assertEquals("(0010,0010) PN PatientName = <hidden>", name.toString());
         assertTrue(name.identifying());
-        InspectEntry modality = hidden.stream().filter(e -> e.tag() == Tags.MODALITY).findFirst().orElseThrow();
+        InspectEntry modality = hidden.stream()
+                .filter(e -> e.tag() == Tags.MODALITY)
+                .findFirst()
+                .orElseThrow();
         assertEquals("CT", modality.value());
         assertFalse(modality.identifying());
-        assertEquals("1.2.840.10008.5.1.4.1.1.2", hidden.stream().filter(e -> e.tag() == 0x00080016).findFirst().orElseThrow().value());
-        assertEquals("(private)", hidden.stream().filter(e -> e.tag() == 0x00091010).findFirst().orElseThrow().keyword());
-        assertEquals("1.2.840.10008.1.2.1", hidden.stream().filter(e -> e.tag() == Tags.TRANSFER_SYNTAX_UID).findFirst().orElseThrow().value());
+        assertEquals(
+                "1.2.840.10008.5.1.4.1.1.2",
+                hidden.stream()
+                        .filter(e -> e.tag() == 0x00080016)
+                        .findFirst()
+                        .orElseThrow()
+                        .value());
+        assertEquals(
+                "(private)",
+                hidden.stream()
+                        .filter(e -> e.tag() == 0x00091010)
+                        .findFirst()
+                        .orElseThrow()
+                        .keyword());
+        assertEquals(
+                "1.2.840.10008.1.2.1",
+                hidden.stream()
+                        .filter(e -> e.tag() == Tags.TRANSFER_SYNTAX_UID)
+                        .findFirst()
+                        .orElseThrow()
+                        .value());
         String shown = f.inspect(true).toString();
         assertTrue(shown.contains("Doe^Jane") && shown.contains("MRN-123456") && shown.contains("19700101"), shown);
         assertEquals("MRN-123456", f.identifiers().patientId());

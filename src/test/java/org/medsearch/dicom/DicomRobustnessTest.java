@@ -103,8 +103,11 @@ class DicomRobustnessTest {
 
     @Test
     void hostileLengths() throws Exception {
-        byte[] ok = DicomBuilder.explicitLittle().str(Tags.PATIENT_NAME, "PN", "Doe^Jane").image(2, 2, 8, 8, false, "MONOCHROME2")
-                .pixels8(1, 2, 3, 4).build();
+        byte[] ok = DicomBuilder.explicitLittle()
+                .str(Tags.PATIENT_NAME, "PN", "Doe^Jane")
+                .image(2, 2, 8, 8, false, "MONOCHROME2")
+                .pixels8(1, 2, 3, 4)
+                .build();
         int at = indexOf(ok, new byte[] {0x10, 0, 0x10, 0, 'P', 'N'});
         byte[] shortLength = ok.clone();
         shortLength[at + 6] = (byte) 0xf0;
@@ -116,20 +119,31 @@ class DicomRobustnessTest {
         System.arraycopy(DicomBuilder.le32(0xfffffff0), 0, hugePixels, px + 8, 4);
         assertTrue(outcome(hugePixels, ReadLimits.DEFAULT).contains("runs past the end"));
 
-        byte[] huge = DicomBuilder.explicitLittle().image(65535, 65535, 16, 16, false, "MONOCHROME2")
-                .str(Tags.NUMBER_OF_FRAMES, "IS", "2147483647").pixels16(1, 2).build();
+        byte[] huge = DicomBuilder.explicitLittle()
+                .image(65535, 65535, 16, 16, false, "MONOCHROME2")
+                .str(Tags.NUMBER_OF_FRAMES, "IS", "2147483647")
+                .pixels16(1, 2)
+                .build();
         assertTrue(outcome(huge, ReadLimits.DEFAULT).contains("exceeds the limit"));
-        byte[] bigButAllowed = DicomBuilder.explicitLittle().image(8192, 8192, 16, 16, false, "MONOCHROME2").pixels16(1, 2).build();
+        byte[] bigButAllowed = DicomBuilder.explicitLittle()
+                .image(8192, 8192, 16, 16, false, "MONOCHROME2")
+                .pixels16(1, 2)
+                .build();
         assertTrue(outcome(bigButAllowed, ReadLimits.DEFAULT).startsWith("pixel data holds 4 bytes"));
-        byte[] badFrames = DicomBuilder.explicitLittle().image(2, 2, 8, 8, false, "MONOCHROME2")
-                .str(Tags.NUMBER_OF_FRAMES, "IS", "99999999999").pixels8(1, 2, 3, 4).build();
+        byte[] badFrames = DicomBuilder.explicitLittle()
+                .image(2, 2, 8, 8, false, "MONOCHROME2")
+                .str(Tags.NUMBER_OF_FRAMES, "IS", "99999999999")
+                .pixels8(1, 2, 3, 4)
+                .build();
         assertEquals("malformed value in (0028,0008) NumberOfFrames", outcome(badFrames, ReadLimits.DEFAULT));
         // an RLE frame that claims a 8192x8192 image from 70 bytes is refused before decoding
         byte[] rle = new byte[70];
         rle[0] = 1;
         rle[4] = 64;
-        byte[] bomb = DicomBuilder.withSyntax("1.2.840.10008.1.2.5").image(8192, 8192, 8, 8, false, "MONOCHROME2")
-                .encapsulated(new byte[0], List.of(rle)).build();
+        byte[] bomb = DicomBuilder.withSyntax("1.2.840.10008.1.2.5")
+                .image(8192, 8192, 8, 8, false, "MONOCHROME2")
+                .encapsulated(new byte[0], List.of(rle))
+                .build();
         assertTrue(outcome(bomb, ReadLimits.DEFAULT).startsWith("RLE frame too short"));
     }
 
@@ -139,7 +153,28 @@ class DicomRobustnessTest {
         byte[] head = DicomBuilder.explicitLittle().build();
         o.writeBytes(head);
         for (int i = 0; i < 100_000; i++) { // (0008,1140) SQ, undefined length, then an undefined-length item
-            o.writeBytes(new byte[] {8, 0, 0x40, 0x11, 'S', 'Q', 0, 0, -1, -1, -1, -1, (byte) 0xfe, (byte) 0xff, 0, (byte) 0xe0, -1, -1, -1, -1});
+            o.writeBytes(new byte[] {
+                8,
+                0,
+                0x40,
+                0x11,
+                'S',
+                'Q',
+                0,
+                0,
+                -1,
+                -1,
+                -1,
+                -1,
+                (byte) 0xfe,
+                (byte) 0xff,
+                0,
+                (byte) 0xe0,
+                -1,
+                -1,
+                -1,
+                -1
+            });
         }
         assertTrue(outcome(o.toByteArray(), ReadLimits.DEFAULT).contains("nested deeper than"));
         ByteArrayOutputStream many = new ByteArrayOutputStream();
@@ -154,8 +189,14 @@ class DicomRobustnessTest {
     @Test
     void randomMutations() throws Exception {
         List<byte[]> seeds = new ArrayList<>();
-        for (String name : List.of("jls-rgb8-ilv2.dcm", "jls-frames-nobot.dcm", "rle-rgb8.dcm", "jpeg-lossless-rgb8.dcm",
-                "jpeg-baseline-rgb8.dcm", "j2k-s16.dcm", "jls-gray6-near2.dcm")) {
+        for (String name : List.of(
+                "jls-rgb8-ilv2.dcm",
+                "jls-frames-nobot.dcm",
+                "rle-rgb8.dcm",
+                "jpeg-lossless-rgb8.dcm",
+                "jpeg-baseline-rgb8.dcm",
+                "j2k-s16.dcm",
+                "jls-gray6-near2.dcm")) {
             seeds.add(SyntheticCodecTest.resource(name));
         }
         for (String name : List.of("CT_small.dcm", "MR_small.dcm", "transfer-syntaxes/deflated.dcm")) {

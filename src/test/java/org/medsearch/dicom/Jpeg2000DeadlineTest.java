@@ -22,7 +22,8 @@ import org.medsearch.image.ReadLimits;
  */
 class Jpeg2000DeadlineTest {
 
-    private static final ReadLimits LIMITS = ReadLimits.DEFAULT.withMaxPixels(1 << 20).withMaxFileBytes(1 << 22);
+    private static final ReadLimits LIMITS =
+            ReadLimits.DEFAULT.withMaxPixels(1 << 20).withMaxFileBytes(1 << 22);
 
     /** The fuzzing finding that kept JJ2000's packet header reader spinning for minutes (0xFF 0xFF). */
     @Test
@@ -49,8 +50,8 @@ class Jpeg2000DeadlineTest {
         int[] decoded = ImageIoDecoder.decodeJpeg2000(file, soc, len, pm, 60_000);
         assertEquals(pm.pixels() * pm.samples(), decoded.length);
 
-        ImageFormatException e = assertThrows(ImageFormatException.class,
-                () -> ImageIoDecoder.decodeJpeg2000(file, soc, len, pm, 0));
+        ImageFormatException e =
+                assertThrows(ImageFormatException.class, () -> ImageIoDecoder.decodeJpeg2000(file, soc, len, pm, 0));
         assertEquals("corrupt JPEG 2000 frame: the decoder did not finish within 0 ms", e.getMessage());
         assertTrue(thrownHere(e, "com.github.jaiimageio.jpeg2000."), () -> chain(e));
         assertNoDecoderThread();
@@ -65,7 +66,8 @@ class Jpeg2000DeadlineTest {
         assertNotNull(file);
         Thread.currentThread().interrupt();
         try {
-            ImageFormatException e = assertThrows(ImageFormatException.class, () -> new DicomImageReader().read(file, LIMITS));
+            ImageFormatException e =
+                    assertThrows(ImageFormatException.class, () -> new DicomImageReader().read(file, LIMITS));
             assertEquals("interrupted while decoding a JPEG 2000 frame", e.getMessage());
             assertTrue(Thread.currentThread().isInterrupted());
         } finally {
@@ -89,20 +91,29 @@ class Jpeg2000DeadlineTest {
         int[] pixels = ImageIoDecoder.decodeJpeg2000(cs, 0, cs.length, pm, 60_000);
 
         byte[] ppm = insert(cs, sot, 0xff, 0x60, 0, 3, 0); // main header
-        assertEquals("corrupt or unsupported JPEG 2000 frame: packed packet headers (PPM, PPT) are not supported",
-                assertThrows(ImageFormatException.class, () -> ImageIoDecoder.decodeJpeg2000(ppm, 0, ppm.length, pm)).getMessage());
+        assertEquals(
+                "corrupt or unsupported JPEG 2000 frame: packed packet headers (PPM, PPT) are not supported",
+                assertThrows(ImageFormatException.class, () -> ImageIoDecoder.decodeJpeg2000(ppm, 0, ppm.length, pm))
+                        .getMessage());
         byte[] ppt = insert(cs, sot + 12, 0xff, 0x61, 0, 3, 0); // tile-part header
         System.arraycopy(be32(psot + 5), 0, ppt, sot + 6, 4);
-        assertEquals("corrupt or unsupported JPEG 2000 frame: packed packet headers (PPM, PPT) are not supported",
-                assertThrows(ImageFormatException.class, () -> ImageIoDecoder.decodeJpeg2000(ppt, 0, ppt.length, pm)).getMessage());
+        assertEquals(
+                "corrupt or unsupported JPEG 2000 frame: packed packet headers (PPM, PPT) are not supported",
+                assertThrows(ImageFormatException.class, () -> ImageIoDecoder.decodeJpeg2000(ppt, 0, ppt.length, pm))
+                        .getMessage());
 
         // TLM: one tile-part of Psot bytes (Stlm 0x40: no tile indexes, 4-byte lengths) decodes as before
-        byte[] tlm = insert(cs, sot, 0xff, 0x55, 0, 8, 0, 0x40, psot >>> 24, (psot >> 16) & 0xff, (psot >> 8) & 0xff, psot & 0xff);
+        byte[] tlm = insert(
+                cs, sot, 0xff, 0x55, 0, 8, 0, 0x40, psot >>> 24, (psot >> 16) & 0xff, (psot >> 8) & 0xff, psot & 0xff);
         assertArrayEquals(pixels, ImageIoDecoder.decodeJpeg2000(tlm, 0, tlm.length, pm, 60_000));
         // a second index entry 10 bytes into the tile-part, where no tile-part header starts
         byte[] stray = insert(cs, sot, 0xff, 0x55, 0, 12, 0, 0x40, 0, 0, 0, 10, 0, 0, 0, 10);
-        assertEquals("corrupt or unsupported JPEG 2000 frame: TLM index does not match the tile-parts",
-                assertThrows(ImageFormatException.class, () -> ImageIoDecoder.decodeJpeg2000(stray, 0, stray.length, pm)).getMessage());
+        assertEquals(
+                "corrupt or unsupported JPEG 2000 frame: TLM index does not match the tile-parts",
+                assertThrows(
+                                ImageFormatException.class,
+                                () -> ImageIoDecoder.decodeJpeg2000(stray, 0, stray.length, pm))
+                        .getMessage());
     }
 
     private static byte[] be32(int v) {
@@ -122,7 +133,9 @@ class Jpeg2000DeadlineTest {
     /** Whether a cause of {@code e} was thrown from code of {@code codePrefix} called by this test's thread. */
     private static boolean thrownHere(Throwable e, String codePrefix) {
         for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
-            List<String> frames = Arrays.stream(c.getStackTrace()).map(StackTraceElement::getClassName).toList();
+            List<String> frames = Arrays.stream(c.getStackTrace())
+                    .map(StackTraceElement::getClassName)
+                    .toList();
             if (frames.stream().anyMatch(f -> f.startsWith(codePrefix))
                     && frames.contains(Jpeg2000DeadlineTest.class.getName())) {
                 return true;
@@ -141,10 +154,15 @@ class Jpeg2000DeadlineTest {
 
     /** No live thread runs JJ2000 code or carries the old decoder thread's name. */
     private static void assertNoDecoderThread() {
-        for (Map.Entry<Thread, StackTraceElement[]> t : Thread.getAllStackTraces().entrySet()) {
-            assertTrue(!t.getKey().getName().contains("jpeg2000"), "thread " + t.getKey().getName());
+        for (Map.Entry<Thread, StackTraceElement[]> t :
+                Thread.getAllStackTraces().entrySet()) {
+            assertTrue(
+                    !t.getKey().getName().contains("jpeg2000"),
+                    "thread " + t.getKey().getName());
             for (StackTraceElement f : t.getValue()) {
-                assertTrue(!f.getClassName().startsWith("jj2000."), () -> "thread " + t.getKey().getName() + " in " + f);
+                assertTrue(
+                        !f.getClassName().startsWith("jj2000."),
+                        () -> "thread " + t.getKey().getName() + " in " + f);
             }
         }
     }

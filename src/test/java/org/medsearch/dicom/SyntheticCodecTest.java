@@ -42,14 +42,23 @@ class SyntheticCodecTest {
     }
 
     static List<String> references() {
-        return new String(resource("references.txt"), StandardCharsets.US_ASCII).lines().toList();
+        return new String(resource("references.txt"), StandardCharsets.US_ASCII)
+                .lines()
+                .toList();
     }
 
     /** Lossless files (and JPEG-LS near-lossless, which must match dcmdjpls exactly) that are in the folder. */
     static Stream<Line> exact() {
-        return references().stream().map(l -> l.split(" ")).filter(p -> !p[0].equals("luma"))
-                .filter(p -> resource(p[0]) != null && !p[0].startsWith("jpeg-baseline") && !p[0].startsWith("jpeg-extended"))
-                .map(p -> new Line(p[0], p[1], Arrays.stream(p, 2, 6).mapToInt(Integer::parseInt).toArray()));
+        return references().stream()
+                .map(l -> l.split(" "))
+                .filter(p -> !p[0].equals("luma"))
+                .filter(p -> resource(p[0]) != null
+                        && !p[0].startsWith("jpeg-baseline")
+                        && !p[0].startsWith("jpeg-extended"))
+                .map(p -> new Line(
+                        p[0],
+                        p[1],
+                        Arrays.stream(p, 2, 6).mapToInt(Integer::parseInt).toArray()));
     }
 
     @ParameterizedTest
@@ -65,8 +74,11 @@ class SyntheticCodecTest {
     /** Lossy colour JPEG: our YCbCr-to-RGB (float, rounded) differs from libjpeg's fixed point by at most 1 in luma. */
     @Test
     void baselineColourJpegIsWithinOneOfDcmtk() throws Exception {
-        String[] ref = references().stream().filter(l -> l.startsWith("luma jpeg-baseline-rgb8.dcm")).findFirst()
-                .orElseThrow().split(" ");
+        String[] ref = references().stream()
+                .filter(l -> l.startsWith("luma jpeg-baseline-rgb8.dcm"))
+                .findFirst()
+                .orElseThrow()
+                .split(" ");
         DicomFile f = DicomFile.parse(resource("jpeg-baseline-rgb8.dcm"), ReadLimits.DEFAULT);
         assertEquals("YBR_FULL_422", f.photometricInterpretation());
         float[] luma = f.frame(0);
@@ -83,7 +95,8 @@ class SyntheticCodecTest {
     /** TwelveMonkeys has no 12-bit lossy JPEG decoder: the file must fail cleanly, never decode to garbage. */
     @Test
     void twelveBitLossyJpegIsRefusedClearly() {
-        ImageFormatException e = org.junit.jupiter.api.Assertions.assertThrows(ImageFormatException.class,
+        ImageFormatException e = org.junit.jupiter.api.Assertions.assertThrows(
+                ImageFormatException.class,
                 () -> new DicomImageReader().read(resource("jpeg-extended-12bit.dcm"), ReadLimits.DEFAULT));
         assertTrue(e.getMessage().contains("JPEG"), e.getMessage());
     }

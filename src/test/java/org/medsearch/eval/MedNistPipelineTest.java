@@ -14,7 +14,6 @@ import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.index.IndexInfo;
-import org.medsearch.service.IndexingJob;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;
@@ -22,6 +21,7 @@ import org.medsearch.model.ResNet18;
 import org.medsearch.model.Trainer;
 import org.medsearch.model.TrainingRecipe;
 import org.medsearch.service.EvaluationJob;
+import org.medsearch.service.IndexingJob;
 import org.medsearch.service.SearchService;
 import org.medsearch.testutil.Shared;
 import org.medsearch.util.Progress;
@@ -36,23 +36,34 @@ class MedNistPipelineTest {
     @Test
     void learnsMedNistAndRetrievesItsClasses(@TempDir Path work) throws Exception {
         Path mednist = Shared.require("data/mednist");
-        Dataset ds = new DatasetScanner(ImageReaders.standard()).optLimitPerClass(150, 1).scan(mednist);
+        Dataset ds = new DatasetScanner(ImageReaders.standard())
+                .optLimitPerClass(150, 1)
+                .scan(mednist);
         assertEquals(900, ds.size());
         Split split = Split.stratified(ds, SplitRatios.DEFAULT, 1);
         TrainingRecipe recipe = new TrainingRecipe(64, 2, 0.001, 3, 0.1, 32, 0.9, 0, 1);
-        new Trainer(ImageReaders.standard(), Progress.NONE, l -> { }).train(ds, split, recipe, null, "scratch",
-                work.resolve("model"), false);
+        new Trainer(ImageReaders.standard(), Progress.NONE, l -> {})
+                .train(ds, split, recipe, null, "scratch", work.resolve("model"), false);
         try (ModelBundle bundle = ModelBundle.load(work.resolve("model"));
-                LuceneIndex index = LuceneIndex.create(work.resolve("index"), new IndexInfo(LuceneIndex.FORMAT,
-                        bundle.fingerprint(), bundle.classes(), ResNet18.FEATURE_DIM, "test"))) {
+                LuceneIndex index = LuceneIndex.create(
+                        work.resolve("index"),
+                        new IndexInfo(
+                                LuceneIndex.FORMAT,
+                                bundle.fingerprint(),
+                                bundle.classes(),
+                                ResNet18.FEATURE_DIM,
+                                "test"))) {
             Embedder embedder = new Embedder(bundle);
-            new IndexingJob(embedder, ImageReaders.standard(), Progress.NONE, l -> { })
+            new IndexingJob(embedder, ImageReaders.standard(), Progress.NONE, l -> {})
                     .index(ds, index, IndexingJob.Options.defaults().withSplit(split, EnumSet.of(Split.Part.TRAIN)));
             assertEquals(split.counts().get(Split.Part.TRAIN), index.size());
             assertEquals(java.util.Map.of("train", index.size()), index.countsPerSplit());
-            EvaluationReport r = new EvaluationJob(new SearchService(embedder, index), ImageReaders.standard(), Progress.NONE)
+            EvaluationReport r = new EvaluationJob(
+                            new SearchService(embedder, index), ImageReaders.standard(), Progress.NONE)
                     .run(ds, split, EvaluationJob.Options.defaults());
-            assertTrue(r.classification().accuracy() >= 0.95, "accuracy " + r.classification().accuracy());
+            assertTrue(
+                    r.classification().accuracy() >= 0.95,
+                    "accuracy " + r.classification().accuracy());
             for (String key : List.of("paper/predicted", "paper/all")) {
                 EvaluationReport.Protocol p = r.retrieval().get(key);
                 assertEquals(30, p.queries());

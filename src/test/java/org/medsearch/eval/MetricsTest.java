@@ -10,7 +10,8 @@ class MetricsTest {
     @Test
     void averagePrecisionFollowsTheReference() {
         // ranks 1 and 3 relevant: (1/1 + 2/3) / 2
-        assertEquals((1 + 2.0 / 3) / 2, RetrievalMetrics.averagePrecision(new boolean[] {true, false, true}, 10), 1e-12);
+        assertEquals(
+                (1 + 2.0 / 3) / 2, RetrievalMetrics.averagePrecision(new boolean[] {true, false, true}, 10), 1e-12);
         assertEquals(1.0, RetrievalMetrics.averagePrecision(new boolean[] {true, true, true}, 3), 1e-12);
         assertEquals(0.0, RetrievalMetrics.averagePrecision(new boolean[] {false, false}, 10), 1e-12);
         // only the first k count
@@ -30,8 +31,8 @@ class MetricsTest {
 
     @Test
     void classificationFromConfusion() {
-        ClassificationMetrics m = new ClassificationMetrics(List.of("a", "b", "c"),
-                new long[][] {{8, 2, 0}, {1, 9, 0}, {0, 0, 0}});
+        ClassificationMetrics m =
+                new ClassificationMetrics(List.of("a", "b", "c"), new long[][] {{8, 2, 0}, {1, 9, 0}, {0, 0, 0}});
         assertEquals(17.0 / 20, m.accuracy(), 1e-12);
         ClassificationMetrics.PerClass a = m.perClass().get(0);
         assertEquals(8.0 / 9, a.precision(), 1e-12);

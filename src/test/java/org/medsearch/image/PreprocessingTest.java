@@ -33,7 +33,8 @@ class PreprocessingTest {
     @Test
     void rejectsNonsense() {
         assertThrows(IllegalArgumentException.class, () -> Preprocessing.imagenet(8));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> new Preprocessing(64, new float[] {0, 0, 0}, new float[] {1, 0, 1}));
     }
 }

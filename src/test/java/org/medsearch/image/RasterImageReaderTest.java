@@ -28,7 +28,8 @@ class RasterImageReaderTest {
         assertEquals(40, m.height());
         for (int y = 0; y < 40; y += 7) {
             for (int x = 0; x < 40; x += 5) {
-                assertEquals(img.getRaster().getSample(x, y, 0) / 255f, m.pixel(x, y), 1e-6f, format + " at " + x + "," + y);
+                assertEquals(
+                        img.getRaster().getSample(x, y, 0) / 255f, m.pixel(x, y), 1e-6f, format + " at " + x + "," + y);
             }
         }
     }
@@ -83,24 +84,33 @@ class RasterImageReaderTest {
         byte[] full = TestImages.encode(TestImages.pattern("disc", 64, new Random(2)), format);
         for (double keep : new double[] {0.3, 0.6, 0.9}) {
             byte[] cut = Arrays.copyOf(full, (int) (full.length * keep));
-            ImageFormatException e = assertThrows(ImageFormatException.class, () -> readers.read(cut),
-                    format + " cut at " + keep);
+            ImageFormatException e =
+                    assertThrows(ImageFormatException.class, () -> readers.read(cut), format + " cut at " + keep);
             assertTrue(e.getMessage().contains("corrupt or truncated"), e.getMessage());
         }
     }
 
     @Test
     void emptyTextAndUnknownContentAreRejected(@TempDir Path dir) throws Exception {
-        assertEquals("empty file", assertThrows(ImageFormatException.class, () -> readers.read(new byte[0])).getMessage());
+        assertEquals(
+                "empty file",
+                assertThrows(ImageFormatException.class, () -> readers.read(new byte[0]))
+                        .getMessage());
         assertTrue(assertThrows(ImageFormatException.class, () -> readers.read("hello, world\n".getBytes()))
-                .getMessage().contains("looks like text"));
+                .getMessage()
+                .contains("looks like text"));
         byte[] noise = new byte[300];
         new Random(1).nextBytes(noise);
         noise[0] = 0;
         assertThrows(ImageFormatException.class, () -> readers.read(noise));
-        assertEquals("no such file", assertThrows(ImageFormatException.class,
-                () -> readers.read(dir.resolve("missing.png"))).getMessage());
-        assertEquals("is a directory", assertThrows(ImageFormatException.class, () -> readers.read(dir)).getMessage());
+        assertEquals(
+                "no such file",
+                assertThrows(ImageFormatException.class, () -> readers.read(dir.resolve("missing.png")))
+                        .getMessage());
+        assertEquals(
+                "is a directory",
+                assertThrows(ImageFormatException.class, () -> readers.read(dir))
+                        .getMessage());
     }
 
     @Test
@@ -115,7 +125,8 @@ class RasterImageReaderTest {
     @Test
     void oversizedFilesAreRefused() {
         ImageReaders small = readers.withLimits(ReadLimits.DEFAULT.withMaxFileBytes(100));
-        assertTrue(assertThrows(ImageFormatException.class, () -> small.read(new byte[101])).getMessage()
+        assertTrue(assertThrows(ImageFormatException.class, () -> small.read(new byte[101]))
+                .getMessage()
                 .contains("exceeds the limit"));
     }
 }

@@ -67,8 +67,8 @@ class ConcurrentSearchTest {
                     return null;
                 });
                 assertTrue(syncing.await(30, TimeUnit.SECONDS), "the commit reached its fsync");
-                Future<List<Hit>> search = threads.submit(() -> index.search(new float[8], 3,
-                        SearchFilter.ALL.withClasses(Set.of("a"))));
+                Future<List<Hit>> search =
+                        threads.submit(() -> index.search(new float[8], 3, SearchFilter.ALL.withClasses(Set.of("a"))));
                 try {
                     assertEquals(3, search.get(10, TimeUnit.SECONDS).size());
                 } catch (TimeoutException e) {
@@ -90,8 +90,8 @@ class ConcurrentSearchTest {
         float[] v = new float[8];
         v[0] = i;
         String cls = i % 2 == 0 ? "a" : "b";
-        return new IndexedImage(-1, "/p/" + i, cls, cls, 1f, String.format("%064x", i), v, null, null, null, null,
-                Map.of());
+        return new IndexedImage(
+                -1, "/p/" + i, cls, cls, 1f, String.format("%064x", i), v, null, null, null, null, Map.of());
     }
 
     @Test
@@ -109,8 +109,19 @@ class ConcurrentSearchTest {
                         v[0] = i; // the vector encodes the image, so a search can check the pairing
                         v[1] = r.nextFloat();
                         String cls = i % 2 == 0 ? "a" : "b";
-                        index.add(new IndexedImage(-1, "/p/" + i, cls, cls, 1f, String.format("%064x", i), v, null,
-                                null, null, null, Map.of("i", Integer.toString(i))));
+                        index.add(new IndexedImage(
+                                -1,
+                                "/p/" + i,
+                                cls,
+                                cls,
+                                1f,
+                                String.format("%064x", i),
+                                v,
+                                null,
+                                null,
+                                null,
+                                null,
+                                Map.of("i", Integer.toString(i))));
                         if (i % 50 == 0) {
                             index.refresh();
                         }
@@ -132,8 +143,12 @@ class ConcurrentSearchTest {
                     while (!done.get()) {
                         float[] q = new float[8];
                         q[0] = r.nextInt(3000);
-                        for (Hit h : index.search(q, 5, r.nextBoolean() ? SearchFilter.ALL
-                                : SearchFilter.ALL.withClasses(java.util.Set.of("a")))) {
+                        for (Hit h : index.search(
+                                q,
+                                5,
+                                r.nextBoolean()
+                                        ? SearchFilter.ALL
+                                        : SearchFilter.ALL.withClasses(java.util.Set.of("a")))) {
                             IndexedImage img = h.image();
                             int i = (int) img.vector()[0];
                             assertEquals("/p/" + i, img.path(), "vector and stored fields belong together");

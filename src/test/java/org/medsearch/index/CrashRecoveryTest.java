@@ -32,9 +32,21 @@ class CrashRecoveryTest {
         Path data = TestImages.writeDataset(work.resolve("data"), 2, IMAGES / 2, 64, 3);
         Path model = work.resolve("model");
         Path index = work.resolve("index");
-        int trained = Main.run(new java.io.PrintWriter(java.io.OutputStream.nullOutputStream()),
-                new java.io.PrintWriter(System.err, true), "train", "--data", data.toString(), "--out", model.toString(),
-                "--image-size", "32", "--epochs", "1", "--batch", "16", "-q");
+        int trained = Main.run(
+                new java.io.PrintWriter(java.io.OutputStream.nullOutputStream()),
+                new java.io.PrintWriter(System.err, true),
+                "train",
+                "--data",
+                data.toString(),
+                "--out",
+                model.toString(),
+                "--image-size",
+                "32",
+                "--epochs",
+                "1",
+                "--batch",
+                "16",
+                "-q");
         assertEquals(0, trained);
 
         Random rnd = new Random(20261125);
@@ -83,10 +95,27 @@ class CrashRecoveryTest {
     }
 
     private static Process child(Path model, Path data, Path index, Path logFile) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "-Dai.djl.offline=true", "-Djava.awt.headless=true",
-                Main.class.getName(), "index", "--model", model.toString(), "--data", data.toString(), "--index",
-                index.toString(), "--commit-every", "7", "--batch", "8", "--workers", "1", "-q"));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "-Dai.djl.offline=true",
+                "-Djava.awt.headless=true",
+                Main.class.getName(),
+                "index",
+                "--model",
+                model.toString(),
+                "--data",
+                data.toString(),
+                "--index",
+                index.toString(),
+                "--commit-every",
+                "7",
+                "--batch",
+                "8",
+                "--workers",
+                "1",
+                "-q"));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(logFile.toFile());
         pb.environment().put("DJL_OFFLINE", "true");
         pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");

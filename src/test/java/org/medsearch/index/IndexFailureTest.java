@@ -30,7 +30,18 @@ class IndexFailureTest {
         for (int j = 0; j < v.length; j++) {
             v[j] = r.nextFloat();
         }
-        return new IndexedImage(-1, "/img/" + i, "a", "a", 1f, String.format("%064x", i), v, null, null, null, null,
+        return new IndexedImage(
+                -1,
+                "/img/" + i,
+                "a",
+                "a",
+                1f,
+                String.format("%064x", i),
+                v,
+                null,
+                null,
+                null,
+                null,
                 Map.of("note", "x".repeat(200)));
     }
 
@@ -80,7 +91,9 @@ class IndexFailureTest {
         }
         LuceneIndex.CheckReport r = LuceneIndex.check(dir);
         assertFalse(r.ok());
-        assertTrue(r.problems().get(0).startsWith("Lucene's check failed"), r.problems().toString());
+        assertTrue(
+                r.problems().get(0).startsWith("Lucene's check failed"),
+                r.problems().toString());
         assertTrue(Files.exists(vec), "the check never deletes anything");
     }
 
@@ -104,7 +117,9 @@ class IndexFailureTest {
     @Test
     void aFullDiskKeepsTheLastCommit(@TempDir Path dir) throws Exception {
         Path mnt = Files.createDirectories(dir.resolve("small"));
-        assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mnt.toString()), "cannot mount a small tmpfs here");
+        assumeTrue(
+                run("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mnt.toString()),
+                "cannot mount a small tmpfs here");
         try {
             Path idxDir = mnt.resolve("index");
             Random r = new Random(2);

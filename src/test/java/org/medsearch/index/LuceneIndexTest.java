@@ -95,13 +95,15 @@ class LuceneIndexTest {
         try (LuceneIndex index = LuceneIndex.create(dir, info("model-A"))) {
             index.commit();
         }
-        MedsearchException e = assertThrows(MedsearchException.class, () -> LuceneIndex.openOrCreate(dir, info("model-B")));
+        MedsearchException e =
+                assertThrows(MedsearchException.class, () -> LuceneIndex.openOrCreate(dir, info("model-B")));
         assertTrue(e.getMessage().contains("holds vectors of another model (model-A)"), e.getMessage());
     }
 
     @Test
     void missingIndexIsAClearError(@TempDir Path dir) {
-        MedsearchException e = assertThrows(MedsearchException.class, () -> LuceneIndex.open(dir.resolve("none"), false));
+        MedsearchException e =
+                assertThrows(MedsearchException.class, () -> LuceneIndex.open(dir.resolve("none"), false));
         assertTrue(e.getMessage().startsWith("index not found"), e.getMessage());
     }
 

@@ -66,13 +66,35 @@ abstract class VectorStoreConformance {
         String modality = r.nextBoolean() ? "CT" : "MR";
         String sha = String.format("%064x", r.nextInt(50));
         String patient = r.nextInt(3) == 0 ? String.format("%032x", 1 + r.nextInt(10)) : null;
-        return new IndexedImage(-1, "/data/" + cls + "/" + i + ".png", r.nextInt(5) == 0 ? null : cls, cls, 0.9f, sha,
-                vector(r), split, modality, patient, null, Map.of("format", "png"));
+        return new IndexedImage(
+                -1,
+                "/data/" + cls + "/" + i + ".png",
+                r.nextInt(5) == 0 ? null : cls,
+                cls,
+                0.9f,
+                sha,
+                vector(r),
+                split,
+                modality,
+                patient,
+                null,
+                Map.of("format", "png"));
     }
 
     static IndexedImage withVector(IndexedImage img, float[] v) {
-        return new IndexedImage(img.id(), img.path(), img.label(), img.predicted(), img.confidence(),
-                img.contentHash(), v, img.split(), img.modality(), img.patientKey(), img.studyKey(), img.metadata());
+        return new IndexedImage(
+                img.id(),
+                img.path(),
+                img.label(),
+                img.predicted(),
+                img.confidence(),
+                img.contentHash(),
+                v,
+                img.split(),
+                img.modality(),
+                img.patientKey(),
+                img.studyKey(),
+                img.metadata());
     }
 
     record Stored(long id, IndexedImage img) {}
@@ -98,9 +120,13 @@ abstract class VectorStoreConformance {
     }
 
     static List<Long> oracle(List<Stored> all, float[] q, int k, SearchFilter f) {
-        return all.stream().filter(s -> passes(s, f))
-                .sorted(Comparator.<Stored>comparingDouble(s -> dist(q, s.img().vector())).thenComparingLong(Stored::id))
-                .limit(k).map(Stored::id).collect(Collectors.toList());
+        return all.stream()
+                .filter(s -> passes(s, f))
+                .sorted(Comparator.<Stored>comparingDouble(s -> dist(q, s.img().vector()))
+                        .thenComparingLong(Stored::id))
+                .limit(k)
+                .map(Stored::id)
+                .collect(Collectors.toList());
     }
 
     static SearchFilter randomFilter(Random r, List<Stored> all) {
@@ -165,7 +191,9 @@ abstract class VectorStoreConformance {
                     float[] query = vector(r);
                     int k = q % 10 == 9 ? n : 1 + r.nextInt(25); // now and then more than there are
                     SearchFilter f = randomFilter(r, all);
-                    assertEquals(oracle(all, query, k, f), ids(store.search(query, k, f, SearchMode.EXACT)),
+                    assertEquals(
+                            oracle(all, query, k, f),
+                            ids(store.search(query, k, f, SearchMode.EXACT)),
                             "seed " + seed + " query " + q + " filter " + f);
                 }
             }
@@ -237,7 +265,9 @@ abstract class VectorStoreConformance {
             IndexedImage first = image(r, 1);
             long a = store.add(first);
             assertEquals(0, store.size(), "not visible before a refresh or commit");
-            assertTrue(store.search(first.vector(), 5, SearchFilter.ALL, SearchMode.EXACT).hits().isEmpty());
+            assertTrue(store.search(first.vector(), 5, SearchFilter.ALL, SearchMode.EXACT)
+                    .hits()
+                    .isEmpty());
             assertFalse(store.get(a).isPresent());
             store.refresh();
             assertEquals(List.of(a), ids(store.search(first.vector(), 5, SearchFilter.ALL, SearchMode.EXACT)));
@@ -246,7 +276,8 @@ abstract class VectorStoreConformance {
             store.commit();
             assertEquals(2, store.size());
             assertTrue(store.get(b).isPresent());
-            assertTrue(ids(store.search(second.vector(), 2, SearchFilter.ALL, SearchMode.EXACT)).contains(b));
+            assertTrue(ids(store.search(second.vector(), 2, SearchFilter.ALL, SearchMode.EXACT))
+                    .contains(b));
             store.delete(a);
             assertEquals(2, store.size(), "a delete is not visible before a refresh or commit either");
             store.commit();
@@ -310,7 +341,8 @@ abstract class VectorStoreConformance {
             assertEquals(expectedCounts(all, IndexedImage::modality), store.countsPerModality());
             Map<String, String> hashes = store.contentHashesByPath();
             assertEquals(50, hashes.size());
-            all.forEach(s -> assertEquals(s.img().contentHash(), hashes.get(s.img().path())));
+            all.forEach(
+                    s -> assertEquals(s.img().contentHash(), hashes.get(s.img().path())));
             VectorStore.Stats st = store.stats();
             assertEquals(50, st.images());
             assertEquals(store.countsPerClass(), st.perClass());
@@ -358,8 +390,10 @@ abstract class VectorStoreConformance {
                     assertEquals(dist(query, s.img().vector()), h.squaredDistance(), 1e-3f, "exact distance");
                     if (i > 0) {
                         Hit prev = hits.get(i - 1);
-                        assertTrue(prev.squaredDistance() < h.squaredDistance()
-                                || (prev.squaredDistance() == h.squaredDistance() && prev.id() < h.id()), "ordered");
+                        assertTrue(
+                                prev.squaredDistance() < h.squaredDistance()
+                                        || (prev.squaredDistance() == h.squaredDistance() && prev.id() < h.id()),
+                                "ordered");
                     }
                 }
                 wanted += truth.size();
@@ -382,7 +416,9 @@ abstract class VectorStoreConformance {
             long id = store.add(img);
             store.commit();
             for (SearchMode mode : SearchMode.values()) {
-                Hit h = store.search(img.vector(), 1, SearchFilter.ALL, mode).hits().get(0);
+                Hit h = store.search(img.vector(), 1, SearchFilter.ALL, mode)
+                        .hits()
+                        .get(0);
                 assertEquals(id, h.id());
                 assertEquals(0f, h.squaredDistance());
                 assertEquals(img.path(), h.image().path());

@@ -34,14 +34,16 @@ class FineTuneTest {
         TestImages.writeDataset(data, 3, 30, 64, 8);
         ds = new DatasetScanner(ImageReaders.standard()).scan(data);
         split = Split.stratified(ds, SplitRatios.DEFAULT, 1);
-        try (var m = Engines.newManager(); ResNet18 net = ResNet18.create(m, 3, 123)) {
+        try (var m = Engines.newManager();
+                ResNet18 net = ResNet18.create(m, 3, 123)) {
             init = net.stateDict();
         }
     }
 
     static Map<String, Tensor> train(FineTune ft, double backboneFactor, Path out) throws Exception {
         TrainingRecipe r = new TrainingRecipe(64, 1, 0.01, 3, 0.1, 16, 0.9, 1e-4, 1, ft, backboneFactor, 0);
-        ModelManifest m = new Trainer(ImageReaders.standard(), Progress.NONE, l -> { }).optWorkers(1)
+        ModelManifest m = new Trainer(ImageReaders.standard(), Progress.NONE, l -> {})
+                .optWorkers(1)
                 .train(ds, split, r, init, "test-init", out, false);
         assertEquals(ft, m.provenance().recipe().fineTune());
         return SafeTensors.read(out.resolve(ModelBundle.WEIGHTS));

@@ -12,9 +12,9 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /** The pickle machine on its own: plain values as Python writes them, and what it hands the resolver. */
 class PickleTest {
@@ -52,13 +52,15 @@ class PickleTest {
      * {'a': None, 'b': True}, False, (), (1,), (1,2), (1,2,3), x, x), protocol=P)} by CPython 3.11.
      */
     @ParameterizedTest
-    @ValueSource(strings = {
-        "800228473ff80000000000004af9ffffff4d2c014a701101008a060000000000018a0800000000000000805802000000c3a971005d"
-                + "7101284b014b024b03655d71024e617d71032858010000006171044e5801000000627105887589294b018571064b014b02867107"
-                + "4b014b024b038771085d71094b0761680974710a2e",
-        "800495680000000000000028473ff80000000000004af9ffffff4d2c014a701101008a060000000000018a080000000000000080"
-                + "8c02c3a9945d94284b014b024b03655d944e617d94288c0161944e8c016294887589294b0185944b014b0286944b014b024b03"
-                + "87945d944b0761680974942e"})
+    @ValueSource(
+            strings = {
+                "800228473ff80000000000004af9ffffff4d2c014a701101008a060000000000018a0800000000000000805802000000c3a971005d"
+                        + "7101284b014b024b03655d71024e617d71032858010000006171044e5801000000627105887589294b018571064b014b02867107"
+                        + "4b014b024b038771085d71094b0761680974710a2e",
+                "800495680000000000000028473ff80000000000004af9ffffff4d2c014a701101008a060000000000018a080000000000000080"
+                        + "8c02c3a9945d94284b014b024b03655d944e617d94288c0161944e8c016294887589294b0185944b014b0286944b014b024b03"
+                        + "87945d944b0761680974942e"
+            })
     void plainValuesAsPythonWritesThem(String hex) throws Exception {
         Object[] t = (Object[]) Pickle.load(HexFormat.of().parseHex(hex), new Refusing());
         assertEquals(17, t.length);
@@ -88,8 +90,35 @@ class PickleTest {
     /** Python 2's str opcodes, and LONG1's short and signed forms. */
     @Test
     void shortFormsAndPython2Strings() throws Exception {
-        byte[] p = {(byte) 0x80, 2, '(', 'U', 2, 'h', 'i', 'T', 3, 0, 0, 0, 'a', 'b', 'c',
-            (byte) 0x8a, 0, (byte) 0x8a, 3, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0x8a, 1, 0x7f, 't', '.'};
+        byte[] p = {
+            (byte) 0x80,
+            2,
+            '(',
+            'U',
+            2,
+            'h',
+            'i',
+            'T',
+            3,
+            0,
+            0,
+            0,
+            'a',
+            'b',
+            'c',
+            (byte) 0x8a,
+            0,
+            (byte) 0x8a,
+            3,
+            (byte) 0xff,
+            (byte) 0xff,
+            (byte) 0xff,
+            (byte) 0x8a,
+            1,
+            0x7f,
+            't',
+            '.'
+        };
         assertArrayEquals(new Object[] {"hi", "abc", 0L, -1L, 127L}, (Object[]) Pickle.load(p, new Refusing()));
     }
 
@@ -127,12 +156,19 @@ class PickleTest {
                 return "S";
             }
         };
-        byte[] p = new TorchZip.P().proto()
-                .global("m", "f").op('K', 5, TorchZip.TUPLE1, TorchZip.REDUCE) // d = m.f(5)
-                .str("x").op(0x8c, 1, 'a', 0x8c, 1, 'b', 0x93, TorchZip.EMPTY_TUPLE, TorchZip.NEWOBJ) // a.b.__new__()
-                .op(TorchZip.EMPTY_DICT).str("k").op(TorchZip.NONE, TorchZip.SETITEM, TorchZip.BUILD) // state {k: None}
+        byte[] p = new TorchZip.P()
+                .proto()
+                .global("m", "f")
+                .op('K', 5, TorchZip.TUPLE1, TorchZip.REDUCE) // d = m.f(5)
+                .str("x")
+                .op(0x8c, 1, 'a', 0x8c, 1, 'b', 0x93, TorchZip.EMPTY_TUPLE, TorchZip.NEWOBJ) // a.b.__new__()
+                .op(TorchZip.EMPTY_DICT)
+                .str("k")
+                .op(TorchZip.NONE, TorchZip.SETITEM, TorchZip.BUILD) // state {k: None}
                 .op(TorchZip.SETITEM) // d['x'] = that object
-                .str("y").str("p").op(TorchZip.BINPERSID, TorchZip.SETITEM, TorchZip.STOP) // d['y'] = load('p')
+                .str("y")
+                .str("p")
+                .op(TorchZip.BINPERSID, TorchZip.SETITEM, TorchZip.STOP) // d['y'] = load('p')
                 .bytes();
         Object out = Pickle.load(p, recording);
         assertEquals(List.of("global m.f", "call G[5]", "global a.b", "new G[]", "build {k=null}", "persid p"), asked);

@@ -69,13 +69,15 @@ class PretrainedTest {
     }
 
     Pretrained.Source source(String path) {
-        return new Pretrained.Source(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + path), prefix);
+        return new Pretrained.Source(
+                URI.create("http://127.0.0.1:" + server.getAddress().getPort() + path), prefix);
     }
 
     @Test
     void downloadsVerifiesConvertsAndCaches(@TempDir Path cache) throws Exception {
         Pretrained.Init init = Pretrained.resolve("imagenet", cache, source("/good.pth"), Progress.NONE);
-        assertTrue(init.description().startsWith("imagenet resnet18-f37072fd.pth sha256:" + prefix), init.description());
+        assertTrue(
+                init.description().startsWith("imagenet resnet18-f37072fd.pth sha256:" + prefix), init.description());
         Map<String, Tensor> expected = SafeTensors.read(Shared.require("conformance/resnet18/resnet18.safetensors"));
         assertEquals(expected.keySet(), init.weights().keySet());
         expected.forEach((k, t) -> assertEquals(t.data(), init.weights().get(k).data(), k));
@@ -87,11 +89,16 @@ class PretrainedTest {
     @Test
     void corruptTruncatedAndFailedDownloadsAreNeverUsed(@TempDir Path cache) {
         for (String path : new String[] {"/corrupt.pth", "/truncated.pth", "/unavailable.pth"}) {
-            MedsearchException e = assertThrows(MedsearchException.class,
-                    () -> Pretrained.resolve("imagenet", cache, source(path), Progress.NONE), path);
+            MedsearchException e = assertThrows(
+                    MedsearchException.class,
+                    () -> Pretrained.resolve("imagenet", cache, source(path), Progress.NONE),
+                    path);
             assertTrue(e.getMessage().startsWith("ImageNet weights unavailable: "), e.getMessage());
-            assertTrue(e.getMessage().contains("damaged") || e.getMessage().contains("cut short")
-                    || e.getMessage().contains("HTTP 503"), path + ": " + e.getMessage());
+            assertTrue(
+                    e.getMessage().contains("damaged")
+                            || e.getMessage().contains("cut short")
+                            || e.getMessage().contains("HTTP 503"),
+                    path + ": " + e.getMessage());
             assertFalse(Files.exists(cache.resolve("weights/resnet18-f37072fd.pth")), path);
         }
     }
@@ -102,7 +109,8 @@ class PretrainedTest {
         byte[] bad = pth.clone();
         bad[100] ^= 1;
         Files.write(cache.resolve("weights/resnet18-f37072fd.pth"), bad);
-        MedsearchException e = assertThrows(MedsearchException.class,
+        MedsearchException e = assertThrows(
+                MedsearchException.class,
                 () -> Pretrained.resolve("imagenet", cache, source("/good.pth"), Progress.NONE));
         assertTrue(e.getMessage().contains("exists but its SHA-256 is"), e.getMessage());
         assertEquals(0, requests.get());
@@ -114,12 +122,15 @@ class PretrainedTest {
         try (var s = new java.net.ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        Pretrained.Source src = new Pretrained.Source(URI.create("http://127.0.0.1:" + port + "/resnet18-f37072fd.pth"),
-                Pretrained.IMAGENET_SHA256_PREFIX);
-        MedsearchException e = assertThrows(MedsearchException.class,
-                () -> Pretrained.resolve("imagenet", cache, src, Progress.NONE));
+        Pretrained.Source src = new Pretrained.Source(
+                URI.create("http://127.0.0.1:" + port + "/resnet18-f37072fd.pth"), Pretrained.IMAGENET_SHA256_PREFIX);
+        MedsearchException e =
+                assertThrows(MedsearchException.class, () -> Pretrained.resolve("imagenet", cache, src, Progress.NONE));
         assertTrue(e.getMessage().contains("(offline?)"), e.getMessage());
-        assertTrue(e.getMessage().contains("copy it to " + cache.resolve("weights/resnet18-f37072fd.pth").toAbsolutePath()),
+        assertTrue(
+                e.getMessage()
+                        .contains("copy it to "
+                                + cache.resolve("weights/resnet18-f37072fd.pth").toAbsolutePath()),
                 e.getMessage());
     }
 }

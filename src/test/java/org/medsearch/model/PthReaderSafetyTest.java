@@ -2,8 +2,8 @@ package org.medsearch.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.medsearch.model.PthReaderTest.fixture;
 import static org.medsearch.model.TorchZip.APPEND;
@@ -81,10 +81,25 @@ class PthReaderSafetyTest {
     @Test
     void osSystemAndEvalByHandAreRefusedAndRunNothing() throws Exception {
         String cmd = "touch " + PWNED;
-        rejects(archive(new TorchZip.P().proto().global("os", "system").str(cmd).op(TUPLE1, REDUCE, STOP).bytes(),
-                Map.of()), "global 'os.system' is not allowed");
-        rejects(archive(new TorchZip.P().proto().global("builtins", "eval")
-                .str("__import__('os').system('" + cmd + "')").op(TUPLE1, REDUCE, STOP).bytes(), Map.of()),
+        rejects(
+                archive(
+                        new TorchZip.P()
+                                .proto()
+                                .global("os", "system")
+                                .str(cmd)
+                                .op(TUPLE1, REDUCE, STOP)
+                                .bytes(),
+                        Map.of()),
+                "global 'os.system' is not allowed");
+        rejects(
+                archive(
+                        new TorchZip.P()
+                                .proto()
+                                .global("builtins", "eval")
+                                .str("__import__('os').system('" + cmd + "')")
+                                .op(TUPLE1, REDUCE, STOP)
+                                .bytes(),
+                        Map.of()),
                 "global 'builtins.eval' is not allowed");
         assertFalse(Files.exists(PWNED), "a payload ran");
     }
@@ -93,75 +108,236 @@ class PthReaderSafetyTest {
         long[] one = {1};
         Map<String, byte[]> four = Map.of("0", TorchZip.floats(4));
         return Stream.of(
-                bad("unknown opcode", new TorchZip.P().proto().op(0xff).bytes(), four, "pickle byte 2: unsupported opcode 0xff"),
+                bad(
+                        "unknown opcode",
+                        new TorchZip.P().proto().op(0xff).bytes(),
+                        four,
+                        "pickle byte 2: unsupported opcode 0xff"),
                 bad("INST runs code in Python", new TorchZip.P().proto().op('i').bytes(), four, "opcode 0x69 ('i')"),
-                bad("missing storage", oneTensor("FloatStorage", "7", 4, 0, new long[] {4}, one), four,
+                bad(
+                        "missing storage",
+                        oneTensor("FloatStorage", "7", 4, 0, new long[] {4}, one),
+                        four,
                         "names storage '7', which the archive does not hold"),
-                bad("size past the end", oneTensor("FloatStorage", "0", 4, 0, new long[] {5}, one), four,
+                bad(
+                        "size past the end",
+                        oneTensor("FloatStorage", "0", 4, 0, new long[] {5}, one),
+                        four,
                         "reads past the end of storage '0'"),
-                bad("offset past the end", oneTensor("FloatStorage", "0", 4, 3, new long[] {2}, one), four,
+                bad(
+                        "offset past the end",
+                        oneTensor("FloatStorage", "0", 4, 3, new long[] {2}, one),
+                        four,
                         "reads past the end"),
-                bad("stride past the end", oneTensor("FloatStorage", "0", 4, 0, new long[] {2, 2}, new long[] {3, 1}),
-                        four, "reads past the end"),
-                bad("empty view past the end", oneTensor("FloatStorage", "0", 4, 5, new long[] {0}, one), four,
+                bad(
+                        "stride past the end",
+                        oneTensor("FloatStorage", "0", 4, 0, new long[] {2, 2}, new long[] {3, 1}),
+                        four,
                         "reads past the end"),
-                bad("negative size", oneTensor("FloatStorage", "0", 4, 0, new long[] {-1}, one), four,
+                bad(
+                        "empty view past the end",
+                        oneTensor("FloatStorage", "0", 4, 5, new long[] {0}, one),
+                        four,
+                        "reads past the end"),
+                bad(
+                        "negative size",
+                        oneTensor("FloatStorage", "0", 4, 0, new long[] {-1}, one),
+                        four,
                         "not a non-negative int"),
-                bad("element count overflows", oneTensor("FloatStorage", "0", 4, 0,
-                        new long[] {1 << 30, 1 << 30, 1 << 30}, new long[] {0, 0, 0}), four, "overflows"),
-                bad("stride-0 bomb", oneTensor("FloatStorage", "0", 4, 0, new long[] {1 << 30, 1 << 30},
-                        new long[] {0, 0}), four, "over the limit"),
-                bad("storage size disagrees with its entry", oneTensor("FloatStorage", "0", 5, 0, new long[] {5}, one),
-                        four, "does not match its entry of 16 bytes"),
-                bad("storage declared twice", new TorchZip.P().proto().orderedDict().mark()
-                        .str("a").tensor("FloatStorage", "0", 4, 0, one, one)
-                        .str("b").tensor("LongStorage", "0", 2, 0, one, one).op(SETITEMS, STOP).bytes(), four,
+                bad(
+                        "element count overflows",
+                        oneTensor("FloatStorage", "0", 4, 0, new long[] {1 << 30, 1 << 30, 1 << 30}, new long[] {0, 0, 0
+                        }),
+                        four,
+                        "overflows"),
+                bad(
+                        "stride-0 bomb",
+                        oneTensor("FloatStorage", "0", 4, 0, new long[] {1 << 30, 1 << 30}, new long[] {0, 0}),
+                        four,
+                        "over the limit"),
+                bad(
+                        "storage size disagrees with its entry",
+                        oneTensor("FloatStorage", "0", 5, 0, new long[] {5}, one),
+                        four,
+                        "does not match its entry of 16 bytes"),
+                bad(
+                        "storage declared twice",
+                        new TorchZip.P()
+                                .proto()
+                                .orderedDict()
+                                .mark()
+                                .str("a")
+                                .tensor("FloatStorage", "0", 4, 0, one, one)
+                                .str("b")
+                                .tensor("LongStorage", "0", 2, 0, one, one)
+                                .op(SETITEMS, STOP)
+                                .bytes(),
+                        four,
                         "storage '0' is declared twice"),
-                bad("malformed persistent id", new TorchZip.P().proto().str("0").op('Q', STOP).bytes(), four,
+                bad(
+                        "malformed persistent id",
+                        new TorchZip.P().proto().str("0").op('Q', STOP).bytes(),
+                        four,
                         "persistent id is not"),
-                bad("memo index out of range", new TorchZip.P().proto().op(NONE, LONG_BINPUT, 0xff, 0xff, 0xff, 0xff)
-                        .bytes(), four, "memo index 4294967295"),
+                bad(
+                        "memo index out of range",
+                        new TorchZip.P()
+                                .proto()
+                                .op(NONE, LONG_BINPUT, 0xff, 0xff, 0xff, 0xff)
+                                .bytes(),
+                        four,
+                        "memo index 4294967295"),
                 bad("memo miss", new TorchZip.P().proto().op(BINGET, 5).bytes(), four, "memo has no entry 5"),
                 bad("marks nested deep", marks(Pickle.MAX_MARKS + 1), four, "marks nested deeper than"),
-                bad("huge string length", new TorchZip.P().proto().op('X').int32(Integer.MAX_VALUE).bytes(), four,
+                bad(
+                        "huge string length",
+                        new TorchZip.P()
+                                .proto()
+                                .op('X')
+                                .int32(Integer.MAX_VALUE)
+                                .bytes(),
+                        four,
                         "string of 2147483647 bytes"),
-                bad("string past the end", new TorchZip.P().proto().op('X').int32(100).op('a').bytes(), four,
+                bad(
+                        "string past the end",
+                        new TorchZip.P().proto().op('X').int32(100).op('a').bytes(),
+                        four,
                         "truncated: 100 bytes wanted, 1 left"),
-                bad("invalid UTF-8", new TorchZip.P().proto().op(0x8c, 1, 0xff, STOP).bytes(), four, "not valid UTF-8"),
+                bad(
+                        "invalid UTF-8",
+                        new TorchZip.P().proto().op(0x8c, 1, 0xff, STOP).bytes(),
+                        four,
+                        "not valid UTF-8"),
                 bad("integer too wide", new TorchZip.P().proto().op(0x8a, 9).bytes(), four, "does not fit 64 bits"),
                 bad("protocol 6", new TorchZip.P().op(0x80, 6).bytes(), four, "unsupported protocol 6"),
                 bad("no STOP", new TorchZip.P().proto().op(NONE).bytes(), four, "the pickle ends without STOP"),
                 bad("stack underflow", new TorchZip.P().proto().op(REDUCE).bytes(), four, "stack underflow"),
-                bad("items below a mark are hidden", new TorchZip.P().proto().op(EMPTY_DICT).mark().op(NONE, NONE)
-                        .mark().op(SETITEM).bytes(), four, "stack underflow"),
-                bad("values left at STOP", new TorchZip.P().proto().op(NONE, NONE, STOP).bytes(), four,
+                bad(
+                        "items below a mark are hidden",
+                        new TorchZip.P()
+                                .proto()
+                                .op(EMPTY_DICT)
+                                .mark()
+                                .op(NONE, NONE)
+                                .mark()
+                                .op(SETITEM)
+                                .bytes(),
+                        four,
+                        "stack underflow"),
+                bad(
+                        "values left at STOP",
+                        new TorchZip.P().proto().op(NONE, NONE, STOP).bytes(),
+                        four,
                         "STOP with 2 values"),
-                bad("not a dict", new TorchZip.P().proto().op(NONE, STOP).bytes(), four, "holds a None, not a state dict"),
-                bad("a list that holds itself", new TorchZip.P().proto().op(EMPTY_LIST, BINPUT, 0, BINGET, 0, APPEND, STOP)
-                        .bytes(), four, "holds a list, not a state dict"),
-                bad("a checkpoint, not a state dict", new TorchZip.P().proto().op(EMPTY_DICT).str("epoch").integer(3)
-                        .op(SETITEM, STOP).bytes(), four, "entry 'epoch' is int, not a tensor"),
-                bad("key not a str", new TorchZip.P().proto().op(EMPTY_DICT).integer(1)
-                        .tensor("FloatStorage", "0", 4, 0, one, one).op(SETITEM, STOP).bytes(), four, "key of type int"),
-                bad("unhashable key", new TorchZip.P().proto().op(EMPTY_DICT, EMPTY_LIST, NONE, SETITEM).bytes(), four,
+                bad(
+                        "not a dict",
+                        new TorchZip.P().proto().op(NONE, STOP).bytes(),
+                        four,
+                        "holds a None, not a state dict"),
+                bad(
+                        "a list that holds itself",
+                        new TorchZip.P()
+                                .proto()
+                                .op(EMPTY_LIST, BINPUT, 0, BINGET, 0, APPEND, STOP)
+                                .bytes(),
+                        four,
+                        "holds a list, not a state dict"),
+                bad(
+                        "a checkpoint, not a state dict",
+                        new TorchZip.P()
+                                .proto()
+                                .op(EMPTY_DICT)
+                                .str("epoch")
+                                .integer(3)
+                                .op(SETITEM, STOP)
+                                .bytes(),
+                        four,
+                        "entry 'epoch' is int, not a tensor"),
+                bad(
+                        "key not a str",
+                        new TorchZip.P()
+                                .proto()
+                                .op(EMPTY_DICT)
+                                .integer(1)
+                                .tensor("FloatStorage", "0", 4, 0, one, one)
+                                .op(SETITEM, STOP)
+                                .bytes(),
+                        four,
+                        "key of type int"),
+                bad(
+                        "unhashable key",
+                        new TorchZip.P()
+                                .proto()
+                                .op(EMPTY_DICT, EMPTY_LIST, NONE, SETITEM)
+                                .bytes(),
+                        four,
                         "dict key of type list: only str keys are accepted"),
-                bad("SETITEM on a tuple", new TorchZip.P().proto().op(EMPTY_TUPLE, NONE, NONE, SETITEM).bytes(), four,
+                bad(
+                        "SETITEM on a tuple",
+                        new TorchZip.P()
+                                .proto()
+                                .op(EMPTY_TUPLE, NONE, NONE, SETITEM)
+                                .bytes(),
+                        four,
                         "cannot set items on tuple"),
-                bad("REDUCE on a storage type", new TorchZip.P().proto().global("torch", "FloatStorage")
-                        .op(EMPTY_TUPLE, REDUCE).bytes(), four, "REDUCE cannot call torch.FloatStorage"),
-                bad("NEWOBJ of a storage type", new TorchZip.P().proto().global("torch", "FloatStorage")
-                        .op(EMPTY_TUPLE, NEWOBJ).bytes(), four, "cannot create torch.FloatStorage"),
-                bad("OrderedDict with arguments", new TorchZip.P().proto().global("collections", "OrderedDict").mark()
-                        .op(EMPTY_LIST, TUPLE, REDUCE).bytes(), four, "cannot create collections.OrderedDict with 1"),
-                bad("BUILD of a dict with None", new TorchZip.P().proto().orderedDict().op(NONE, BUILD).bytes(), four,
+                bad(
+                        "REDUCE on a storage type",
+                        new TorchZip.P()
+                                .proto()
+                                .global("torch", "FloatStorage")
+                                .op(EMPTY_TUPLE, REDUCE)
+                                .bytes(),
+                        four,
+                        "REDUCE cannot call torch.FloatStorage"),
+                bad(
+                        "NEWOBJ of a storage type",
+                        new TorchZip.P()
+                                .proto()
+                                .global("torch", "FloatStorage")
+                                .op(EMPTY_TUPLE, NEWOBJ)
+                                .bytes(),
+                        four,
+                        "cannot create torch.FloatStorage"),
+                bad(
+                        "OrderedDict with arguments",
+                        new TorchZip.P()
+                                .proto()
+                                .global("collections", "OrderedDict")
+                                .mark()
+                                .op(EMPTY_LIST, TUPLE, REDUCE)
+                                .bytes(),
+                        four,
+                        "cannot create collections.OrderedDict with 1"),
+                bad(
+                        "BUILD of a dict with None",
+                        new TorchZip.P().proto().orderedDict().op(NONE, BUILD).bytes(),
+                        four,
                         "BUILD of dict with None is not allowed"),
-                bad("the v1 tensor rebuilder is not on the list", new TorchZip.P().proto()
-                        .global("torch._utils", "_rebuild_tensor").bytes(), four,
+                bad(
+                        "the v1 tensor rebuilder is not on the list",
+                        new TorchZip.P()
+                                .proto()
+                                .global("torch._utils", "_rebuild_tensor")
+                                .bytes(),
+                        four,
                         "'torch._utils._rebuild_tensor' is not allowed"),
-                bad("a pickled module", new TorchZip.P().proto().global("torchvision.models.resnet", "ResNet").bytes(),
-                        four, "save model.state_dict(), not the model"),
-                bad("malformed _rebuild_tensor_v2", new TorchZip.P().proto().global("torch._utils", "_rebuild_tensor_v2")
-                        .op(EMPTY_TUPLE, REDUCE).bytes(), four, "malformed arguments to torch._utils._rebuild_tensor_v2"));
+                bad(
+                        "a pickled module",
+                        new TorchZip.P()
+                                .proto()
+                                .global("torchvision.models.resnet", "ResNet")
+                                .bytes(),
+                        four,
+                        "save model.state_dict(), not the model"),
+                bad(
+                        "malformed _rebuild_tensor_v2",
+                        new TorchZip.P()
+                                .proto()
+                                .global("torch._utils", "_rebuild_tensor_v2")
+                                .op(EMPTY_TUPLE, REDUCE)
+                                .bytes(),
+                        four,
+                        "malformed arguments to torch._utils._rebuild_tensor_v2"));
     }
 
     private static Arguments bad(String what, byte[] pickle, Map<String, byte[]> storages, String fragment) {
@@ -202,7 +378,9 @@ class PthReaderSafetyTest {
     void truncatedEmptyAndForeignFilesAreRefused() throws Exception {
         byte[] whole = Files.readAllBytes(fixture("views.pth"));
         for (int len : new int[] {whole.length / 2, whole.length - 1, 4}) {
-            rejects(Files.write(tmp.resolve("cut" + len + ".pth"), Arrays.copyOf(whole, len)), "not a valid ZIP archive");
+            rejects(
+                    Files.write(tmp.resolve("cut" + len + ".pth"), Arrays.copyOf(whole, len)),
+                    "not a valid ZIP archive");
         }
         rejects(Files.write(tmp.resolve("empty.pth"), new byte[0]), "empty file");
         rejects(Files.write(tmp.resolve("text.pth"), "hello".getBytes(StandardCharsets.US_ASCII)), "no ZIP signature");
@@ -211,9 +389,11 @@ class PthReaderSafetyTest {
     @Test
     void archiveStructureIsChecked() throws Exception {
         byte[] ok = oneTensor("FloatStorage", "0", 4, 0, new long[] {4}, new long[] {1});
-        rejects(TorchZip.writeZip(tmp.resolve("nopkl.pth"), Map.of("archive/version", new byte[] {'3'})),
+        rejects(
+                TorchZip.writeZip(tmp.resolve("nopkl.pth"), Map.of("archive/version", new byte[] {'3'})),
                 "no <archive>/data.pkl");
-        rejects(TorchZip.writeZip(tmp.resolve("twopkl.pth"), Map.of("a/data.pkl", ok, "b/data.pkl", ok)),
+        rejects(
+                TorchZip.writeZip(tmp.resolve("twopkl.pth"), Map.of("a/data.pkl", ok, "b/data.pkl", ok)),
                 "more than one data.pkl");
         Map<String, byte[]> bigEndian = new LinkedHashMap<>();
         bigEndian.put("archive/data.pkl", ok);
@@ -222,8 +402,8 @@ class PthReaderSafetyTest {
         rejects(TorchZip.writeZip(tmp.resolve("big.pth"), bigEndian), "byte order 'big'");
 
         // the same name twice: write two entries, then rename the second in place
-        Path twice = TorchZip.write(tmp.resolve("twice.pth"), ok,
-                new TreeMap<>(Map.of("0", TorchZip.floats(4), "1", TorchZip.floats(4))));
+        Path twice = TorchZip.write(
+                tmp.resolve("twice.pth"), ok, new TreeMap<>(Map.of("0", TorchZip.floats(4), "1", TorchZip.floats(4))));
         String zip = new String(Files.readAllBytes(twice), StandardCharsets.ISO_8859_1);
         Files.write(twice, zip.replace("archive/data/1", "archive/data/0").getBytes(StandardCharsets.ISO_8859_1));
         rejects(twice, "ZIP entry 'archive/data/0' appears twice");
@@ -248,7 +428,8 @@ class PthReaderSafetyTest {
         Map<String, byte[]> entries = new LinkedHashMap<>();
         entries.put("archive/data.pkl", oneTensor("FloatStorage", "0", 1 << 20, 0, new long[] {4}, new long[] {1}));
         entries.put("archive/data/0", new byte[4 << 20]);
-        rejects(TorchZip.writeZip(tmp.resolve("bomb.pth"), entries, ZipEntry.DEFLATED),
+        rejects(
+                TorchZip.writeZip(tmp.resolve("bomb.pth"), entries, ZipEntry.DEFLATED),
                 "storages declare 4194304 bytes, more than the file's");
     }
 
@@ -290,9 +471,10 @@ class PthReaderSafetyTest {
         b.write(new byte[] {SETITEMS, STOP});
         Path file = archive(b.toByteArray(), Map.of());
         long t0 = System.nanoTime();
-        assertTimeoutPreemptively(Duration.ofSeconds(1),
-                () -> rejects(file, "dict key of type float: only str keys are accepted"));
-        System.out.printf("colliding keys: %d bytes refused in %.1f ms%n", Files.size(file), (System.nanoTime() - t0) / 1e6);
+        assertTimeoutPreemptively(
+                Duration.ofSeconds(1), () -> rejects(file, "dict key of type float: only str keys are accepted"));
+        System.out.printf(
+                "colliding keys: %d bytes refused in %.1f ms%n", Files.size(file), (System.nanoTime() - t0) / 1e6);
     }
 
     /** Str keys crafted to collide ("Aa" and "BB" hash alike): the map treeifies them, so n log n. */
@@ -307,8 +489,8 @@ class PthReaderSafetyTest {
             p.str(key.toString()).op(NONE);
         }
         byte[] pickle = p.op(SETITEMS, STOP).bytes();
-        Map<?, ?> d = assertTimeoutPreemptively(Duration.ofSeconds(5),
-                () -> (Map<?, ?>) Pickle.load(pickle, new PickleTest.Refusing()));
+        Map<?, ?> d = assertTimeoutPreemptively(
+                Duration.ofSeconds(5), () -> (Map<?, ?>) Pickle.load(pickle, new PickleTest.Refusing()));
         assertEquals(COLLIDING_KEYS, d.size());
         assertEquals(1, d.keySet().stream().map(Object::hashCode).distinct().count(), "the keys all collide");
     }
@@ -317,6 +499,8 @@ class PthReaderSafetyTest {
     @Test
     void realStateDictStillLoads() throws Exception {
         Map<String, Tensor> sd = PthReader.read(Shared.require("conformance/resnet18/resnet18.pth"));
-        assertTrue(sd.containsKey("fc.weight") && sd.containsKey("layer4.1.bn2.running_var"), sd.keySet().toString());
+        assertTrue(
+                sd.containsKey("fc.weight") && sd.containsKey("layer4.1.bn2.running_var"),
+                sd.keySet().toString());
     }
 }

@@ -2,7 +2,6 @@ package org.medsearch.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
@@ -61,9 +60,12 @@ class PthReaderTest {
             }
         }
         // base[1:3, 1::2]: offset 7, strides (6, 2)
-        assertArrayEquals(new float[] {base[7], base[9], base[11], base[13], base[15], base[17]},
+        assertArrayEquals(
+                new float[] {base[7], base[9], base[11], base[13], base[15], base[17]},
                 sd.get("slice").toFloatArray());
-        assertArrayEquals(new float[] {1.5f, -2.5f, 1.5f, -2.5f, 1.5f, -2.5f}, sd.get("expanded").toFloatArray());
+        assertArrayEquals(
+                new float[] {1.5f, -2.5f, 1.5f, -2.5f, 1.5f, -2.5f},
+                sd.get("expanded").toFloatArray());
     }
 
     @Test
@@ -84,10 +86,16 @@ class PthReaderTest {
 
     @Test
     void tensorsSharingAStorageGetBuffersOfTheirOwn() throws Exception {
-        byte[] pkl = new TorchZip.P().proto().orderedDict().mark()
-                .str("a").tensor("FloatStorage", "0", 6, 0, new long[] {6}, new long[] {1})
-                .str("b").tensor("FloatStorage", "0", 6, 2, new long[] {2, 2}, new long[] {1, 2})
-                .op(TorchZip.SETITEMS, TorchZip.STOP).bytes();
+        byte[] pkl = new TorchZip.P()
+                .proto()
+                .orderedDict()
+                .mark()
+                .str("a")
+                .tensor("FloatStorage", "0", 6, 0, new long[] {6}, new long[] {1})
+                .str("b")
+                .tensor("FloatStorage", "0", 6, 2, new long[] {2, 2}, new long[] {1, 2})
+                .op(TorchZip.SETITEMS, TorchZip.STOP)
+                .bytes();
         Path f = TorchZip.write(tmp.resolve("shared.pth"), pkl, Map.of("0", TorchZip.floats(6)));
         Map<String, Tensor> sd = PthReader.read(f);
         assertArrayEquals(new float[] {0, 1, 2, 3, 4, 5}, sd.get("a").toFloatArray());
@@ -98,10 +106,22 @@ class PthReaderTest {
 
     @Test
     void aPlainDictWorksAsWellAsAnOrderedDict() throws Exception {
-        byte[] pkl = new TorchZip.P().proto().op(TorchZip.EMPTY_DICT)
-                .str("w").tensor("LongStorage", "k", 1, 0, new long[0], new long[0])
-                .op(TorchZip.SETITEM, TorchZip.STOP).bytes();
-        Path f = TorchZip.write(tmp.resolve("dict.pth"), pkl, Map.of("k", ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 1).array()));
+        byte[] pkl = new TorchZip.P()
+                .proto()
+                .op(TorchZip.EMPTY_DICT)
+                .str("w")
+                .tensor("LongStorage", "k", 1, 0, new long[0], new long[0])
+                .op(TorchZip.SETITEM, TorchZip.STOP)
+                .bytes();
+        Path f = TorchZip.write(
+                tmp.resolve("dict.pth"),
+                pkl,
+                Map.of(
+                        "k",
+                        ByteBuffer.allocate(8)
+                                .order(ByteOrder.LITTLE_ENDIAN)
+                                .putLong(0, 1)
+                                .array()));
         assertEquals(1L, PthReader.read(f).get("w").toLong());
     }
 }

@@ -9,9 +9,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 import org.medsearch.testutil.Npy;
 import org.medsearch.testutil.Shared;
 
@@ -22,7 +22,8 @@ class ResNet18ConformanceTest {
 
     @Test
     void parameterCountIsTorchvisions() {
-        try (NDManager m = NDManager.newBaseManager(); ResNet18 net = ResNet18.create(m, 1000, 1)) {
+        try (NDManager m = NDManager.newBaseManager();
+                ResNet18 net = ResNet18.create(m, 1000, 1)) {
             assertEquals(11_689_512L, net.trainableParameterCount());
             assertEquals(122, net.stateDict().size());
         }
@@ -41,7 +42,8 @@ class ResNet18ConformanceTest {
         Npy input = Npy.read(dir.resolve("input_" + size + ".npy"));
         Npy features = Npy.read(dir.resolve("features_" + size + ".npy"));
         Npy logits = Npy.read(dir.resolve("logits_" + size + ".npy"));
-        try (NDManager m = NDManager.newBaseManager(); ResNet18 net = ResNet18.fromStateDict(m, sd, 1000, 0)) {
+        try (NDManager m = NDManager.newBaseManager();
+                ResNet18 net = ResNet18.fromStateDict(m, sd, 1000, 0)) {
             NDArray x = m.create(input.data(), new Shape(input.shape()));
             ResNet18.Output out = net.forward(x, false);
             assertArrayEquals(new long[] {2, 512}, out.features().getShape().getShape());

@@ -47,10 +47,18 @@ class SafeTensorsTest {
             {"{\"t\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", "8", "lies outside the file"},
             {"{\"t\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", "8", "shape needs 12 bytes"},
             {"{\"t\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[0,8]}}", "8", "only F32 and I64"},
-            {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                    + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", "8", "overlaps"},
+            {
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                        + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                "8",
+                "overlaps"
+            },
             {"{\"t\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,8]}}", "8", "invalid shape"},
-            {"{\"t\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,8]}}", "8", "invalid shape"},
+            {
+                "{\"t\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,8]}}",
+                "8",
+                "invalid shape"
+            },
             {"[1,2,3]", "0", "not a JSON object"},
             {"{not json", "0", "not JSON"},
         };
@@ -66,8 +74,14 @@ class SafeTensorsTest {
         }
         // a header length far beyond the file
         Path f = dir.resolve("len.safetensors");
-        Files.write(f, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(Long.MAX_VALUE / 2).array());
-        assertTrue(assertThrows(WeightsFormatException.class, () -> SafeTensors.read(f)).getMessage()
+        Files.write(
+                f,
+                ByteBuffer.allocate(16)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(Long.MAX_VALUE / 2)
+                        .array());
+        assertTrue(assertThrows(WeightsFormatException.class, () -> SafeTensors.read(f))
+                .getMessage()
                 .contains("not a safetensors file"));
         Files.write(f, new byte[3]);
         assertThrows(WeightsFormatException.class, () -> SafeTensors.read(f));
@@ -76,8 +90,12 @@ class SafeTensorsTest {
     @Test
     void emptyTensorsMayShareAnOffset(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("e.safetensors");
-        Files.write(f, file("{\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},"
-                + "\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8));
+        Files.write(
+                f,
+                file(
+                        "{\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},"
+                                + "\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+                        8));
         assertEquals(2, SafeTensors.read(f).size());
     }
 }

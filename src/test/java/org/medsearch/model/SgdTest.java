@@ -34,8 +34,10 @@ class SgdTest {
             x[i] = (float) r.nextGaussian();
         }
         int[] y = {0, 1, 1, 0, 1, 0, 0, 1};
-        List<String> check = List.of("conv1.weight", "layer3.1.conv2.weight", "layer4.0.bn1.weight", "fc.weight", "fc.bias");
-        try (NDManager mgr = Engines.newManager(); ResNet18 ours = ResNet18.create(mgr, 2, 9);
+        List<String> check =
+                List.of("conv1.weight", "layer3.1.conv2.weight", "layer4.0.bn1.weight", "fc.weight", "fc.bias");
+        try (NDManager mgr = Engines.newManager();
+                ResNet18 ours = ResNet18.create(mgr, 2, 9);
                 ResNet18 plain = ResNet18.create(mgr, 2, 9)) {
             Trainer.Sgd sgd = new Trainer.Sgd(ours, recipe, lrs[0]);
             Map<String, float[]> initial = new HashMap<>();
@@ -53,7 +55,13 @@ class SgdTest {
                     NDArray in = step.create(x, new Shape(8, 64, 64, 3)).transpose(0, 3, 1, 2);
                     NDArray target = step.create(y).oneHot(2);
                     try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
-                        NDArray l = ours.forward(in, true).logits().logSoftmax(1).mul(target).sum(new int[] {1}).neg().mean();
+                        NDArray l = ours.forward(in, true)
+                                .logits()
+                                .logSoftmax(1)
+                                .mul(target)
+                                .sum(new int[] {1})
+                                .neg()
+                                .mean();
                         gc.backward(l.mul((float) lr));
                     }
                     sgd.step();
@@ -63,7 +71,13 @@ class SgdTest {
                     NDArray in = step.create(x, new Shape(8, 64, 64, 3)).transpose(0, 3, 1, 2);
                     NDArray target = step.create(y).oneHot(2);
                     try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
-                        gc.backward(plain.forward(in, true).logits().logSoftmax(1).mul(target).sum(new int[] {1}).neg().mean());
+                        gc.backward(plain.forward(in, true)
+                                .logits()
+                                .logSoftmax(1)
+                                .mul(target)
+                                .sum(new int[] {1})
+                                .neg()
+                                .mean());
                     }
                     JniUtils.setGradMode(false);
                     for (String n : plain.trainableNames()) {
@@ -82,7 +96,8 @@ class SgdTest {
                             delta[i] = (float) (lrg * b[i]);
                         }
                         long[] shape = w.getShape().getShape();
-                        try (NDArray d = shape.length == 4 ? ResNet18.channelsLast(step, delta, shape)
+                        try (NDArray d = shape.length == 4
+                                ? ResNet18.channelsLast(step, delta, shape)
                                 : step.create(delta, w.getShape())) {
                             w.subi(d);
                         }

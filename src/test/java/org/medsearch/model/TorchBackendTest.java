@@ -35,7 +35,8 @@ class TorchBackendTest {
     void keepsTheContractOnTheConformanceFixture(int size) throws Exception {
         Path fixture = Shared.require("conformance/resnet18");
         Npy input = Npy.read(fixture.resolve("input_" + size + ".npy"));
-        float[] features = Npy.read(fixture.resolve("features_" + size + ".npy")).data();
+        float[] features =
+                Npy.read(fixture.resolve("features_" + size + ".npy")).data();
         float[] logits = Npy.read(fixture.resolve("logits_" + size + ".npy")).data();
         int n = (int) input.shape()[0];
         float[] nhwc = toNhwc(input);
@@ -71,7 +72,10 @@ class TorchBackendTest {
                 System.arraycopy(nhwc, i * len, one, 0, len);
                 Embedding alone = backend.embed(one, 1).get(0);
                 assertClose(batch.get(i).vector(), alone.vector(), DETERMINISM, "features of image " + i + " alone");
-                assertClose(batch.get(i).probabilities(), alone.probabilities(), DETERMINISM,
+                assertClose(
+                        batch.get(i).probabilities(),
+                        alone.probabilities(),
+                        DETERMINISM,
                         "probabilities of image " + i + " alone");
             }
             List<Embedding> again = backend.embed(nhwc, n);
@@ -96,9 +100,17 @@ class TorchBackendTest {
             classes.add("c" + c);
         }
         Preprocessing prep = Preprocessing.imagenet(size);
-        Json.write(dir.resolve(ModelBundle.MANIFEST), new ModelManifest(ModelManifest.FORMAT,
-                ModelManifest.ARCHITECTURE, classes, ModelManifest.PreprocessingSpec.of(prep, null),
-                ModelBundle.WEIGHTS, sha, ModelBundle.fingerprint(sha, prep, classes), null));
+        Json.write(
+                dir.resolve(ModelBundle.MANIFEST),
+                new ModelManifest(
+                        ModelManifest.FORMAT,
+                        ModelManifest.ARCHITECTURE,
+                        classes,
+                        ModelManifest.PreprocessingSpec.of(prep, null),
+                        ModelBundle.WEIGHTS,
+                        sha,
+                        ModelBundle.fingerprint(sha, prep, classes),
+                        null));
         return dir;
     }
 

@@ -25,14 +25,16 @@ class TorchInternalsTest {
 
     static final Path SOURCES = Path.of("src/main/java");
     static final String ALLOWED = "org/medsearch/model/TorchOps.java";
-    static final Pattern INTERNALS = Pattern.compile("ai\\s*\\.\\s*djl\\s*\\.\\s*pytorch\\b|\\bJniUtils\\b|\\bPt[A-Z]\\w*");
+    static final Pattern INTERNALS =
+            Pattern.compile("ai\\s*\\.\\s*djl\\s*\\.\\s*pytorch\\b|\\bJniUtils\\b|\\bPt[A-Z]\\w*");
 
     @Test
     void pytorchInternalsAppearOnlyInTorchOps() throws IOException {
         List<String> offenders = new ArrayList<>();
         int allowedUses = 0;
         try (Stream<Path> files = Files.walk(SOURCES)) {
-            for (Path f : (Iterable<Path>) files.filter(p -> p.toString().endsWith(".java")).sorted()::iterator) {
+            for (Path f : (Iterable<Path>)
+                    files.filter(p -> p.toString().endsWith(".java")).sorted()::iterator) {
                 String rel = SOURCES.relativize(f).toString().replace('\\', '/');
                 Matcher m = INTERNALS.matcher(code(Files.readString(f)));
                 while (m.find()) {
@@ -54,7 +56,8 @@ class TorchInternalsTest {
         assertEquals("x = \"\";\n", code("x = \"ai.djl.pytorch.num_threads\";// PtNDArray\n"));
         assertEquals("c = ''; PtNDArray p;", code("c = '\"'; PtNDArray p;"));
         assertEquals("t = \"\"\"\"\"\";", code("t = \"\"\"\n  ai.djl.pytorch \\\"\"\" x\n\"\"\";"));
-        assertTrue(INTERNALS.matcher(code("import ai.djl.pytorch.jni.JniUtils;")).find());
+        assertTrue(
+                INTERNALS.matcher(code("import ai.djl.pytorch.jni.JniUtils;")).find());
     }
 
     /**

@@ -107,14 +107,24 @@ final class TorchZip {
 
         /** The persistent id of a storage: {@code ('storage', torch.<type>, key, 'cpu', numel)}. */
         P storage(String type, String key, long numel) {
-            mark().str("storage").global("torch", type).str(key).str("cpu").integer(numel).op(TUPLE);
+            mark().str("storage")
+                    .global("torch", type)
+                    .str(key)
+                    .str("cpu")
+                    .integer(numel)
+                    .op(TUPLE);
             return op(BINPERSID);
         }
 
         /** {@code _rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())}. */
         P tensor(String type, String key, long numel, long offset, long[] size, long[] stride) {
             global("torch._utils", "_rebuild_tensor_v2").op(MARK);
-            storage(type, key, numel).integer(offset).tuple(size).tuple(stride).op(NEWFALSE).orderedDict();
+            storage(type, key, numel)
+                    .integer(offset)
+                    .tuple(size)
+                    .tuple(stride)
+                    .op(NEWFALSE)
+                    .orderedDict();
             return op(TUPLE, REDUCE);
         }
 
@@ -125,8 +135,14 @@ final class TorchZip {
 
     /** A one-tensor state dict: {@code OrderedDict(name=tensor)}, with its storage. */
     static byte[] oneTensor(String type, String key, long numel, long offset, long[] size, long[] stride) {
-        return new P().proto().orderedDict().mark().str("t").tensor(type, key, numel, offset, size, stride)
-                .op(SETITEMS, STOP).bytes();
+        return new P()
+                .proto()
+                .orderedDict()
+                .mark()
+                .str("t")
+                .tensor(type, key, numel, offset, size, stride)
+                .op(SETITEMS, STOP)
+                .bytes();
     }
 
     /** The pickle of an archive as torch would write it, its storages keyed as in persistent ids. */
@@ -149,7 +165,8 @@ final class TorchZip {
 
     /** As {@link #writeZip(Path, Map, int)}, each entry with {@code comment} (torch writes none). */
     static Path writeZip(Path file, Map<String, byte[]> entries, int method, String comment) throws IOException {
-        try (OutputStream out = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(out)) {
+        try (OutputStream out = Files.newOutputStream(file);
+                ZipOutputStream zip = new ZipOutputStream(out)) {
             for (Map.Entry<String, byte[]> e : entries.entrySet()) {
                 ZipEntry z = new ZipEntry(e.getKey());
                 z.setMethod(method);

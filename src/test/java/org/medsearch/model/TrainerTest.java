@@ -53,7 +53,8 @@ class TrainerTest {
         List<String> log = new ArrayList<>();
         ModelManifest m = trainer(log).train(ds, split, recipe(4, 1), null, "scratch", out, false);
         assertEquals(4, m.provenance().epochs().size());
-        double bestVal = m.provenance().epochs().get(m.provenance().bestEpoch() - 1).valAccuracy();
+        double bestVal =
+                m.provenance().epochs().get(m.provenance().bestEpoch() - 1).valAccuracy();
         assertTrue(bestVal >= 0.9, "validation accuracy " + bestVal + "; log " + log);
         assertEquals(ds.classes(), m.classes());
         assertEquals(ds.contentHash(), m.provenance().data().sha256());
@@ -71,7 +72,8 @@ class TrainerTest {
             assertEquals(m.fingerprint(), b.fingerprint());
             assertEquals(64, b.preprocessing().imageSize());
         }
-        MedsearchException again = assertThrows(MedsearchException.class,
+        MedsearchException again = assertThrows(
+                MedsearchException.class,
                 () -> trainer(log).train(ds, split, recipe(4, 1), null, "scratch", out, false));
         assertTrue(again.getMessage().contains("already holds a model"), again.getMessage());
 
@@ -84,12 +86,24 @@ class TrainerTest {
 
     @Test
     void sameSeedSameFirstEpochLoss(@TempDir Path a, @TempDir Path b, @TempDir Path c) throws Exception {
-        double la = trainer(new ArrayList<>()).train(ds, split, recipe(1, 7), null, "scratch", a, false)
-                .provenance().epochs().get(0).trainLoss();
-        double lb = trainer(new ArrayList<>()).train(ds, split, recipe(1, 7), null, "scratch", b, false)
-                .provenance().epochs().get(0).trainLoss();
-        double lc = trainer(new ArrayList<>()).train(ds, split, recipe(1, 8), null, "scratch", c, false)
-                .provenance().epochs().get(0).trainLoss();
+        double la = trainer(new ArrayList<>())
+                .train(ds, split, recipe(1, 7), null, "scratch", a, false)
+                .provenance()
+                .epochs()
+                .get(0)
+                .trainLoss();
+        double lb = trainer(new ArrayList<>())
+                .train(ds, split, recipe(1, 7), null, "scratch", b, false)
+                .provenance()
+                .epochs()
+                .get(0)
+                .trainLoss();
+        double lc = trainer(new ArrayList<>())
+                .train(ds, split, recipe(1, 8), null, "scratch", c, false)
+                .provenance()
+                .epochs()
+                .get(0)
+                .trainLoss();
         assertEquals(la, lb, 1e-6, "same seed, same first-epoch loss");
         assertNotEquals(la, lc, "another seed gives another run");
     }
@@ -99,17 +113,21 @@ class TrainerTest {
         ModelManifest full = trainer(new ArrayList<>()).train(ds, split, recipe(2, 3), null, "scratch", whole, false);
 
         Trainer crashing = new Trainer(ImageReaders.standard(), Progress.NONE, line -> {
-            if (line.startsWith("epoch 1/2")) {
-                throw new IllegalStateException("simulated crash after epoch 1");
-            }
-        }).optWorkers(1);
-        assertThrows(IllegalStateException.class,
+                    if (line.startsWith("epoch 1/2")) {
+                        throw new IllegalStateException("simulated crash after epoch 1");
+                    }
+                })
+                .optWorkers(1);
+        assertThrows(
+                IllegalStateException.class,
                 () -> crashing.train(ds, split, recipe(2, 3), null, "scratch", interrupted, false));
         assertTrue(Files.exists(interrupted.resolve(Trainer.CHECKPOINT_DIR).resolve("state.json")));
-        MedsearchException noFlag = assertThrows(MedsearchException.class,
+        MedsearchException noFlag = assertThrows(
+                MedsearchException.class,
                 () -> trainer(new ArrayList<>()).train(ds, split, recipe(2, 3), null, "scratch", interrupted, false));
         assertTrue(noFlag.getMessage().contains("add --resume"), noFlag.getMessage());
-        MedsearchException otherRecipe = assertThrows(MedsearchException.class,
+        MedsearchException otherRecipe = assertThrows(
+                MedsearchException.class,
                 () -> trainer(new ArrayList<>()).train(ds, split, recipe(3, 3), null, "scratch", interrupted, true));
         assertTrue(otherRecipe.getMessage().contains("interrupted run's settings"), otherRecipe.getMessage());
 
@@ -118,15 +136,19 @@ class TrainerTest {
         assertTrue(log.get(0).startsWith("Resuming after epoch 1"), log.toString());
         assertEquals(2, resumed.provenance().epochs().size());
         for (int e = 0; e < 2; e++) {
-            assertEquals(full.provenance().epochs().get(e).trainLoss(), resumed.provenance().epochs().get(e).trainLoss(),
-                    1e-4, "epoch " + (e + 1));
+            assertEquals(
+                    full.provenance().epochs().get(e).trainLoss(),
+                    resumed.provenance().epochs().get(e).trainLoss(),
+                    1e-4,
+                    "epoch " + (e + 1));
         }
     }
 
     @Test
     void initFromAStateDictResizesTheHead(@TempDir Path out) throws Exception {
         Map<String, Tensor> thousand;
-        try (var m = Engines.newManager(); ResNet18 net = ResNet18.create(m, 1000, 5)) {
+        try (var m = Engines.newManager();
+                ResNet18 net = ResNet18.create(m, 1000, 5)) {
             thousand = net.stateDict();
         }
         ModelManifest mf = trainer(new ArrayList<>()).train(ds, split, recipe(1, 1), thousand, "test-init", out, false);

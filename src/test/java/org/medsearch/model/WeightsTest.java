@@ -50,9 +50,12 @@ class WeightsTest {
     @Test
     void emptyAndForeignFilesAreRefused() throws Exception {
         Path empty = Files.write(tmp.resolve("empty"), new byte[0]);
-        assertTrue(assertThrows(WeightsFormatException.class, () -> Weights.read(empty)).getMessage().contains("empty file"));
+        assertTrue(assertThrows(WeightsFormatException.class, () -> Weights.read(empty))
+                .getMessage()
+                .contains("empty file"));
         Path text = Files.writeString(tmp.resolve("notes.pth"), "just some text");
-        assertTrue(assertThrows(WeightsFormatException.class, () -> Weights.read(text)).getMessage()
+        assertTrue(assertThrows(WeightsFormatException.class, () -> Weights.read(text))
+                .getMessage()
                 .contains("neither a safetensors file nor a .pth archive"));
     }
 }

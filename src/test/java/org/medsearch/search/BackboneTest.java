@@ -1,6 +1,5 @@
 package org.medsearch.search;
 
-import org.medsearch.service.SearchService;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,16 +16,17 @@ import org.medsearch.dataset.Dataset;
 import org.medsearch.dataset.DatasetScanner;
 import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
-import org.medsearch.service.EvaluationJob;
 import org.medsearch.eval.EvaluationReport;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.index.IndexInfo;
-import org.medsearch.service.IndexingJob;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.index.VectorFormat;
 import org.medsearch.model.Embedder;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.model.ResNet18;
+import org.medsearch.service.EvaluationJob;
+import org.medsearch.service.IndexingJob;
+import org.medsearch.service.SearchService;
 import org.medsearch.testutil.Shared;
 import org.medsearch.testutil.TestImages;
 import org.medsearch.util.MedsearchException;
@@ -45,11 +45,17 @@ class BackboneTest {
         Dataset ds = new DatasetScanner(ImageReaders.standard()).scan(data);
         try (ModelBundle bundle = ModelBundle.imagenetBackbone(weights, 64)) {
             assertFalse(bundle.hasClassifier());
-            IndexInfo info = new IndexInfo(LuceneIndex.FORMAT, bundle.fingerprint(), bundle.classes(),
-                    ResNet18.FEATURE_DIM, "test", VectorFormat.FLOAT32, 64);
+            IndexInfo info = new IndexInfo(
+                    LuceneIndex.FORMAT,
+                    bundle.fingerprint(),
+                    bundle.classes(),
+                    ResNet18.FEATURE_DIM,
+                    "test",
+                    VectorFormat.FLOAT32,
+                    64);
             try (LuceneIndex index = LuceneIndex.create(work.resolve("index"), info)) {
                 Embedder embedder = new Embedder(bundle);
-                new IndexingJob(embedder, ImageReaders.standard(), Progress.NONE, l -> { })
+                new IndexingJob(embedder, ImageReaders.standard(), Progress.NONE, l -> {})
                         .index(ds, index, IndexingJob.Options.defaults());
                 assertEquals(60, index.size());
                 SearchService r = new SearchService(embedder, index);
@@ -58,15 +64,17 @@ class BackboneTest {
                 assertEquals(5, all.hits().size());
                 assertEquals(null, all.predictedClass());
                 assertTrue(all.hits().get(0).image().path().endsWith("img_003.png"));
-                MedsearchException e = assertThrows(MedsearchException.class,
-                        () -> r.search(query, SearchRequest.of(5, Scope.PREDICTED)));
+                MedsearchException e = assertThrows(
+                        MedsearchException.class, () -> r.search(query, SearchRequest.of(5, Scope.PREDICTED)));
                 assertTrue(e.getMessage().contains("predicted-class scope is unavailable: use the scope 'all'"));
 
                 Split split = Split.stratified(ds, SplitRatios.DEFAULT, 1);
                 EvaluationReport rep = new EvaluationJob(r, ImageReaders.standard(), Progress.NONE)
                         .run(ds, split, EvaluationJob.Options.defaults());
                 assertTrue(Double.isNaN(rep.classification().accuracy()));
-                assertEquals(java.util.Set.of("paper/all", "all-test/all"), rep.retrieval().keySet());
+                assertEquals(
+                        java.util.Set.of("paper/all", "all-test/all"),
+                        rep.retrieval().keySet());
             }
         }
     }
@@ -80,11 +88,22 @@ class BackboneTest {
         try {
             StringWriter out = new StringWriter();
             StringWriter err = new StringWriter();
-            int code = Main.run(new PrintWriter(out), new PrintWriter(err), "index", "--model", "imagenet", "--data",
-                    cache.toString(), "--index", cache.resolve("idx").toString(), "-q");
+            int code = Main.run(
+                    new PrintWriter(out),
+                    new PrintWriter(err),
+                    "index",
+                    "--model",
+                    "imagenet",
+                    "--data",
+                    cache.toString(),
+                    "--index",
+                    cache.resolve("idx").toString(),
+                    "-q");
             assertEquals(2, code, err.toString());
-            assertTrue(err.toString().contains("ImageNet weights unavailable")
-                    && err.toString().contains("exists but its SHA-256 is"), err.toString());
+            assertTrue(
+                    err.toString().contains("ImageNet weights unavailable")
+                            && err.toString().contains("exists but its SHA-256 is"),
+                    err.toString());
         } finally {
             if (old == null) {
                 System.clearProperty("medsearch.cache");

@@ -29,6 +29,7 @@ class ApiTest {
 
     @TempDir
     static Path scratch;
+
     static Fixture.Built built;
     static Fixture.Running running;
     static Http http;
@@ -78,7 +79,8 @@ class ApiTest {
         for (JsonNode h : results) {
             assertEquals("disc", h.get("label").asText(), "scope predicted keeps to the predicted class");
             long id = h.get("id").asLong();
-            assertEquals("/api/images/" + id + "/thumbnail", h.get("thumbnailUrl").asText());
+            assertEquals(
+                    "/api/images/" + id + "/thumbnail", h.get("thumbnailUrl").asText());
             assertEquals("/api/images/" + id, h.get("imageUrl").asText());
             assertTrue(h.get("distance").asDouble() >= last, "nearest first");
             last = h.get("distance").asDouble();
@@ -123,17 +125,21 @@ class ApiTest {
 
     @Test
     void thumbnailsAndImagesArePngRenderingsOfTheDecodedPixels() throws Exception {
-        JsonNode hit = Http.json(http.search(indexed("columns/img_010.png"), "k", "1")).at("/results/0");
+        JsonNode hit =
+                Http.json(http.search(indexed("columns/img_010.png"), "k", "1")).at("/results/0");
         HttpResponse<byte[]> full = http.get(hit.get("imageUrl").asText());
         assertEquals(200, full.statusCode());
         assertEquals("image/png", full.headers().firstValue("Content-Type").orElse(""));
-        assertEquals("nosniff", full.headers().firstValue("X-Content-Type-Options").orElse(""));
+        assertEquals(
+                "nosniff", full.headers().firstValue("X-Content-Type-Options").orElse(""));
         BufferedImage img = ImageIO.read(new ByteArrayInputStream(full.body()));
-        BufferedImage src = ImageIO.read(built.data().resolve("columns/img_010.png").toFile());
+        BufferedImage src =
+                ImageIO.read(built.data().resolve("columns/img_010.png").toFile());
         assertEquals(64, img.getWidth());
         for (int y = 0; y < 64; y += 9) {
             for (int x = 0; x < 64; x += 7) {
-                assertEquals(src.getRaster().getSample(x, y, 0), img.getRaster().getSample(x, y, 0), "8-bit round trip");
+                assertEquals(
+                        src.getRaster().getSample(x, y, 0), img.getRaster().getSample(x, y, 0), "8-bit round trip");
             }
         }
         HttpResponse<byte[]> thumb = http.get(hit.get("thumbnailUrl").asText());
@@ -172,8 +178,11 @@ class ApiTest {
         assertTrue(h.get("indexSize").asInt() >= 150);
         http.search(indexed("disc/img_002.png"));
         JsonNode s = Http.json(http.get("/api/stats"));
-        assertEquals(List.of("columns", "disc", "stripes"),
-                List.of(s.at("/model/classes/0").asText(), s.at("/model/classes/1").asText(),
+        assertEquals(
+                List.of("columns", "disc", "stripes"),
+                List.of(
+                        s.at("/model/classes/0").asText(),
+                        s.at("/model/classes/1").asText(),
                         s.at("/model/classes/2").asText()));
         assertEquals(64, s.at("/model/imageSize").asInt());
         assertEquals(built.bundle().fingerprint(), s.at("/model/fingerprint").asText());
@@ -183,7 +192,8 @@ class ApiTest {
         assertEquals(8 + 16, s.at("/queue/capacity").asInt());
         assertTrue(s.at("/queue/queries").asLong() >= 1);
         assertTrue(s.at("/memory/peakRssBytes").asLong() > 0);
-        assertTrue(s.at("/memory/peakRssBytes").asLong() >= s.at("/memory/rssBytes").asLong());
+        assertTrue(s.at("/memory/peakRssBytes").asLong()
+                >= s.at("/memory/rssBytes").asLong());
         assertFalse(s.toString().contains(built.root().toString()), "no paths in stats");
     }
 
@@ -192,8 +202,17 @@ class ApiTest {
         JsonNode j = Http.json(http.get("/api/openapi.json"));
         assertTrue(j.get("openapi").asText().startsWith("3."));
         JsonNode paths = j.get("paths");
-        assertEquals(Set.of("/api/search", "/api/images", "/api/images/{id}", "/api/images/{id}/thumbnail",
-                "/api/classes", "/api/health", "/api/stats", "/api/openapi.json"), fields(paths));
+        assertEquals(
+                Set.of(
+                        "/api/search",
+                        "/api/images",
+                        "/api/images/{id}",
+                        "/api/images/{id}/thumbnail",
+                        "/api/classes",
+                        "/api/health",
+                        "/api/stats",
+                        "/api/openapi.json"),
+                fields(paths));
         assertTrue(paths.at("/~1api~1search/post/responses").has("503"));
         assertTrue(paths.at("/~1api~1images~1{id}").has("delete"));
         assertTrue(paths.at("/~1api~1images/post/security").size() > 0);
@@ -203,8 +222,11 @@ class ApiTest {
     void anImageAddedWithTheTokenIsFoundAndADeletedOneIsGone() throws Exception {
         byte[] fresh = TestImages.png(TestImages.pattern("disc", 64, new Random(4242)));
         String auth = "Bearer " + Fixture.TOKEN;
-        HttpResponse<byte[]> add = http.post("/api/images",
-                new MultipartBody().field("label", "disc").file("image", "../../evil.png", fresh), "Authorization", auth);
+        HttpResponse<byte[]> add = http.post(
+                "/api/images",
+                new MultipartBody().field("label", "disc").file("image", "../../evil.png", fresh),
+                "Authorization",
+                auth);
         assertEquals(201, add.statusCode(), Http.text(add));
         JsonNode a = Http.json(add);
         long id = a.get("id").asLong();
@@ -221,11 +243,15 @@ class ApiTest {
         assertEquals(id, found.at("/results/0/id").asLong());
         assertEquals(200, http.get("/api/images/" + id).statusCode());
 
-        assertEquals(204, http.delete("/api/images/" + id, "Authorization", auth).statusCode());
+        assertEquals(
+                204, http.delete("/api/images/" + id, "Authorization", auth).statusCode());
         Http.assertError(http.get("/api/images/" + id), 404, "not_found");
         Http.assertError(http.get("/api/images/" + id + "/thumbnail"), 404, "not_found");
         Http.assertError(http.delete("/api/images/" + id, "Authorization", auth), 404, "not_found");
-        assertTrue(Http.json(http.search(fresh, "k", "1", "scope", "all")).at("/results/0/id").asLong() != id);
+        assertTrue(Http.json(http.search(fresh, "k", "1", "scope", "all"))
+                        .at("/results/0/id")
+                        .asLong()
+                != id);
         try (Stream<Path> s = Files.list(uploads)) {
             assertEquals(0, s.count(), "the upload's file is deleted with it");
         }
@@ -233,9 +259,13 @@ class ApiTest {
 
     @Test
     void deletingAnImageOfTheDataSetLeavesItsFileAlone() throws Exception {
-        JsonNode hit = Http.json(http.search(indexed("stripes/img_049.png"), "k", "1")).at("/results/0");
+        JsonNode hit =
+                Http.json(http.search(indexed("stripes/img_049.png"), "k", "1")).at("/results/0");
         long id = hit.get("id").asLong();
-        assertEquals(204, http.delete("/api/images/" + id, "Authorization", "Bearer " + Fixture.TOKEN).statusCode());
+        assertEquals(
+                204,
+                http.delete("/api/images/" + id, "Authorization", "Bearer " + Fixture.TOKEN)
+                        .statusCode());
         assertTrue(Files.exists(built.data().resolve("stripes/img_049.png")));
         Http.assertError(http.get("/api/images/" + id + "/thumbnail"), 404, "not_found");
     }
@@ -243,8 +273,14 @@ class ApiTest {
     @Test
     void anUnknownLabelIsRefused() throws Exception {
         byte[] img = TestImages.png(TestImages.pattern("disc", 64, new Random(5)));
-        Http.assertError(http.post("/api/images", new MultipartBody().field("label", "kidney").file("image", "x", img),
-                "Authorization", "Bearer " + Fixture.TOKEN), 400, "bad_request");
+        Http.assertError(
+                http.post(
+                        "/api/images",
+                        new MultipartBody().field("label", "kidney").file("image", "x", img),
+                        "Authorization",
+                        "Bearer " + Fixture.TOKEN),
+                400,
+                "bad_request");
     }
 
     @Test

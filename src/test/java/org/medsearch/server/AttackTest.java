@@ -40,6 +40,7 @@ class AttackTest {
 
     @TempDir
     static Path scratch;
+
     static Fixture.Built built;
     /** Defaults, writes on, CORS for {@link #ALLOWED}, no rate cut-off (tricklers stay open). */
     static Fixture.Running server;
@@ -47,8 +48,13 @@ class AttackTest {
     @BeforeAll
     static void start() throws Exception {
         built = Fixture.synthetic();
-        server = Fixture.start(built, ServerConfig.defaults().withToken(Fixture.TOKEN).withCorsOrigin(ALLOWED)
-                .withUploadPace(0, Duration.ofSeconds(120)), scratch);
+        server = Fixture.start(
+                built,
+                ServerConfig.defaults()
+                        .withToken(Fixture.TOKEN)
+                        .withCorsOrigin(ALLOWED)
+                        .withUploadPace(0, Duration.ofSeconds(120)),
+                scratch);
     }
 
     @AfterAll
@@ -79,17 +85,19 @@ class AttackTest {
                     + "--b0undary\r\nContent-Disposition: form-data; name=\"image\"; filename=\"q.png\"\r\n\r\n";
             out.write(head.getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            thread = new Thread(() -> {
-                try {
-                    while (!stop) {
-                        out.write(0);
-                        out.flush();
-                        Thread.sleep(periodMillis);
-                    }
-                } catch (IOException | InterruptedException e) {
-                    // cut off by the server, or stopped
-                }
-            }, "trickler");
+            thread = new Thread(
+                    () -> {
+                        try {
+                            while (!stop) {
+                                out.write(0);
+                                out.flush();
+                                Thread.sleep(periodMillis);
+                            }
+                        } catch (IOException | InterruptedException e) {
+                            // cut off by the server, or stopped
+                        }
+                    },
+                    "trickler");
             thread.setDaemon(true);
             thread.start();
         }
@@ -226,7 +234,9 @@ class AttackTest {
 
     @Test
     void theServersOwnOriginIsAlwaysAllowed() throws Exception {
-        HttpResponse<byte[]> r = withOrigin("/api/search", new MultipartBody().file("image", "q.png", png(5)),
+        HttpResponse<byte[]> r = withOrigin(
+                "/api/search",
+                new MultipartBody().file("image", "q.png", png(5)),
                 "http://127.0.0.1:" + server.server.port());
         assertEquals(200, r.statusCode(), Http.text(r));
     }
@@ -235,14 +245,22 @@ class AttackTest {
     void theConfiguredOriginGetsCorsHeadersAndItsPreflight() throws Exception {
         HttpResponse<byte[]> r = withOrigin("/api/search", new MultipartBody().file("image", "q.png", png(6)), ALLOWED);
         assertEquals(200, r.statusCode(), Http.text(r));
-        assertEquals(ALLOWED, r.headers().firstValue("Access-Control-Allow-Origin").orElse(null));
+        assertEquals(
+                ALLOWED, r.headers().firstValue("Access-Control-Allow-Origin").orElse(null));
         HttpResponse<byte[]> pre = server.http.send(HttpRequest.newBuilder(server.http.uri("/api/images"))
-                .method("OPTIONS", HttpRequest.BodyPublishers.noBody()).header("Origin", ALLOWED)
+                .method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+                .header("Origin", ALLOWED)
                 .header("Access-Control-Request-Method", "POST")
                 .header("Access-Control-Request-Headers", "authorization"));
         assertEquals(204, pre.statusCode(), Http.text(pre));
-        assertTrue(pre.headers().firstValue("Access-Control-Allow-Methods").orElse("").contains("POST"));
-        assertTrue(pre.headers().firstValue("Access-Control-Allow-Headers").orElse("").toLowerCase()
+        assertTrue(pre.headers()
+                .firstValue("Access-Control-Allow-Methods")
+                .orElse("")
+                .contains("POST"));
+        assertTrue(pre.headers()
+                .firstValue("Access-Control-Allow-Headers")
+                .orElse("")
+                .toLowerCase()
                 .contains("authorization"));
     }
 
@@ -250,14 +268,16 @@ class AttackTest {
     void aForeignOriginIsRefusedBeforeAnyWriteTakesEffect() throws Exception {
         int before = Http.json(server.http.get("/api/health")).path("indexSize").asInt();
         MultipartBody add = new MultipartBody().field("label", "disc").file("image", "x.png", png(7));
-        HttpResponse<byte[]> r = withOrigin("/api/images", add, "https://evil.example.com",
-                "Authorization", "Bearer " + Fixture.TOKEN);
+        HttpResponse<byte[]> r =
+                withOrigin("/api/images", add, "https://evil.example.com", "Authorization", "Bearer " + Fixture.TOKEN);
         Http.assertError(r, 403, "forbidden");
         assertFalse(r.headers().firstValue("Access-Control-Allow-Origin").isPresent());
         int after = Http.json(server.http.get("/api/health")).path("indexSize").asInt();
         assertEquals(before, after, "a refused cross-origin write changed the index");
-        Http.assertError(withOrigin("/api/search", new MultipartBody().file("image", "q.png", png(8)), "null"),
-                403, "forbidden");
+        Http.assertError(
+                withOrigin("/api/search", new MultipartBody().file("image", "q.png", png(8)), "null"),
+                403,
+                "forbidden");
     }
 
     // ---------------------------------------------------------------- small ones

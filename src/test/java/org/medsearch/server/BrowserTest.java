@@ -50,6 +50,7 @@ class BrowserTest {
 
     @TempDir
     static Path scratch;
+
     static Fixture.Built built;
     static Fixture.Running running;
     static WebDriver driver;
@@ -57,7 +58,8 @@ class BrowserTest {
 
     @BeforeAll
     static void start() throws Exception {
-        assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+        assumeTrue(
+                Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
                 "skipped: /usr/bin/chromium or /usr/bin/chromedriver is absent (apt-get install chromium chromium-driver)");
         built = Fixture.synthetic();
         // with a CORS origin set: the page's own requests (same-origin POSTs carry an Origin header) must still work
@@ -70,13 +72,22 @@ class BrowserTest {
     static WebDriver browser(Path profile) {
         ChromeOptions o = new ChromeOptions();
         o.setBinary(CHROMIUM.toFile());
-        o.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        o.addArguments(
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
                 "--user-data-dir=" + profile.toAbsolutePath(),
                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
                 "--window-size=1280,900");
         ChromeDriverService service = new ChromeDriverService.Builder()
-                .usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort().build();
+                .usingDriverExecutable(new File(CHROMEDRIVER.toString()))
+                .usingAnyFreePort()
+                .build();
         return new ChromeDriver(service, o);
     }
 
@@ -123,18 +134,27 @@ class BrowserTest {
 
     /** Waits for k thumbnails, all loaded. */
     static void waitForResults(int k) {
-        waitUntil(d -> results().size() == k && (Boolean) js(
-                "return [...document.querySelectorAll('#results img')].every(i => i.complete && i.naturalWidth > 0)"));
+        waitUntil(
+                d -> results().size() == k
+                        && (Boolean)
+                                js(
+                                        "return [...document.querySelectorAll('#results img')].every(i => i.complete && i.naturalWidth > 0)"));
     }
 
     @Test
     void anUploadShowsThePredictionBarsAndTheGrid() {
-        driver.findElement(By.id("file")).sendKeys(built.data().resolve("disc/img_004.png").toAbsolutePath().toString());
+        driver.findElement(By.id("file"))
+                .sendKeys(built.data()
+                        .resolve("disc/img_004.png")
+                        .toAbsolutePath()
+                        .toString());
         waitForResults(10);
         assertEquals("disc", text("predicted-class"));
         List<WebElement> bars = driver.findElements(By.cssSelector("#probabilities li"));
         assertEquals(3, bars.size());
-        assertTrue(bars.get(0).getText().startsWith("disc"), "the predicted class comes first: " + bars.get(0).getText());
+        assertTrue(
+                bars.get(0).getText().startsWith("disc"),
+                "the predicted class comes first: " + bars.get(0).getText());
         for (WebElement r : results()) {
             assertTrue(r.getText().startsWith("disc"), r.getText());
             assertTrue(r.getText().contains("distance"), r.getText());
@@ -156,8 +176,11 @@ class BrowserTest {
             driver.findElement(By.id("file")).sendKeys(query.toAbsolutePath().toString());
             waitForResults(10);
             assertEquals("HeadCT", text("predicted-class"));
-            assertEquals(6, driver.findElements(By.cssSelector("#probabilities li")).size());
-            long headCt = results().stream().filter(r -> r.getText().startsWith("HeadCT")).count();
+            assertEquals(
+                    6, driver.findElements(By.cssSelector("#probabilities li")).size());
+            long headCt = results().stream()
+                    .filter(r -> r.getText().startsWith("HeadCT"))
+                    .count();
             assertEquals(10, headCt, "scope 'predicted' shows the predicted class only");
         }
     }
@@ -178,11 +201,13 @@ class BrowserTest {
     @Test
     void aDroppedFileIsSearched() throws Exception {
         byte[] png = TestImages.png(TestImages.pattern("stripes", 64, new Random(77)));
-        js("const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));"
-                + "const dt = new DataTransfer();"
-                + "dt.items.add(new File([bytes], 'dropped.png', {type: 'image/png'}));"
-                + "document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true,"
-                + " cancelable: true}));", Base64.getEncoder().encodeToString(png));
+        js(
+                "const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));"
+                        + "const dt = new DataTransfer();"
+                        + "dt.items.add(new File([bytes], 'dropped.png', {type: 'image/png'}));"
+                        + "document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true,"
+                        + " cancelable: true}));",
+                Base64.getEncoder().encodeToString(png));
         waitForResults(10);
         assertEquals("stripes", text("predicted-class"));
         assertEquals("dropped.png", text("file-name"));
@@ -190,7 +215,11 @@ class BrowserTest {
 
     @Test
     void kAndScopeChangeTheSearch() {
-        driver.findElement(By.id("file")).sendKeys(built.data().resolve("columns/img_002.png").toAbsolutePath().toString());
+        driver.findElement(By.id("file"))
+                .sendKeys(built.data()
+                        .resolve("columns/img_002.png")
+                        .toAbsolutePath()
+                        .toString());
         waitForResults(10);
         driver.findElement(By.id("k")).sendKeys(Keys.chord(Keys.CONTROL, "a"), "4", Keys.TAB);
         waitForResults(4);
@@ -220,7 +249,11 @@ class BrowserTest {
         keys.sendKeys(Keys.TAB).perform();
         assertEquals("scope", driver.switchTo().activeElement().getAttribute("id"));
 
-        driver.findElement(By.id("file")).sendKeys(built.data().resolve("disc/img_020.png").toAbsolutePath().toString());
+        driver.findElement(By.id("file"))
+                .sendKeys(built.data()
+                        .resolve("disc/img_020.png")
+                        .toAbsolutePath()
+                        .toString());
         waitForResults(10);
         js("document.getElementById('scope').focus()");
         keys.sendKeys(Keys.TAB).perform();
@@ -228,7 +261,8 @@ class BrowserTest {
         assertTrue(first.getAttribute("aria-label").startsWith("Result 1: disc"), first.getAttribute("aria-label"));
         keys.sendKeys(Keys.ENTER).perform();
         waitUntil(d -> (Boolean) js("return document.getElementById('viewer').open"));
-        waitUntil(d -> (Boolean) js("const i = document.getElementById('viewer-image'); return i.complete && i.naturalWidth > 0"));
+        waitUntil(d -> (Boolean)
+                js("const i = document.getElementById('viewer-image'); return i.complete && i.naturalWidth > 0"));
         assertEquals("viewer-close", driver.switchTo().activeElement().getAttribute("id"));
         assertTrue(text("viewer-title").startsWith("Result 1: disc"), text("viewer-title"));
         screenshotAs(name + "-viewer");
@@ -241,7 +275,11 @@ class BrowserTest {
     void onATabletTheQueryComesAboveTheResults() {
         driver.manage().window().setSize(new Dimension(820, 1180));
         driver.get(running.server.url());
-        driver.findElement(By.id("file")).sendKeys(built.data().resolve("stripes/img_030.png").toAbsolutePath().toString());
+        driver.findElement(By.id("file"))
+                .sendKeys(built.data()
+                        .resolve("stripes/img_030.png")
+                        .toAbsolutePath()
+                        .toString());
         waitForResults(10);
         Rectangle query = driver.findElement(By.cssSelector(".panel.query")).getRect();
         Rectangle res = driver.findElement(By.cssSelector(".panel.results")).getRect();

@@ -16,20 +16,23 @@ class ErrorMapperTest {
     @Test
     void theUserErrorTypeIs400WithItsMessageAndABugIs500WithNoDetail() throws Exception {
         Javalin app = Javalin.create(cfg -> {
-            cfg.startup.showJavalinBanner = false;
-            ErrorMapper.register(cfg.routes);
-            cfg.routes.get("/user", ctx -> {
-                throw new MedsearchException("the index /srv/secret/index was built with another model");
-            });
-            cfg.routes.get("/bug", ctx -> {
-                throw new IllegalStateException("internal detail /srv/secret");
-            });
-        }).start("127.0.0.1", 0);
+                    cfg.startup.showJavalinBanner = false;
+                    ErrorMapper.register(cfg.routes);
+                    cfg.routes.get("/user", ctx -> {
+                        throw new MedsearchException("the index /srv/secret/index was built with another model");
+                    });
+                    cfg.routes.get("/bug", ctx -> {
+                        throw new IllegalStateException("internal detail /srv/secret");
+                    });
+                })
+                .start("127.0.0.1", 0);
         try {
             Http http = new Http(app.port());
             HttpResponse<byte[]> user = http.get("/user");
             JsonNode u = Http.assertError(user, 400, "bad_request");
-            assertEquals("the index <path> was built with another model", u.path("message").asText());
+            assertEquals(
+                    "the index <path> was built with another model",
+                    u.path("message").asText());
             HttpResponse<byte[]> bug = http.get("/bug");
             Http.assertError(bug, 500, "internal_error");
             assertFalse(Http.text(bug).contains("secret"), Http.text(bug));

@@ -84,8 +84,19 @@ final class Fixture {
     private static Built build(Path root, Path data, Path source, String epochs, String batch) throws IOException {
         Path model = root.resolve("model");
         Path index = root.resolve("index");
-        cli("train", "--data", source.toString(), "--out", model.toString(), "--image-size", "64", "--epochs", epochs,
-                "--batch", batch, "-q");
+        cli(
+                "train",
+                "--data",
+                source.toString(),
+                "--out",
+                model.toString(),
+                "--image-size",
+                "64",
+                "--epochs",
+                epochs,
+                "--batch",
+                batch,
+                "-q");
         cli("index", "--model", model.toString(), "--data", source.toString(), "--index", index.toString(), "-q");
         return new Built(root, data, model, index, ModelBundle.load(model));
     }
@@ -159,7 +170,8 @@ final class Fixture {
         LuceneIndex index = LuceneIndex.open(dir, cfg.writesEnabled());
         try {
             SearchService r = new SearchService(new Embedder(b.bundle()), index);
-            SearchServer s = model == null ? SearchServer.start(cfg.withPort(0), r)
+            SearchServer s = model == null
+                    ? SearchServer.start(cfg.withPort(0), r)
                     : SearchServer.start(cfg.withPort(0), r, model);
             return new Running(s, index);
         } catch (IOException | RuntimeException e) {

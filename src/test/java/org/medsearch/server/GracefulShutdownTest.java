@@ -41,8 +41,10 @@ class GracefulShutdownTest {
             return embedder.embed(x, n);
         };
         try (LuceneIndex index = LuceneIndex.open(built.index(), false)) {
-            SearchServer server = SearchServer.start(ServerConfig.defaults().withPort(0)
-                    .withGrace(Duration.ofSeconds(20)), new SearchService(embedder, index), held);
+            SearchServer server = SearchServer.start(
+                    ServerConfig.defaults().withPort(0).withGrace(Duration.ofSeconds(20)),
+                    new SearchService(embedder, index),
+                    held);
             armed.set(true);
             Http http = new Http(server.port());
             byte[] q = Files.readAllBytes(built.data().resolve("disc/img_001.png"));

@@ -16,8 +16,10 @@ import java.time.Duration;
 /** A real HTTP client against a test server on 127.0.0.1. */
 final class Http {
 
-    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient client = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
     final int port;
 
     Http(int port) {
@@ -36,9 +38,10 @@ final class Http {
         return send(HttpRequest.newBuilder(uri(path)));
     }
 
-    HttpResponse<byte[]> post(String path, MultipartBody body, String... headers) throws IOException,
-            InterruptedException {
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).header("Content-Type", body.contentType())
+    HttpResponse<byte[]> post(String path, MultipartBody body, String... headers)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path))
+                .header("Content-Type", body.contentType())
                 .POST(body.publisher());
         if (headers.length > 0) {
             b.headers(headers);
@@ -67,7 +70,8 @@ final class Http {
     }
 
     static JsonNode json(HttpResponse<byte[]> r) throws IOException {
-        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"),
+        assertTrue(
+                r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"),
                 "JSON expected: " + r.headers().map());
         return ApiResponses.MAPPER.readTree(r.body());
     }

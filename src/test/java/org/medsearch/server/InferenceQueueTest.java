@@ -112,8 +112,10 @@ class InferenceQueueTest {
         };
         try (InferenceQueue q = new InferenceQueue(flaky, LEN, 1, 1, 1)) {
             try (InferenceQueue.Ticket t = q.tryAdmit().orElseThrow()) {
-                assertEquals("engine hiccup", assertThrows(IllegalStateException.class, () -> t.infer(input(1)))
-                        .getMessage());
+                assertEquals(
+                        "engine hiccup",
+                        assertThrows(IllegalStateException.class, () -> t.infer(input(1)))
+                                .getMessage());
             }
             try (InferenceQueue.Ticket t = q.tryAdmit().orElseThrow()) {
                 assertEquals(2f, t.infer(input(2)).embedding().vector()[0]);

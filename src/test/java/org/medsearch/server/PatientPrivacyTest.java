@@ -41,8 +41,11 @@ class PatientPrivacyTest {
         }
         Set<String> secrets = new TreeSet<>();
         for (Path f : dicoms) {
-            for (InspectEntry e : DicomFile.parse(Files.readAllBytes(f), ReadLimits.DEFAULT).inspect(true)) {
-                if (e.identifying() && e.value() != null && distinctive(e.value().strip())) {
+            for (InspectEntry e :
+                    DicomFile.parse(Files.readAllBytes(f), ReadLimits.DEFAULT).inspect(true)) {
+                if (e.identifying()
+                        && e.value() != null
+                        && distinctive(e.value().strip())) {
                     secrets.add(e.value().strip());
                 }
             }
@@ -61,21 +64,57 @@ class PatientPrivacyTest {
         Path index = work.resolve("index");
         Path report = work.resolve("report");
         StringBuilder logs = new StringBuilder();
-        run(logs, "train", "--data", data.toString(), "--out", model.toString(), "--image-size", "32", "--epochs", "1",
-                "--batch", "4", "--window", "brain");
+        run(
+                logs,
+                "train",
+                "--data",
+                data.toString(),
+                "--out",
+                model.toString(),
+                "--image-size",
+                "32",
+                "--epochs",
+                "1",
+                "--batch",
+                "4",
+                "--window",
+                "brain");
         run(logs, "index", "--model", model.toString(), "--data", data.toString(), "--index", index.toString());
         run(logs, "index", "--index", index.toString(), "--stats");
-        run(logs, "evaluate", "--model", model.toString(), "--index", index.toString(), "--data", data.toString(),
-                "--report", report.toString());
+        run(
+                logs,
+                "evaluate",
+                "--model",
+                model.toString(),
+                "--index",
+                index.toString(),
+                "--data",
+                data.toString(),
+                "--report",
+                report.toString());
         Path query = data.resolve("various").resolve("CT_small.dcm");
-        run(logs, "search", "--model", model.toString(), "--index", index.toString(), "--scope", "all", "--k", "20",
-                "--sheet", work.resolve("sheet.png").toString(), query.toString());
+        run(
+                logs,
+                "search",
+                "--model",
+                model.toString(),
+                "--index",
+                index.toString(),
+                "--scope",
+                "all",
+                "--k",
+                "20",
+                "--sheet",
+                work.resolve("sheet.png").toString(),
+                query.toString());
         run(logs, "inspect", query.toString());
 
         List<String> responses = new ArrayList<>();
-        try (LuceneIndex idx = LuceneIndex.open(index, false); ModelBundle bundle = ModelBundle.load(model)) {
+        try (LuceneIndex idx = LuceneIndex.open(index, false);
+                ModelBundle bundle = ModelBundle.load(model)) {
             assertEquals("brain", bundle.manifest().preprocessing().dicomWindow());
-            var server = SearchServer.start(ServerConfig.defaults().withPort(0), new SearchService(new Embedder(bundle), idx));
+            var server = SearchServer.start(
+                    ServerConfig.defaults().withPort(0), new SearchService(new Embedder(bundle), idx));
             try {
                 Http http = new Http(server.port());
                 for (Path f : List.of(query, data.resolve("various").resolve("MR_small.dcm"))) {
@@ -84,7 +123,8 @@ class PatientPrivacyTest {
                     responses.add(Http.text(r));
                     var hits = Http.json(r).get("results");
                     for (var h : hits) {
-                        responses.add(Http.text(http.get("/api/images/" + h.get("id").asLong() + "/thumbnail")));
+                        responses.add(
+                                Http.text(http.get("/api/images/" + h.get("id").asLong() + "/thumbnail")));
                     }
                 }
                 for (String path : List.of("/api/stats", "/api/classes", "/api/health")) {
@@ -119,7 +159,8 @@ class PatientPrivacyTest {
             }
         }
         assertTrue(leaks.isEmpty(), "identifying values found: " + leaks);
-        assertTrue(logs.toString().lines().anyMatch(l -> l.contains("PatientName") && l.endsWith("<hidden>")),
+        assertTrue(
+                logs.toString().lines().anyMatch(l -> l.contains("PatientName") && l.endsWith("<hidden>")),
                 "inspect hides identifying values unless asked");
     }
 

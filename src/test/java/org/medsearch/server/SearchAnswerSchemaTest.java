@@ -34,6 +34,7 @@ class SearchAnswerSchemaTest {
 
     @TempDir
     static Path scratch;
+
     static Fixture.Built built;
     static Fixture.Running running;
     static Schema search;
@@ -76,8 +77,13 @@ class SearchAnswerSchemaTest {
     }
 
     static Cli searchJson(String... more) {
-        List<String> args = new java.util.ArrayList<>(List.of("search", "--model", built.model().toString(),
-                "--index", built.index().toString(), "--json"));
+        List<String> args = new java.util.ArrayList<>(List.of(
+                "search",
+                "--model",
+                built.model().toString(),
+                "--index",
+                built.index().toString(),
+                "--json"));
         args.addAll(List.of(more));
         return cli(args.toArray(String[]::new));
     }
@@ -101,7 +107,8 @@ class SearchAnswerSchemaTest {
         assertEquals(200, api.statusCode());
         assertValid(Http.text(api));
 
-        Cli r = searchJson("--k", "5", query("disc", 3).toString(), query("stripes", 4).toString());
+        Cli r = searchJson(
+                "--k", "5", query("disc", 3).toString(), query("stripes", 4).toString());
         assertEquals(0, r.code(), r.err());
         List<String> lines = r.out().lines().toList();
         assertEquals(2, lines.size(), "one line per query: " + r.out());
@@ -121,8 +128,15 @@ class SearchAnswerSchemaTest {
     void aClassFilterIsIntersectedWithThePredictedClass() throws Exception {
         Cli base = searchJson(query("disc", 3).toString());
         assertEquals(0, base.code(), base.err());
-        String predicted = ApiResponses.MAPPER.readTree(base.out()).path("predicted").path("name").asText();
-        String other = built.bundle().classes().stream().filter(c -> !c.equals(predicted)).findFirst().orElseThrow();
+        String predicted = ApiResponses.MAPPER
+                .readTree(base.out())
+                .path("predicted")
+                .path("name")
+                .asText();
+        String other = built.bundle().classes().stream()
+                .filter(c -> !c.equals(predicted))
+                .findFirst()
+                .orElseThrow();
 
         // the filter's own class: honoured, every result of it
         Cli same = searchJson("--filter", "class=" + predicted, query("disc", 3).toString());
@@ -140,14 +154,22 @@ class SearchAnswerSchemaTest {
         assertTrue(d.path("notice").asText().contains(other), disjoint.out());
 
         // the same filter with the scope 'all' finds that class
-        Cli all = searchJson("--scope", "all", "--filter", "class=" + other, query("disc", 3).toString());
+        Cli all = searchJson(
+                "--scope", "all", "--filter", "class=" + other, query("disc", 3).toString());
         JsonNode a = ApiResponses.MAPPER.readTree(all.out());
         assertEquals(10, a.path("results").size());
         a.path("results").forEach(h -> assertEquals(other, h.path("label").asText()));
 
         // and the text output says it too
-        Cli text = cli("search", "--model", built.model().toString(), "--index", built.index().toString(),
-                "--filter", "class=" + other, query("disc", 3).toString());
+        Cli text = cli(
+                "search",
+                "--model",
+                built.model().toString(),
+                "--index",
+                built.index().toString(),
+                "--filter",
+                "class=" + other,
+                query("disc", 3).toString());
         assertTrue(text.out().contains("note: "), text.out());
     }
 }

@@ -35,10 +35,12 @@ class SecurityTest {
 
     /** Small limits, so that the over-limit cases are cheap to send. */
     static final long MAX_UPLOAD = 1 << 20;
+
     static final long MAX_PIXELS = 4L << 20;
 
     @TempDir
     static Path scratch;
+
     static Fixture.Built built;
     static Fixture.Running running;
     static Http http;
@@ -47,8 +49,8 @@ class SecurityTest {
     @BeforeAll
     static void start() throws Exception {
         built = Fixture.synthetic();
-        running = Fixture.start(built, ServerConfig.defaults().withToken(Fixture.TOKEN)
-                .withLimits(MAX_UPLOAD, MAX_PIXELS), scratch);
+        running = Fixture.start(
+                built, ServerConfig.defaults().withToken(Fixture.TOKEN).withLimits(MAX_UPLOAD, MAX_PIXELS), scratch);
         http = running.http;
     }
 
@@ -79,12 +81,18 @@ class SecurityTest {
         HttpResponse<byte[]> none = keep(http.post("/api/images", upload(png(1))));
         Http.assertError(none, 401, "unauthorized");
         assertTrue(none.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"));
-        Http.assertError(keep(http.post("/api/images", upload(png(1)), "Authorization", "Bearer wrong-token-of-some-length")),
-                401, "unauthorized");
-        Http.assertError(keep(http.post("/api/images", upload(png(1)), "Authorization", "Bearer " + Fixture.TOKEN + "x")),
-                401, "unauthorized");
-        Http.assertError(keep(http.post("/api/images", upload(png(1)), "Authorization", "Basic " + Fixture.TOKEN)),
-                401, "unauthorized");
+        Http.assertError(
+                keep(http.post("/api/images", upload(png(1)), "Authorization", "Bearer wrong-token-of-some-length")),
+                401,
+                "unauthorized");
+        Http.assertError(
+                keep(http.post("/api/images", upload(png(1)), "Authorization", "Bearer " + Fixture.TOKEN + "x")),
+                401,
+                "unauthorized");
+        Http.assertError(
+                keep(http.post("/api/images", upload(png(1)), "Authorization", "Basic " + Fixture.TOKEN)),
+                401,
+                "unauthorized");
         Http.assertError(keep(http.delete("/api/images/0")), 401, "unauthorized");
         Http.assertError(keep(http.delete("/api/images/0", "Authorization", "Bearer nope")), 401, "unauthorized");
         assertEquals(200, http.get("/api/images/0").statusCode(), "nothing was deleted");
@@ -94,11 +102,14 @@ class SecurityTest {
     @Test
     void withoutAConfiguredTokenWritesAreOffFor403() throws Exception {
         try (Fixture.Running ro = Fixture.start(built, ServerConfig.defaults(), scratch)) {
-            JsonNode e = Http.assertError(keep(ro.http.post("/api/images", upload(png(2)), "Authorization",
-                    "Bearer " + Fixture.TOKEN)), 403, "writes_disabled");
+            JsonNode e = Http.assertError(
+                    keep(ro.http.post("/api/images", upload(png(2)), "Authorization", "Bearer " + Fixture.TOKEN)),
+                    403,
+                    "writes_disabled");
             assertTrue(e.get("message").asText().contains("turned off"), e.toString());
             Http.assertError(keep(ro.http.delete("/api/images/1")), 403, "writes_disabled");
-            assertFalse(Http.json(ro.http.get("/api/health")).get("writesEnabled").asBoolean());
+            assertFalse(
+                    Http.json(ro.http.get("/api/health")).get("writesEnabled").asBoolean());
         }
     }
 
@@ -139,8 +150,10 @@ class SecurityTest {
                 .header("Content-Type", body.contentType())
                 .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(body.bytes())));
         Http.assertError(keep(http.send(chunked)), 413, "too_large");
-        Http.assertError(keep(http.post("/api/images", upload(big), "Authorization", "Bearer " + Fixture.TOKEN)),
-                413, "too_large");
+        Http.assertError(
+                keep(http.post("/api/images", upload(big), "Authorization", "Bearer " + Fixture.TOKEN)),
+                413,
+                "too_large");
     }
 
     @Test
@@ -164,13 +177,15 @@ class SecurityTest {
         byte[] text = "I am a text file, not an X-ray.\n".getBytes(StandardCharsets.UTF_8);
         MultipartBody body = new MultipartBody().file("image", "scan.png", text);
         HttpResponse<byte[]> r = keep(http.send(HttpRequest.newBuilder(http.uri("/api/search"))
-                .header("Content-Type", body.contentType()).POST(body.publisher())));
+                .header("Content-Type", body.contentType())
+                .POST(body.publisher())));
         JsonNode e = Http.assertError(r, 415, "unsupported_media_type");
         assertTrue(e.get("message").asText().contains("not an image"), e.toString());
         Http.assertError(keep(http.search(new byte[0])), 415, "unsupported_media_type");
         // not multipart at all
         HttpResponse<byte[]> raw = keep(http.send(HttpRequest.newBuilder(http.uri("/api/search"))
-                .header("Content-Type", "image/png").POST(HttpRequest.BodyPublishers.ofByteArray(png(3)))));
+                .header("Content-Type", "image/png")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(png(3)))));
         Http.assertError(raw, 415, "unsupported_media_type");
     }
 
@@ -185,8 +200,11 @@ class SecurityTest {
     @Test
     void aDeletedIdIs404Everywhere() throws Exception {
         String auth = "Bearer " + Fixture.TOKEN;
-        long id = Http.json(keep(http.post("/api/images", upload(png(5)), "Authorization", auth))).get("id").asLong();
-        assertEquals(204, http.delete("/api/images/" + id, "Authorization", auth).statusCode());
+        long id = Http.json(keep(http.post("/api/images", upload(png(5)), "Authorization", auth)))
+                .get("id")
+                .asLong();
+        assertEquals(
+                204, http.delete("/api/images/" + id, "Authorization", auth).statusCode());
         Http.assertError(keep(http.get("/api/images/" + id)), 404, "not_found");
         Http.assertError(keep(http.get("/api/images/" + id + "/thumbnail")), 404, "not_found");
         Http.assertError(keep(http.delete("/api/images/" + id, "Authorization", auth)), 404, "not_found");
@@ -195,18 +213,25 @@ class SecurityTest {
 
     @Test
     void corsIsOffUnlessAnOriginIsConfigured() throws Exception {
-        HttpResponse<byte[]> r = keep(http.send(HttpRequest.newBuilder(http.uri("/api/health"))
-                .header("Origin", "https://evil.example")));
+        HttpResponse<byte[]> r = keep(
+                http.send(HttpRequest.newBuilder(http.uri("/api/health")).header("Origin", "https://evil.example")));
         Http.assertError(r, 403, "forbidden"); // a foreign origin is refused outright, not merely left without headers
-        assertTrue(r.headers().firstValue("Access-Control-Allow-Origin").isEmpty(), r.headers().map().toString());
+        assertTrue(
+                r.headers().firstValue("Access-Control-Allow-Origin").isEmpty(),
+                r.headers().map().toString());
         String origin = "https://viewer.example.org";
         try (Fixture.Running c = Fixture.start(built, ServerConfig.defaults().withCorsOrigin(origin), scratch)) {
-            HttpResponse<byte[]> ok = c.http.send(HttpRequest.newBuilder(c.http.uri("/api/health")).header("Origin", origin));
-            assertEquals(origin, ok.headers().firstValue("Access-Control-Allow-Origin").orElse(""));
-            HttpResponse<byte[]> other = c.http.send(HttpRequest.newBuilder(c.http.uri("/api/health"))
-                    .header("Origin", "https://evil.example"));
+            HttpResponse<byte[]> ok = c.http.send(
+                    HttpRequest.newBuilder(c.http.uri("/api/health")).header("Origin", origin));
+            assertEquals(
+                    origin,
+                    ok.headers().firstValue("Access-Control-Allow-Origin").orElse(""));
+            HttpResponse<byte[]> other = c.http.send(
+                    HttpRequest.newBuilder(c.http.uri("/api/health")).header("Origin", "https://evil.example"));
             assertEquals(403, other.statusCode());
-            assertNotEquals("https://evil.example", other.headers().firstValue("Access-Control-Allow-Origin").orElse(""));
+            assertNotEquals(
+                    "https://evil.example",
+                    other.headers().firstValue("Access-Control-Allow-Origin").orElse(""));
         }
     }
 
@@ -216,12 +241,27 @@ class SecurityTest {
     void noResponseCarriesAPathOrAPatientId() throws Exception {
         byte[] q = Files.readAllBytes(built.data().resolve("disc/img_003.png"));
         keep(http.search(q, "k", "100", "scope", "all"));
-        for (String p : List.of("/", "/app.js", "/api/classes", "/api/health", "/api/stats", "/api/openapi.json",
-                "/api/images/3", "/api/images/3/thumbnail", "/api/images/424242", "/api/nothing")) {
+        for (String p : List.of(
+                "/",
+                "/app.js",
+                "/api/classes",
+                "/api/health",
+                "/api/stats",
+                "/api/openapi.json",
+                "/api/images/3",
+                "/api/images/3/thumbnail",
+                "/api/images/424242",
+                "/api/nothing")) {
             keep(http.get(p));
         }
-        List<String> secrets = List.of(built.root().toString(), built.data().toString(), Fixture.PATIENT_PREFIX,
-                "img_0", "manifest.csv", running.index.directory().toString(), "uploads/");
+        List<String> secrets = List.of(
+                built.root().toString(),
+                built.data().toString(),
+                Fixture.PATIENT_PREFIX,
+                "img_0",
+                "manifest.csv",
+                running.index.directory().toString(),
+                "uploads/");
         synchronized (seen) {
             assertTrue(seen.size() > 20, "responses checked: " + seen.size());
             for (HttpResponse<byte[]> r : seen) {

@@ -35,33 +35,62 @@ class ServeCommandTest {
     @Test
     void aShortOrMissingTokenIsRefused(@TempDir Path dir) throws Exception {
         Path shortToken = Files.writeString(dir.resolve("token"), "secret\n");
-        assertUserError(run("serve", "--model", dir.toString(), "--index", dir.toString(), "--token-file",
-                shortToken.toString()), "at least 16 characters");
-        assertUserError(run("serve", "--model", dir.toString(), "--index", dir.toString(), "--token-file",
-                dir.resolve("nope").toString()), "does not exist");
-        assertUserError(run("serve", "--model", dir.resolve("m").toString(), "--index", dir.toString()),
-                "model not found");
-        assertUserError(run("serve", "--model", dir.toString(), "--index", dir.toString(), "--queue", "-1"),
+        assertUserError(
+                run(
+                        "serve",
+                        "--model",
+                        dir.toString(),
+                        "--index",
+                        dir.toString(),
+                        "--token-file",
+                        shortToken.toString()),
+                "at least 16 characters");
+        assertUserError(
+                run(
+                        "serve",
+                        "--model",
+                        dir.toString(),
+                        "--index",
+                        dir.toString(),
+                        "--token-file",
+                        dir.resolve("nope").toString()),
+                "does not exist");
+        assertUserError(
+                run("serve", "--model", dir.resolve("m").toString(), "--index", dir.toString()), "model not found");
+        assertUserError(
+                run("serve", "--model", dir.toString(), "--index", dir.toString(), "--queue", "-1"),
                 "--queue must be between");
     }
 
     @Test
     void loadIsOnlySentToThisMachine(@TempDir Path dir) throws Exception {
         Files.write(dir.resolve("q.png"), new byte[] {1, 2, 3});
-        assertUserError(run("loadtest", "--url", "http://192.168.1.20:8080/", "--data", dir.toString(), "--seconds",
-                "1"), "refusing to send load to 192.168.1.20");
-        assertUserError(run("loadtest", "--url", "http://127.0.0.1:1/", "--data", dir.resolve("none").toString()),
+        assertUserError(
+                run("loadtest", "--url", "http://192.168.1.20:8080/", "--data", dir.toString(), "--seconds", "1"),
+                "refusing to send load to 192.168.1.20");
+        assertUserError(
+                run(
+                        "loadtest",
+                        "--url",
+                        "http://127.0.0.1:1/",
+                        "--data",
+                        dir.resolve("none").toString()),
                 "is not a directory");
     }
 
     @Test
     void configRejectsNonsense() {
-        assertThrows(IllegalArgumentException.class, () -> ServerConfig.defaults().withPort(70000));
-        assertThrows(IllegalArgumentException.class, () -> ServerConfig.defaults().withQueue(8, 0, 1));
-        assertThrows(IllegalArgumentException.class, () -> ServerConfig.defaults().withToken("short"));
-        assertFalse(ServerConfig.defaults().withToken(Fixture.TOKEN).toString().contains(Fixture.TOKEN),
+        assertThrows(
+                IllegalArgumentException.class, () -> ServerConfig.defaults().withPort(70000));
+        assertThrows(
+                IllegalArgumentException.class, () -> ServerConfig.defaults().withQueue(8, 0, 1));
+        assertThrows(
+                IllegalArgumentException.class, () -> ServerConfig.defaults().withToken("short"));
+        assertFalse(
+                ServerConfig.defaults().withToken(Fixture.TOKEN).toString().contains(Fixture.TOKEN),
                 "the token stays out of logs");
-        assertTrue(ServerConfig.isLoopback("127.0.0.1") && ServerConfig.isLoopback("localhost")
+        assertTrue(ServerConfig.isLoopback("127.0.0.1")
+                && ServerConfig.isLoopback("localhost")
                 && ServerConfig.isLoopback("[::1]"));
         assertFalse(ServerConfig.isLoopback("0.0.0.0") || ServerConfig.isLoopback("10.1.2.3"));
     }
@@ -69,13 +98,23 @@ class ServeCommandTest {
     @Test
     void bearerTokensAreCheckedExactly() {
         BearerAuth off = new BearerAuth(null);
-        assertEquals(403, assertThrows(ApiException.class, () -> off.check("Bearer x")).status());
+        assertEquals(
+                403,
+                assertThrows(ApiException.class, () -> off.check("Bearer x")).status());
         BearerAuth on = new BearerAuth(Fixture.TOKEN);
         on.check("Bearer " + Fixture.TOKEN);
         on.check("bearer  " + Fixture.TOKEN + " ");
-        for (String bad : new String[] {null, "", "Bearer", "Bearer ", "Token " + Fixture.TOKEN,
-            "Bearer " + Fixture.TOKEN.substring(1), "Bearer " + Fixture.TOKEN.toUpperCase()}) {
-            assertEquals(401, assertThrows(ApiException.class, () -> on.check(bad)).status(), String.valueOf(bad));
+        for (String bad : new String[] {
+            null,
+            "",
+            "Bearer",
+            "Bearer ",
+            "Token " + Fixture.TOKEN,
+            "Bearer " + Fixture.TOKEN.substring(1),
+            "Bearer " + Fixture.TOKEN.toUpperCase()
+        }) {
+            assertEquals(
+                    401, assertThrows(ApiException.class, () -> on.check(bad)).status(), String.valueOf(bad));
         }
     }
 }

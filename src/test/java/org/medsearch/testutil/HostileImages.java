@@ -77,8 +77,14 @@ public final class HostileImages {
         byte[] idat = deflateZeros(row * h, Deflater.BEST_SPEED, true);
         ByteArrayOutputStream out = new ByteArrayOutputStream(idat.length + 64);
         out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a});
-        ByteBuffer ihdr = ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) bitDepth).put((byte) colorType)
-                .put((byte) 0).put((byte) 0).put((byte) 0);
+        ByteBuffer ihdr = ByteBuffer.allocate(13)
+                .putInt(w)
+                .putInt(h)
+                .put((byte) bitDepth)
+                .put((byte) colorType)
+                .put((byte) 0)
+                .put((byte) 0)
+                .put((byte) 0);
         chunk(out, "IHDR", ihdr.array());
         chunk(out, "IDAT", idat);
         chunk(out, "IEND", new byte[0]);
@@ -137,7 +143,15 @@ public final class HostileImages {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.writeBytes(new byte[128]);
         out.writeBytes(ascii("DICM"));
-        element(out, 0x0002, 0x0000, "UL", ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(meta.size()).array());
+        element(
+                out,
+                0x0002,
+                0x0000,
+                "UL",
+                ByteBuffer.allocate(4)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putInt(meta.size())
+                        .array());
         out.writeBytes(meta.toByteArray());
         out.writeBytes(ds.toByteArray());
         return out.toByteArray();

@@ -32,8 +32,11 @@ public record Npy(long[] shape, float[] data) {
             throw new IOException(file + ": no shape in header");
         }
         String[] parts = m.group(1).split(",");
-        long[] shape = java.util.Arrays.stream(parts).map(String::trim).filter(s -> !s.isEmpty())
-                .mapToLong(Long::parseLong).toArray();
+        long[] shape = java.util.Arrays.stream(parts)
+                .map(String::trim)
+                .filter(s -> !s.isEmpty())
+                .mapToLong(Long::parseLong)
+                .toArray();
         long n = 1;
         for (long d : shape) {
             n *= d;

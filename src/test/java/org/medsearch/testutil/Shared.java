@@ -9,7 +9,9 @@ import java.nio.file.Path;
 public final class Shared {
     private Shared() {}
 
-    public static final Path ROOT = Path.of(System.getProperty("medsearch.shared", "../shared")).toAbsolutePath().normalize();
+    public static final Path ROOT = Path.of(System.getProperty("medsearch.shared", "../shared"))
+            .toAbsolutePath()
+            .normalize();
 
     /** The path under shared/, or a skipped test when it does not exist. */
     public static Path require(String relative) {

@@ -72,5 +72,4 @@ public final class TestImages {
     public static byte[] bigBlackPng(int w, int h) {
         return HostileImages.png(w, h, 0, 8);
     }
-
 }

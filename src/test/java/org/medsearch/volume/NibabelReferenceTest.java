@@ -68,11 +68,15 @@ class NibabelReferenceTest {
             }
         }
         assertEquals(Double.parseDouble(ref.getProperty(key + ".axialSum")), sum, 1e-6);
-        String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(slice.array()));
+        String sha =
+                HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(slice.array()));
         assertEquals(ref.getProperty(key + ".axialSha256"), sha, "axial slice " + k + " differs from nibabel's");
         for (String voxel : ref.getProperty(key + ".voxels").split(";")) {
             String[] p = voxel.split(",");
-            assertEquals(Double.parseDouble(p[3]), c.voxel(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2])), 0);
+            assertEquals(
+                    Double.parseDouble(p[3]),
+                    c.voxel(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2])),
+                    0);
         }
 
         // the window is numpy's 0.5/99.5 percentile of the nonzero voxels
@@ -120,7 +124,9 @@ class NibabelReferenceTest {
     }
 
     private static double[] numbers(String key) {
-        return Arrays.stream(ref.getProperty(key).split(",")).mapToDouble(Double::parseDouble).toArray();
+        return Arrays.stream(ref.getProperty(key).split(","))
+                .mapToDouble(Double::parseDouble)
+                .toArray();
     }
 
     /** {@code rows} holds the top three rows of a 4x4 affine, row by row. */
@@ -128,6 +134,7 @@ class NibabelReferenceTest {
         for (int r = 0; r < 3; r++) {
             assertArrayEquals(Arrays.copyOfRange(rows, 4 * r, 4 * r + 4), actual[r], tol, "affine row " + r);
         }
-        assertEquals(List.of(0.0, 0.0, 0.0, 1.0), Arrays.stream(actual[3]).boxed().toList());
+        assertEquals(
+                List.of(0.0, 0.0, 0.0, 1.0), Arrays.stream(actual[3]).boxed().toList());
     }
 }

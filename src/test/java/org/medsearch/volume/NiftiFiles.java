@@ -234,7 +234,9 @@ final class NiftiFiles {
             if (e.getCause() instanceof RuntimeException || e.getCause() instanceof Error) {
                 throw new AssertionError("defect behind " + e.getMessage(), e.getCause());
             }
-            if (e.getMessage() == null || e.getMessage().isBlank() || e.getMessage().contains("\n")) {
+            if (e.getMessage() == null
+                    || e.getMessage().isBlank()
+                    || e.getMessage().contains("\n")) {
                 fail("message must be one non-empty line: " + e.getMessage());
             }
             return null;

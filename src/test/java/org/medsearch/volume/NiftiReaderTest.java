@@ -63,8 +63,14 @@ class NiftiReaderTest {
     void everyDatatypeOrderVersionAndCompressionReadsBackExactly(int version, ByteOrder order, boolean gz, int code)
             throws Exception {
         double[] values = extremes(code);
-        byte[] file = new NiftiFiles().version(version).order(order).gzip(gz).datatype(code)
-                .dims(2, 2, 2).values(values).build();
+        byte[] file = new NiftiFiles()
+                .version(version)
+                .order(order)
+                .gzip(gz)
+                .datatype(code)
+                .dims(2, 2, 2)
+                .values(values)
+                .build();
         Volume v = NiftiReader.read(file, "dir/sub/case.nii", ReadLimits.DEFAULT);
         assertArrayEquals(new int[] {2, 2, 2}, v.dims());
         float[] expected = new float[values.length];
@@ -75,31 +81,55 @@ class NiftiReaderTest {
         assertEquals("nifti-" + version, v.metadata().get("format"));
         assertEquals("case.nii", v.metadata().get("source"));
         assertEquals(gz ? "gzip" : "none", v.metadata().get("compression"));
-        assertEquals(order == ByteOrder.LITTLE_ENDIAN ? "little-endian" : "big-endian", v.metadata().get("byteOrder"));
+        assertEquals(
+                order == ByteOrder.LITTLE_ENDIAN ? "little-endian" : "big-endian",
+                v.metadata().get("byteOrder"));
         assertEquals("pixdim", v.metadata().get("affineSource"));
     }
 
     @Test
     void sclSlopeAndInterceptScaleInDouble() throws Exception {
-        byte[] f = new NiftiFiles().datatype(4).dims(2, 1, 1).values(-100, 3000).scaling(0.5, -10).build();
+        byte[] f = new NiftiFiles()
+                .datatype(4)
+                .dims(2, 1, 1)
+                .values(-100, 3000)
+                .scaling(0.5, -10)
+                .build();
         Volume v = NiftiReader.read(f, "s.nii", ReadLimits.DEFAULT);
         assertArrayEquals(new float[] {-60f, 1490f}, v.data());
         assertEquals("0.5", v.metadata().get("sclSlope"));
 
         // int32 beyond float precision: scaling must happen before the narrowing to float
-        byte[] big = new NiftiFiles().version(2).datatype(8).dims(1, 1, 1).values(16777217).scaling(1, -16777216).build();
-        assertArrayEquals(new float[] {1f}, NiftiReader.read(big, "", ReadLimits.DEFAULT).data());
+        byte[] big = new NiftiFiles()
+                .version(2)
+                .datatype(8)
+                .dims(1, 1, 1)
+                .values(16777217)
+                .scaling(1, -16777216)
+                .build();
+        assertArrayEquals(
+                new float[] {1f}, NiftiReader.read(big, "", ReadLimits.DEFAULT).data());
     }
 
     @Test
     void slopeZeroOrNotFiniteMeansNoScaling() throws Exception {
         for (double slope : new double[] {0, Double.NaN, Double.POSITIVE_INFINITY}) {
-            byte[] f = new NiftiFiles().datatype(4).dims(2, 1, 1).values(5, 6).scaling(slope, 100).build();
+            byte[] f = new NiftiFiles()
+                    .datatype(4)
+                    .dims(2, 1, 1)
+                    .values(5, 6)
+                    .scaling(slope, 100)
+                    .build();
             Volume v = NiftiReader.read(f, "", ReadLimits.DEFAULT);
             assertArrayEquals(new float[] {5f, 6f}, v.data(), "slope " + slope);
             assertNull(v.metadata().get("sclSlope"));
         }
-        byte[] bad = new NiftiFiles().datatype(4).dims(2, 1, 1).values(5, 6).scaling(2, Double.NaN).build();
+        byte[] bad = new NiftiFiles()
+                .datatype(4)
+                .dims(2, 1, 1)
+                .values(5, 6)
+                .scaling(2, Double.NaN)
+                .build();
         assertThrows(ImageFormatException.class, () -> NiftiReader.read(bad, "", ReadLimits.DEFAULT));
     }
 
@@ -110,7 +140,11 @@ class NiftiReaderTest {
             values[i] = i;
         }
         for (boolean gz : new boolean[] {false, true}) {
-            byte[] f = new NiftiFiles().rawDim(4, 2, 2, 1, 3, 1, 1, 1).values(values).gzip(gz).build();
+            byte[] f = new NiftiFiles()
+                    .rawDim(4, 2, 2, 1, 3, 1, 1, 1)
+                    .values(values)
+                    .gzip(gz)
+                    .build();
             Volume v = NiftiReader.read(f, "", ReadLimits.DEFAULT);
             assertArrayEquals(new float[] {0, 1, 2, 3}, v.data());
             assertEquals("3 (first read)", v.metadata().get("volumes"));
@@ -121,9 +155,13 @@ class NiftiReaderTest {
     void voxOffsetZeroMeansAfterTheHeaderAndLargerOffsetsSkipExtensions() throws Exception {
         for (int version : new int[] {1, 2}) {
             byte[] zero = new NiftiFiles().version(version).voxOffset(0).build();
-            assertArrayEquals(new float[] {0, 1, 2, 3, 4, 5, 6, 7}, NiftiReader.read(zero, "", ReadLimits.DEFAULT).data());
+            assertArrayEquals(
+                    new float[] {0, 1, 2, 3, 4, 5, 6, 7},
+                    NiftiReader.read(zero, "", ReadLimits.DEFAULT).data());
             byte[] ext = new NiftiFiles().version(version).voxOffset(1024).build();
-            assertArrayEquals(new float[] {0, 1, 2, 3, 4, 5, 6, 7}, NiftiReader.read(ext, "", ReadLimits.DEFAULT).data());
+            assertArrayEquals(
+                    new float[] {0, 1, 2, 3, 4, 5, 6, 7},
+                    NiftiReader.read(ext, "", ReadLimits.DEFAULT).data());
         }
     }
 
@@ -132,7 +170,11 @@ class NiftiReaderTest {
         // 90 degrees about z: i -> +y, j -> -x; qfac -1 turns k towards inferior
         double s = Math.sqrt(0.5);
         for (int version : new int[] {1, 2}) {
-            byte[] f = new NiftiFiles().version(version).pixdim(-1, 2, 3, 4).qform(1, 0, 0, s, 10, 20, 30).build();
+            byte[] f = new NiftiFiles()
+                    .version(version)
+                    .pixdim(-1, 2, 3, 4)
+                    .qform(1, 0, 0, s, 10, 20, 30)
+                    .build();
             Volume v = NiftiReader.read(f, "", ReadLimits.DEFAULT);
             assertEquals("qform", v.metadata().get("affineSource"));
             double[][] expected = {{0, -3, 0, 10}, {2, 0, 0, 20}, {0, 0, -4, 30}, {0, 0, 0, 1}};
@@ -161,7 +203,8 @@ class NiftiReaderTest {
     @Test
     void unusableSformFallsBackToQformWithAWarning() throws Exception {
         double[][] singular = {{1, 1, 0, 0}, {1, 1, 0, 0}, {0, 0, 1, 0}};
-        byte[] f = new NiftiFiles().qform(1, 0, 0, 1, 0, 0, 0).sform(1, singular).build();
+        byte[] f =
+                new NiftiFiles().qform(1, 0, 0, 1, 0, 0, 0).sform(1, singular).build();
         Volume v = NiftiReader.read(f, "", ReadLimits.DEFAULT);
         assertEquals("qform", v.metadata().get("affineSource"));
         assertTrue(v.metadata().get("affineWarning").contains("sform"));
@@ -172,8 +215,13 @@ class NiftiReaderTest {
     void absurdGeometryIsIgnoredSoReorientationStaysFinite() throws Exception {
         // found by the fuzzer: 1e306 * 253 voxels overflowed the reoriented affine
         double[][] huge = {{0, -1e306, 0, 0}, {1, 0, 0, 0}, {0, 0, 1, 0}};
-        byte[] f = new NiftiFiles().version(2).rawDim(3, 1, 254, 1, 1, 1, 1, 1).values(new double[254])
-                .pixdim(1, 1e300, 2, 1).sform(1, huge).build();
+        byte[] f = new NiftiFiles()
+                .version(2)
+                .rawDim(3, 1, 254, 1, 1, 1, 1, 1)
+                .values(new double[254])
+                .pixdim(1, 1e300, 2, 1)
+                .sform(1, huge)
+                .build();
         Volume v = NiftiReader.read(f, "", ReadLimits.DEFAULT);
         assertEquals("pixdim", v.metadata().get("affineSource"));
         assertTrue(v.metadata().get("affineWarning").contains("1e15"));
@@ -197,7 +245,12 @@ class NiftiReaderTest {
         assertMessage(new NiftiFiles().version(2).magic("n+2\0\n\032\n\0").build(), "text-mode");
         assertMessage(new NiftiFiles().datatype(128).build(), "RGB");
         assertMessage(new NiftiFiles().datatype(32).build(), "complex");
-        assertMessage(new NiftiFiles().rawDim(2, 2, 2, 1, 1, 1, 1, 1).values(1, 2, 3, 4).build(), "3D and 4D");
+        assertMessage(
+                new NiftiFiles()
+                        .rawDim(2, 2, 2, 1, 1, 1, 1, 1)
+                        .values(1, 2, 3, 4)
+                        .build(),
+                "3D and 4D");
         assertMessage(new NiftiFiles().rawDim(5, 2, 2, 2, 1, 3, 1, 1).build(), "3D and 4D");
         assertMessage("GIF89a, not a volume".getBytes(), "not a NIfTI file");
     }
@@ -219,7 +272,10 @@ class NiftiReaderTest {
         }
         byte[] f = new NiftiFiles().dims(3, 2, 5).values(values).gzip(true).build();
         ImageReaders readers = ImageReaders.standard();
-        assertEquals("nifti", readers.readerFor(java.util.Arrays.copyOf(f, Math.min(f.length, 512))).name());
+        assertEquals(
+                "nifti",
+                readers.readerFor(java.util.Arrays.copyOf(f, Math.min(f.length, 512)))
+                        .name());
         MedicalImage img = readers.read(f);
         assertEquals(3, img.width());
         assertEquals(2, img.height());

@@ -36,11 +36,30 @@ class NiftiRobustnessTest {
         double s = Math.sqrt(0.5);
         return List.of(
                 new NiftiFiles().datatype(4).dims(4, 3, 2).values(values).build(),
-                new NiftiFiles().datatype(4).dims(4, 3, 2).values(values).gzip(true).build(),
-                new NiftiFiles().version(2).order(ByteOrder.BIG_ENDIAN).datatype(16).dims(4, 3, 2).values(values)
-                        .qform(1, 0, 0, s, 1, 2, 3).pixdim(-1, 2, 2, 3).build(),
-                new NiftiFiles().version(2).datatype(64).dims(4, 3, 2).values(values).scaling(2, 1).gzip(true)
-                        .sform(1, new double[][] {{0, 1, 0, 0}, {0, 0, -1, 0}, {1, 0, 0, 0}}).build());
+                new NiftiFiles()
+                        .datatype(4)
+                        .dims(4, 3, 2)
+                        .values(values)
+                        .gzip(true)
+                        .build(),
+                new NiftiFiles()
+                        .version(2)
+                        .order(ByteOrder.BIG_ENDIAN)
+                        .datatype(16)
+                        .dims(4, 3, 2)
+                        .values(values)
+                        .qform(1, 0, 0, s, 1, 2, 3)
+                        .pixdim(-1, 2, 2, 3)
+                        .build(),
+                new NiftiFiles()
+                        .version(2)
+                        .datatype(64)
+                        .dims(4, 3, 2)
+                        .values(values)
+                        .scaling(2, 1)
+                        .gzip(true)
+                        .sform(1, new double[][] {{0, 1, 0, 0}, {0, 0, -1, 0}, {1, 0, 0, 0}})
+                        .build());
     }
 
     @Test
@@ -72,7 +91,9 @@ class NiftiRobustnessTest {
             {3, 16384, 16384, 1, 1, 1, 1, 1},
         };
         for (long[] d : dims) {
-            assertNull(NiftiFiles.readOrRefuse(new NiftiFiles().rawDim(d).build(), ReadLimits.DEFAULT), Arrays.toString(d));
+            assertNull(
+                    NiftiFiles.readOrRefuse(new NiftiFiles().rawDim(d).build(), ReadLimits.DEFAULT),
+                    Arrays.toString(d));
         }
         long[][] dims2 = {
             {3, 1L << 40, 1L << 40, 1L << 40, 1, 1, 1, 1},
@@ -81,23 +102,43 @@ class NiftiRobustnessTest {
             {4, 2, 2, 2, Long.MIN_VALUE, 1, 1, 1},
         };
         for (long[] d : dims2) {
-            assertNull(NiftiFiles.readOrRefuse(new NiftiFiles().version(2).rawDim(d).build(), ReadLimits.DEFAULT), Arrays.toString(d));
+            assertNull(
+                    NiftiFiles.readOrRefuse(
+                            new NiftiFiles().version(2).rawDim(d).build(), ReadLimits.DEFAULT),
+                    Arrays.toString(d));
         }
         // in bounds for the pixel limit, but the data cannot fit a 1 GiB file
-        assertRefused(() -> NiftiReader.read(new NiftiFiles().version(2).datatype(64).rawDim(3, 1024, 1024, 200, 1, 1, 1, 1).build(),
-                "", ReadLimits.DEFAULT), "exceeds the limit");
+        assertRefused(
+                () -> NiftiReader.read(
+                        new NiftiFiles()
+                                .version(2)
+                                .datatype(64)
+                                .rawDim(3, 1024, 1024, 200, 1, 1, 1, 1)
+                                .build(),
+                        "",
+                        ReadLimits.DEFAULT),
+                "exceeds the limit");
         // in bounds, but the file holds only the header
-        assertRefused(() -> NiftiReader.read(new NiftiFiles().rawDim(3, 512, 512, 512, 1, 1, 1, 1).values().build(),
-                "", ReadLimits.DEFAULT), "truncated");
+        assertRefused(
+                () -> NiftiReader.read(
+                        new NiftiFiles()
+                                .rawDim(3, 512, 512, 512, 1, 1, 1, 1)
+                                .values()
+                                .build(),
+                        "",
+                        ReadLimits.DEFAULT),
+                "truncated");
     }
 
     @ParameterizedTest
     @ValueSource(doubles = {-352, 100, 347, 352.5, Double.NaN, Double.POSITIVE_INFINITY, 1e30, 5e8, 1e12})
     void badVoxOffsetIsRefused(double offset) {
         assertNull(NiftiFiles.readOrRefuse(new NiftiFiles().voxOffset(offset).build(), ReadLimits.DEFAULT));
-        assertNull(NiftiFiles.readOrRefuse(new NiftiFiles().voxOffset(offset).gzip(true).build(), ReadLimits.DEFAULT));
+        assertNull(NiftiFiles.readOrRefuse(
+                new NiftiFiles().voxOffset(offset).gzip(true).build(), ReadLimits.DEFAULT));
         if (!Double.isNaN(offset) && offset != 352.5) {
-            assertNull(NiftiFiles.readOrRefuse(new NiftiFiles().version(2).voxOffset(offset).build(), ReadLimits.DEFAULT));
+            assertNull(NiftiFiles.readOrRefuse(
+                    new NiftiFiles().version(2).voxOffset(offset).build(), ReadLimits.DEFAULT));
         }
     }
 
@@ -115,11 +156,17 @@ class NiftiRobustnessTest {
         byte[] bomb = bytes.toByteArray();
         assertTrue(bomb.length < 100_000, "bomb is " + bomb.length + " bytes");
         ReadLimits limits = ReadLimits.DEFAULT.withMaxFileBytes(16 << 20);
-        assertTimeoutPreemptively(Duration.ofSeconds(10),
+        assertTimeoutPreemptively(
+                Duration.ofSeconds(10),
                 () -> assertRefused(() -> NiftiReader.read(bomb, "", limits), "decompresses to more than"));
 
         // a header promising 1 GiB of voxels in 1 MiB of gzip is refused before inflating the data
-        byte[] promise = new NiftiFiles().rawDim(3, 1024, 1024, 1024, 1, 1, 1, 1).datatype(2).values().gzip(true).build();
+        byte[] promise = new NiftiFiles()
+                .rawDim(3, 1024, 1024, 1024, 1, 1, 1, 1)
+                .datatype(2)
+                .values()
+                .gzip(true)
+                .build();
         assertRefused(() -> NiftiReader.read(promise, "", ReadLimits.DEFAULT), "exceeds the limit");
     }
 

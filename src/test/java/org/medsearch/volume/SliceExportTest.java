@@ -29,10 +29,18 @@ class SliceExportTest {
     @Test
     void writesSixteenBitPngsNamedByVolumePlaneAndIndex(@TempDir Path dir) throws Exception {
         Path volume = dir.resolve("case 7.nii.gz");
-        Files.write(volume, new NiftiFiles().datatype(4).dims(NX, NY, NZ).values(ramp()).gzip(true).build());
+        Files.write(
+                volume,
+                new NiftiFiles()
+                        .datatype(4)
+                        .dims(NX, NY, NZ)
+                        .values(ramp())
+                        .gzip(true)
+                        .build());
         Path out = dir.resolve("out/slices");
         List<Path> files = SliceExport.run(volume, out, Plane.AXIAL, 3, 10, null);
-        assertEquals(List.of("case_7_axial_009.png", "case_7_axial_010.png", "case_7_axial_011.png"),
+        assertEquals(
+                List.of("case_7_axial_009.png", "case_7_axial_010.png", "case_7_axial_011.png"),
                 files.stream().map(p -> p.getFileName().toString()).toList());
 
         List<MedicalImage> expected = SliceSelector.select(NiftiReader.read(volume), Plane.AXIAL, 10, 3);
@@ -51,23 +59,36 @@ class SliceExportTest {
     @Test
     void maskOrMiddleChooseTheCentre(@TempDir Path dir) throws Exception {
         Path volume = dir.resolve("v.nii");
-        Files.write(volume, new NiftiFiles().datatype(4).dims(NX, NY, NZ).values(ramp()).build());
+        Files.write(
+                volume,
+                new NiftiFiles().datatype(4).dims(NX, NY, NZ).values(ramp()).build());
         double[] m = new double[NX * NY * NZ];
         m[1 + NX * (2 + NY * 3)] = 1; // x=1, y=2, z=3
         Path mask = dir.resolve("m.nii.gz");
-        Files.write(mask, new NiftiFiles().datatype(2).dims(NX, NY, NZ).values(m).gzip(true).build());
+        Files.write(
+                mask,
+                new NiftiFiles()
+                        .datatype(2)
+                        .dims(NX, NY, NZ)
+                        .values(m)
+                        .gzip(true)
+                        .build());
 
         List<Path> byMask = SliceExport.run(volume, dir, Plane.CORONAL, 1, null, mask);
         assertEquals("v_coronal_002.png", byMask.get(0).getFileName().toString());
         List<Path> middle = SliceExport.run(volume, dir, Plane.SAGITTAL, 2, null, null);
-        assertEquals(List.of("v_sagittal_003.png", "v_sagittal_004.png"),
+        assertEquals(
+                List.of("v_sagittal_003.png", "v_sagittal_004.png"),
                 middle.stream().map(p -> p.getFileName().toString()).toList());
         assertTrue(Files.size(middle.get(0)) > 0);
 
         assertThrows(IllegalArgumentException.class, () -> SliceExport.run(volume, dir, Plane.AXIAL, 5, 3, mask));
-        assertThrows(ImageFormatException.class, () -> SliceExport.run(dir.resolve("absent.nii"), dir, Plane.AXIAL, 5, null, null));
+        assertThrows(
+                ImageFormatException.class,
+                () -> SliceExport.run(dir.resolve("absent.nii"), dir, Plane.AXIAL, 5, null, null));
         Files.write(dir.resolve("small.nii"), new NiftiFiles().build());
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> SliceExport.run(volume, dir, Plane.AXIAL, 5, null, dir.resolve("small.nii")));
     }
 
@@ -85,6 +106,9 @@ class SliceExportTest {
         Volume v = NiftiReader.read(new NiftiFiles().build(), "x.nii", ReadLimits.DEFAULT);
         MedicalImage plain = new MedicalImage(2, 2, new float[4]);
         assertThrows(IllegalArgumentException.class, () -> SliceExport.write(List.of(plain), dir, "x"));
-        assertEquals(1, SliceExport.write(SliceSelector.selectMiddle(v, Plane.AXIAL, 1), dir, "x").size());
+        assertEquals(
+                1,
+                SliceExport.write(SliceSelector.selectMiddle(v, Plane.AXIAL, 1), dir, "x")
+                        .size());
     }
 }

@@ -117,10 +117,30 @@ class SliceSelectorTest {
 
     @Test
     void middleIsHalfTheSliceCount() {
-        assertEquals("5", SliceSelector.selectMiddle(coded(), Plane.AXIAL, 1).get(0).metadata().get("slice"));
-        assertEquals("4", SliceSelector.selectMiddle(coded(), Plane.CORONAL, 1).get(0).metadata().get("slice"));
-        assertEquals("4", SliceSelector.selectMiddle(coded(), Plane.SAGITTAL, 1).get(0).metadata().get("slice"));
-        assertEquals("middle", SliceSelector.selectMiddle(coded(), Plane.AXIAL, 1).get(0).metadata().get("centerFrom"));
+        assertEquals(
+                "5",
+                SliceSelector.selectMiddle(coded(), Plane.AXIAL, 1)
+                        .get(0)
+                        .metadata()
+                        .get("slice"));
+        assertEquals(
+                "4",
+                SliceSelector.selectMiddle(coded(), Plane.CORONAL, 1)
+                        .get(0)
+                        .metadata()
+                        .get("slice"));
+        assertEquals(
+                "4",
+                SliceSelector.selectMiddle(coded(), Plane.SAGITTAL, 1)
+                        .get(0)
+                        .metadata()
+                        .get("slice"));
+        assertEquals(
+                "middle",
+                SliceSelector.selectMiddle(coded(), Plane.AXIAL, 1)
+                        .get(0)
+                        .metadata()
+                        .get("centerFrom"));
     }
 
     @Test
@@ -128,7 +148,9 @@ class SliceSelectorTest {
         Volume m = mask(0, 3, 0, 5, 9, 40, 12, 0, 0, 1);
         assertEquals(5, SliceSelector.largestMaskSlice(m, Plane.AXIAL));
         List<MedicalImage> s = SliceSelector.selectByMask(coded(), m, Plane.AXIAL, 5);
-        assertEquals(List.of("3", "4", "5", "6", "7"), s.stream().map(i -> i.metadata().get("slice")).toList());
+        assertEquals(
+                List.of("3", "4", "5", "6", "7"),
+                s.stream().map(i -> i.metadata().get("slice")).toList());
         assertEquals("mask", s.get(0).metadata().get("centerFrom"));
         // the same mask seen from the front: voxels sit at x = 0..7, y = 0..4 of each z
         assertEquals(0, SliceSelector.largestMaskSlice(m, Plane.CORONAL));
@@ -166,7 +188,13 @@ class SliceSelectorTest {
         assertMessage(() -> SliceSelector.select(v, Plane.AXIAL, NZ, 5), "outside");
         assertMessage(() -> SliceSelector.select(v, Plane.SAGITTAL, -1, 5), "outside");
         assertMessage(() -> SliceSelector.selectByMask(v, mask(new int[NZ]), Plane.AXIAL, 5), "no voxel");
-        Volume other = new Volume(NX, NY, NZ, new float[NX * NY * NZ], new double[][] {{2, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}}, Map.of());
+        Volume other = new Volume(
+                NX,
+                NY,
+                NZ,
+                new float[NX * NY * NZ],
+                new double[][] {{2, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}},
+                Map.of());
         assertMessage(() -> SliceSelector.selectByMask(v, other, Plane.AXIAL, 5), "grid");
         Volume small = new Volume(1, 1, 1, new float[1], RAS, Map.of());
         assertMessage(() -> SliceSelector.selectByMask(v, small, Plane.AXIAL, 5), "grid");
@@ -198,7 +226,10 @@ class SliceSelectorTest {
 
         float[] constant = new float[10];
         java.util.Arrays.fill(constant, 7);
-        assertEquals(0f, IntensityWindow.of(new Volume(10, 1, 1, constant, RAS, Map.of())).apply(7));
+        assertEquals(
+                0f,
+                IntensityWindow.of(new Volume(10, 1, 1, constant, RAS, Map.of()))
+                        .apply(7));
         float[] empty = {0, Float.NaN, 0};
         IntensityWindow none = IntensityWindow.of(new Volume(3, 1, 1, empty, RAS, Map.of()));
         assertEquals("no nonzero finite voxels", none.rule());
@@ -219,11 +250,17 @@ class SliceSelectorTest {
             voxels[i] = i % 17;
             mask[i] = i / 16 == 1 ? 1 : 0; // only axial slice 1 is masked
         }
-        Files.write(root.resolve("vol.nii"), new NiftiFiles().datatype(16).dims(4, 4, nz).values(voxels).build());
-        Files.write(root.resolve("mask.nii"), new NiftiFiles().datatype(16).dims(4, 4, nz).values(mask).build());
+        Files.write(
+                root.resolve("vol.nii"),
+                new NiftiFiles().datatype(16).dims(4, 4, nz).values(voxels).build());
+        Files.write(
+                root.resolve("mask.nii"),
+                new NiftiFiles().datatype(16).dims(4, 4, nz).values(mask).build());
         Files.writeString(root.resolve("m.csv"), "path,label,patient_id,modality,mask\nvol.nii,x,,MR,mask.nii\n");
-        List<String> cut = new DatasetScanner(ImageReaders.standard()).optVolumeSlices(5, Plane.AXIAL)
-                .scan(root.resolve("m.csv")).samples().stream().map(Sample::relativePath).toList();
+        List<String> cut = new DatasetScanner(ImageReaders.standard())
+                .optVolumeSlices(5, Plane.AXIAL).scan(root.resolve("m.csv")).samples().stream()
+                        .map(Sample::relativePath)
+                        .toList();
         int[] range = SliceSelector.range(1, 5, nz);
         assertArrayEquals(new int[] {0, 3}, range);
         assertEquals(List.of("vol.nii#axial/000", "vol.nii#axial/001", "vol.nii#axial/002", "vol.nii#axial/003"), cut);
