@@ -64,17 +64,11 @@ final class EvaluateCommand implements Callable<Integer> {
             description = "Where to write the reports (default: ./${DEFAULT-VALUE}).")
     Path report;
 
-    @Option(
-            names = "--k",
-            defaultValue = "10",
-            description = "Cut-off of P@k, R@k and mAP@k (default ${DEFAULT-VALUE}).")
-    int k;
+    @Option(names = "--k", description = "Cut-off of P@k, R@k and mAP@k (default ${DEFAULT-VALUE}).")
+    int k = EvaluationJob.Options.defaults().k();
 
-    @Option(
-            names = "--seed",
-            defaultValue = "1",
-            description = "Seed of the paper protocol's queries (default ${DEFAULT-VALUE}).")
-    long seed;
+    @Option(names = "--seed", description = "Seed of the paper protocol's queries (default ${DEFAULT-VALUE}).")
+    long seed = EvaluationJob.Options.defaults().seed();
 
     @picocli.CommandLine.Mixin
     VolumeOptions volumes;

@@ -1,6 +1,6 @@
 package org.medsearch.cli;
 
-import org.medsearch.index.LuceneIndex;
+import org.medsearch.service.Stores;
 import org.medsearch.util.MedsearchException;
 import picocli.CommandLine.Option;
 
@@ -15,7 +15,7 @@ final class FetchOption {
             paramLabel = "N",
             description = "Candidates an approximate graph search fetches before the exact re-rank;"
                     + " more gives higher recall, more slowly (default ${DEFAULT-VALUE}).")
-    int fetch = LuceneIndex.DEFAULT_APPROXIMATE_FETCH;
+    int fetch = Stores.DEFAULT_FETCH;
 
     /** The checked value; a user mistake is reported before anything is loaded. */
     int value() throws MedsearchException {

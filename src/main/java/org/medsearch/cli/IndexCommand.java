@@ -83,16 +83,15 @@ final class IndexCommand implements Callable<Integer> {
             description = "Input size for --model imagenet (default 224); a trained model records its own.")
     int imageSize;
 
-    @Option(names = "--batch", defaultValue = "64", description = "Images per forward pass (default ${DEFAULT-VALUE}).")
-    int batch;
+    @Option(names = "--batch", description = "Images per forward pass (default ${DEFAULT-VALUE}).")
+    int batch = IndexingJob.Options.defaults().batchSize();
 
     @Option(
             names = "--commit-every",
-            defaultValue = "10000",
             paramLabel = "N",
             description = "Commit after every N-th image added (also in the middle of a --batch) and after the last;"
                     + " an interrupted run loses fewer than N images (default ${DEFAULT-VALUE}).")
-    int commitEvery;
+    int commitEvery = IndexingJob.Options.defaults().commitEvery();
 
     @Option(names = "--workers", description = "Image decoding threads (default: one per core).")
     Integer workers;

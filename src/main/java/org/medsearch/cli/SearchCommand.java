@@ -52,16 +52,15 @@ final class SearchCommand implements Callable<Integer> {
     @Option(names = "--index", required = true, paramLabel = "INDEX", description = "An index from 'medsearch index'.")
     Path index;
 
-    @Option(names = "--k", defaultValue = "10", description = "Results per query (default ${DEFAULT-VALUE}).")
-    int k;
+    @Option(names = "--k", description = "Results per query (default ${DEFAULT-VALUE}).")
+    int k = SearchRequest.DEFAULT_K;
 
     @Option(
             names = "--scope",
-            defaultValue = "predicted",
             paramLabel = "predicted|all",
             description =
                     "Compare with the predicted class's images (the paper) or with all (default ${DEFAULT-VALUE}).")
-    Scope scope;
+    Scope scope = SearchRequest.DEFAULT_SCOPE;
 
     @Option(
             names = "--filter",

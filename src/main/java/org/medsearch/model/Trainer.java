@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.GradientCollector;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -538,44 +539,47 @@ public final class Trainer {
     double[] validate(
             ResNet18 net, List<Sample> samples, List<String> classes, Preprocessing prep, int batch, String title) {
         boolean grad = TorchOps.setGradMode(false);
-        double lossSum = 0;
-        long correct = 0;
-        long seen = 0;
+        double[] sums = new double[3]; // loss, correct, seen
         try (BatchLoader loader =
                         new BatchLoader(readers, prep, SampleLoader.sources(samples), Math.max(batch, 64), workers);
                 Progress.Task task = progress.start(title, samples.size(), "img")) {
-            for (BatchLoader.Batch b : loader) {
-                reportFailures(b, samples);
+            loader.forEach(task, f -> reportFailure(samples, f), b -> {
                 int n = b.size();
-                if (n > 0) {
-                    try (NDManager m = Engines.newManager()) {
-                        float[] logp = net.forward(Engines.input(m, b.data(), n, prep), false)
-                                .logits()
-                                .logSoftmax(1)
-                                .toFloatArray();
-                        int c = classes.size();
-                        for (int i = 0; i < n; i++) {
-                            int y = classes.indexOf(samples.get(b.indices()[i]).label());
-                            lossSum -= logp[i * c + y];
-                            if (argmax(logp, i * c, c) == y) {
-                                correct++;
-                            }
+                try (NDManager m = Engines.newManager()) {
+                    float[] logp = net.forward(Engines.input(m, b.data(), n, prep), false)
+                            .logits()
+                            .logSoftmax(1)
+                            .toFloatArray();
+                    int c = classes.size();
+                    for (int i = 0; i < n; i++) {
+                        int y = classes.indexOf(samples.get(b.indices()[i]).label());
+                        sums[0] -= logp[i * c + y];
+                        if (argmax(logp, i * c, c) == y) {
+                            sums[1]++;
                         }
                     }
-                    seen += n;
                 }
-                task.step(n + b.failures().size());
-            }
+                sums[2] += n;
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // the work above does no I/O of its own
         } finally {
             TorchOps.setGradMode(grad);
         }
-        return new double[] {lossSum / Math.max(1, seen), (double) correct / Math.max(1, seen)};
+        double lossSum = sums[0];
+        double correct = sums[1];
+        double seen = sums[2];
+        return new double[] {lossSum / Math.max(1, seen), correct / Math.max(1, seen)};
     }
 
     private void reportFailures(BatchLoader.Batch b, List<Sample> samples) {
         for (BatchLoader.Failure f : b.failures()) {
-            log.accept("skipped " + samples.get(f.index()).relativePath() + ": " + f.reason());
+            reportFailure(samples, f);
         }
+    }
+
+    private void reportFailure(List<Sample> samples, BatchLoader.Failure f) {
+        log.accept("skipped " + samples.get(f.index()).relativePath() + ": " + f.reason());
     }
 
     static int argmax(float[] v, int from, int n) {

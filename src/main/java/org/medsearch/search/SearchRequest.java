@@ -18,6 +18,10 @@ import org.medsearch.index.VectorStore.SearchMode;
 public record SearchRequest(int k, Scope scope, SearchFilter filter, SearchMode mode) {
 
     public static final int MAX_K = 1000;
+    /** The paper's 10 closest images. */
+    public static final int DEFAULT_K = 10;
+    /** The paper's rule: the predicted class's images. */
+    public static final Scope DEFAULT_SCOPE = Scope.PREDICTED;
 
     public SearchRequest {
         if (k < 1 || k > MAX_K) {

@@ -82,7 +82,8 @@ final class ApiRoutes {
         service.refuseIfBusy();
         form.receive();
         SearchRequest request = SearchRequest.of(
-                form.intField("k", 10, 1, MAX_K), form.enumField("scope", Scope.class, Scope.PREDICTED));
+                form.intField("k", SearchRequest.DEFAULT_K, 1, MAX_K),
+                form.enumField("scope", Scope.class, SearchRequest.DEFAULT_SCOPE));
         ImageService.Outcome o = service.search(ImageService.Query.of(() -> form.file("image"), request));
         // the one writer of search answers, shared with `medsearch search --json`
         ctx.contentType("application/json").result(ApiResponses.search(o).toJson());
