@@ -179,8 +179,19 @@ public final class SearchServer {
     public void stop() {
         try {
             app.stop();
+        } catch (RuntimeException e) {
+            // Jetty stops anyway once the grace is over, then reports the requests it cut off: that is the
+            // documented behaviour of a stop, not a failure of it
+            if (!(e.getCause() instanceof java.util.concurrent.TimeoutException)) {
+                throw e;
+            }
+            LOG.warn(
+                    "requests still running after the grace of {} s were cut off",
+                    config.grace().toSeconds());
         } finally {
             queue.close();
         }
     }
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SearchServer.class);
 }
