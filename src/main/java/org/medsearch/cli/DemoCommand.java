@@ -174,7 +174,7 @@ final class DemoCommand implements Callable<Integer> {
                         .optModelSource(modelDir.toString())
                         .run(ds, split, EvaluationJob.Options.defaults());
                 Path html = ReportWriter.write(report, reportDir);
-                EvaluateCommand.print(out, report);
+                Printing.evaluation(out, report);
                 out.println("Report: " + html.toAbsolutePath());
 
                 out.println("== 4/4 search: one test image per class (the paper's rule: predicted class, top 10)");
@@ -194,7 +194,7 @@ final class DemoCommand implements Callable<Integer> {
                     MedicalImage img = SampleLoader.load(s, backend.readers());
                     SearchResult res = retriever.search(img, SearchRequest.of(10, Scope.PREDICTED));
                     out.println("query (" + s.label() + "):");
-                    SearchCommand.print(out, s.path(), res);
+                    Printing.search(out, s.path(), res);
                     rows.add(new ContactSheet.Row(rel, img, res));
                 }
                 Path sheet = workdir.resolve("search.png");
@@ -207,7 +207,7 @@ final class DemoCommand implements Callable<Integer> {
         out.flush();
         if (!noServe) {
             out.println("== serving the search page over this model and index");
-            ServeCommand.serve(
+            Serving.run(
                     modelDir,
                     indexDir,
                     ServerConfig.defaults().withPort(port),

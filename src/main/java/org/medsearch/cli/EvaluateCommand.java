@@ -103,30 +103,9 @@ final class EvaluateCommand implements Callable<Integer> {
                     .optModelSource(model.toString())
                     .run(ds, split, opts);
             Path html = ReportWriter.write(r, report);
-            print(out, r);
+            Printing.evaluation(out, r);
             out.println("Report: " + html.toAbsolutePath() + " (and evaluation.json)");
         }
         return 0;
-    }
-
-    static void print(PrintWriter out, EvaluationReport r) {
-        out.printf(
-                "Test images: %d evaluated of %d; index: %d images (%s)%n",
-                r.data().evaluated(),
-                r.data().testImages(),
-                r.index().images(),
-                r.index().note());
-        double accuracy = r.classification().accuracy();
-        if (Double.isNaN(accuracy)) {
-            out.printf("Accuracy: n/a (no classifier)%n");
-        } else {
-            out.printf("Accuracy: %.4f%n", accuracy);
-        }
-        out.printf("  %-10s %-10s %8s %8s %8s %8s%n", "protocol", "scope", "queries", "mAP@k", "P@k", "R@k");
-        for (EvaluationReport.Protocol p : r.retrieval().values()) {
-            out.printf(
-                    "  %-10s %-10s %8d %8.4f %8.4f %8.4f%n",
-                    p.protocol(), p.scope(), p.queries(), p.meanAveragePrecision(), p.meanPrecision(), p.meanRecall());
-        }
     }
 }

@@ -10,7 +10,6 @@ import org.medsearch.dataset.PatientKeys;
 import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
-import org.medsearch.index.Hit;
 import org.medsearch.index.SearchFilter;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
@@ -122,7 +121,7 @@ final class SearchCommand implements Callable<Integer> {
                             .withQuery(q.getFileName().toString())
                             .toJson());
                 } else {
-                    print(out, q, r);
+                    Printing.search(out, q, r);
                 }
                 rows.add(new ContactSheet.Row(q.getFileName().toString(), img, r));
             }
@@ -162,30 +161,5 @@ final class SearchCommand implements Callable<Integer> {
     /** The stored key of a raw id; an index that never stored one matches nothing. */
     private static String key(PatientKeys keys, String rawId) {
         return keys == null ? "no-patient-keys-in-this-index" : keys.key(rawId);
-    }
-
-    static void print(PrintWriter out, Path q, SearchResult r) {
-        String predicted = r.predictedClass() == null
-                ? "(no classifier)"
-                : String.format("%s (p = %.4f)", r.predictedClass(), r.confidence());
-        out.printf(
-                "%s%n  predicted: %s   model %.1f ms, search %.1f ms (%s)%n",
-                q, predicted, r.modelNanos() / 1e6, r.searchNanos() / 1e6, r.path());
-        out.printf("  %4s  %-12s %8s  %-14s %s%n", "rank", "MSE", "id", "class", "path");
-        int rank = 1;
-        for (Hit h : r.hits()) {
-            out.printf(
-                    "  %4d  %-12.6g %8d  %-14s %s%n",
-                    rank++,
-                    h.meanSquaredError(),
-                    h.id(),
-                    h.image().searchClass(),
-                    h.image().path());
-        }
-        if (r.notice() != null) {
-            out.println("  note: " + r.notice());
-        } else if (r.hits().isEmpty()) {
-            out.println("  (no indexed image matches)");
-        }
     }
 }

@@ -122,8 +122,19 @@ public final class SearchServer {
         cfg.jetty.threadPool = threads;
         // a client that sends nothing at all is cut off by the idle timeout, one that trickles by UploadPace
         long idle = Math.min(config.uploadDeadline().toMillis(), MAX_IDLE.toMillis());
-        cfg.jetty.modifyHttpConfiguration(http -> http.setIdleTimeout(idle));
         cfg.jetty.modifyServer(server -> {
+            // on the connectors, which Javalin adds just before the start (a per-request idle timeout in the
+            // HTTP configuration would also hold a graceful stop on every idle keep-alive connection)
+            server.addEventListener(new org.eclipse.jetty.util.component.LifeCycle.Listener() {
+                @Override
+                public void lifeCycleStarting(org.eclipse.jetty.util.component.LifeCycle event) {
+                    for (org.eclipse.jetty.server.Connector c : server.getConnectors()) {
+                        if (c instanceof org.eclipse.jetty.server.AbstractConnector a) {
+                            a.setIdleTimeout(idle);
+                        }
+                    }
+                }
+            });
             // Jetty waits for the requests GracefulHandler counts, up to the stop timeout; Javalin puts its
             // handler inside the innermost wrapper, so every body it reads passes UploadPace
             server.setHandler(
