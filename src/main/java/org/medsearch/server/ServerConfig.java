@@ -151,176 +151,117 @@ public record ServerConfig(
     }
 
     public ServerConfig withHost(String h) {
-        return new ServerConfig(
-                h,
-                port,
-                token,
-                corsOrigin,
-                queueSlots,
-                maxBatch,
-                workers,
-                maxUploadBytes,
-                maxPixels,
-                maxDecodedBytes,
-                decodeMemoryBytes,
-                minUploadBytesPerSecond,
-                uploadDeadline,
-                thumbnailSize,
-                grace);
+        return copy(c -> c.host = h);
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(
-                host,
-                p,
-                token,
-                corsOrigin,
-                queueSlots,
-                maxBatch,
-                workers,
-                maxUploadBytes,
-                maxPixels,
-                maxDecodedBytes,
-                decodeMemoryBytes,
-                minUploadBytesPerSecond,
-                uploadDeadline,
-                thumbnailSize,
-                grace);
+        return copy(c -> c.port = p);
     }
 
     public ServerConfig withToken(String t) {
-        return new ServerConfig(
-                host,
-                port,
-                t,
-                corsOrigin,
-                queueSlots,
-                maxBatch,
-                workers,
-                maxUploadBytes,
-                maxPixels,
-                maxDecodedBytes,
-                decodeMemoryBytes,
-                minUploadBytesPerSecond,
-                uploadDeadline,
-                thumbnailSize,
-                grace);
+        return copy(c -> c.token = t);
     }
 
     public ServerConfig withCorsOrigin(String o) {
-        return new ServerConfig(
-                host,
-                port,
-                token,
-                o,
-                queueSlots,
-                maxBatch,
-                workers,
-                maxUploadBytes,
-                maxPixels,
-                maxDecodedBytes,
-                decodeMemoryBytes,
-                minUploadBytesPerSecond,
-                uploadDeadline,
-                thumbnailSize,
-                grace);
+        return copy(c -> c.corsOrigin = o);
     }
 
     public ServerConfig withQueue(int slots, int batch, int nWorkers) {
-        return new ServerConfig(
-                host,
-                port,
-                token,
-                corsOrigin,
-                slots,
-                batch,
-                nWorkers,
-                maxUploadBytes,
-                maxPixels,
-                maxDecodedBytes,
-                decodeMemoryBytes,
-                minUploadBytesPerSecond,
-                uploadDeadline,
-                thumbnailSize,
-                grace);
+        return copy(c -> {
+            c.queueSlots = slots;
+            c.maxBatch = batch;
+            c.workers = nWorkers;
+        });
     }
 
     public ServerConfig withLimits(long uploadBytes, long pixels) {
-        return new ServerConfig(
-                host,
-                port,
-                token,
-                corsOrigin,
-                queueSlots,
-                maxBatch,
-                workers,
-                uploadBytes,
-                pixels,
-                maxDecodedBytes,
-                decodeMemoryBytes,
-                minUploadBytesPerSecond,
-                uploadDeadline,
-                thumbnailSize,
-                grace);
+        return copy(c -> {
+            c.maxUploadBytes = uploadBytes;
+            c.maxPixels = pixels;
+        });
     }
 
     public ServerConfig withGrace(Duration g) {
-        return new ServerConfig(
-                host,
-                port,
-                token,
-                corsOrigin,
-                queueSlots,
-                maxBatch,
-                workers,
-                maxUploadBytes,
-                maxPixels,
-                maxDecodedBytes,
-                decodeMemoryBytes,
-                minUploadBytesPerSecond,
-                uploadDeadline,
-                thumbnailSize,
-                g);
+        return copy(c -> c.grace = g);
     }
 
     /** Per-decode and total decoding memory, in bytes. */
     public ServerConfig withDecodeMemory(long perImage, long total) {
-        return new ServerConfig(
-                host,
-                port,
-                token,
-                corsOrigin,
-                queueSlots,
-                maxBatch,
-                workers,
-                maxUploadBytes,
-                maxPixels,
-                perImage,
-                total,
-                minUploadBytesPerSecond,
-                uploadDeadline,
-                thumbnailSize,
-                grace);
+        return copy(c -> {
+            c.maxDecodedBytes = perImage;
+            c.decodeMemoryBytes = total;
+        });
     }
 
     /** The slowest upload accepted (bytes per second, averaged) and the longest a body may take. */
     public ServerConfig withUploadPace(long minBytesPerSecond, Duration deadline) {
-        return new ServerConfig(
-                host,
-                port,
-                token,
-                corsOrigin,
-                queueSlots,
-                maxBatch,
-                workers,
-                maxUploadBytes,
-                maxPixels,
-                maxDecodedBytes,
-                decodeMemoryBytes,
-                minBytesPerSecond,
-                deadline,
-                thumbnailSize,
-                grace);
+        return copy(c -> {
+            c.minUploadBytesPerSecond = minBytesPerSecond;
+            c.uploadDeadline = deadline;
+        });
+    }
+
+    /** This config with some components changed; the constructor checks the result. */
+    private ServerConfig copy(java.util.function.Consumer<Components> change) {
+        Components c = new Components(this);
+        change.accept(c);
+        return c.build();
+    }
+
+    /** The components of a config, mutable, for the copies above. */
+    private static final class Components {
+        String host;
+        int port;
+        String token;
+        String corsOrigin;
+        int queueSlots;
+        int maxBatch;
+        int workers;
+        long maxUploadBytes;
+        long maxPixels;
+        long maxDecodedBytes;
+        long decodeMemoryBytes;
+        long minUploadBytesPerSecond;
+        Duration uploadDeadline;
+        int thumbnailSize;
+        Duration grace;
+
+        Components(ServerConfig c) {
+            host = c.host;
+            port = c.port;
+            token = c.token;
+            corsOrigin = c.corsOrigin;
+            queueSlots = c.queueSlots;
+            maxBatch = c.maxBatch;
+            workers = c.workers;
+            maxUploadBytes = c.maxUploadBytes;
+            maxPixels = c.maxPixels;
+            maxDecodedBytes = c.maxDecodedBytes;
+            decodeMemoryBytes = c.decodeMemoryBytes;
+            minUploadBytesPerSecond = c.minUploadBytesPerSecond;
+            uploadDeadline = c.uploadDeadline;
+            thumbnailSize = c.thumbnailSize;
+            grace = c.grace;
+        }
+
+        ServerConfig build() {
+            return new ServerConfig(
+                    host,
+                    port,
+                    token,
+                    corsOrigin,
+                    queueSlots,
+                    maxBatch,
+                    workers,
+                    maxUploadBytes,
+                    maxPixels,
+                    maxDecodedBytes,
+                    decodeMemoryBytes,
+                    minUploadBytesPerSecond,
+                    uploadDeadline,
+                    thumbnailSize,
+                    grace);
+        }
     }
 
     /** Keeps the token out of logs and exception messages. */
