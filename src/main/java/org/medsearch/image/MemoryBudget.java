@@ -2,7 +2,6 @@ package org.medsearch.image;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -140,22 +139,5 @@ public final class MemoryBudget {
     @Override
     public String toString() {
         return "MemoryBudget[capacity=" + capacity + ", used=" + used() + "]";
-    }
-
-    /** For tests: waits until {@code n} acquirers are queued. */
-    boolean awaitWaiting(int n, long millis) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        while (System.nanoTime() < end) {
-            lock.lock();
-            try {
-                if (waiting.size() >= n) {
-                    return true;
-                }
-            } finally {
-                lock.unlock();
-            }
-            Thread.sleep(5);
-        }
-        return false;
     }
 }

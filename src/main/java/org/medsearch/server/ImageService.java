@@ -173,11 +173,6 @@ public final class ImageService {
         return service.size();
     }
 
-    /** The memory all decodes share. */
-    public MemoryBudget decodeBudget() {
-        return budget;
-    }
-
     /**
      * Refuses with 503 now when a search or an add arriving now could not be admitted, so that a
      * saturated server does not first wait for the upload. Call it before receiving the body.
