@@ -157,6 +157,7 @@ public final class ModelBundle implements AutoCloseable {
                 weights.getFileName().toString(),
                 sha,
                 fingerprint(sha, prep, List.of()),
+                null,
                 null);
         NDManager manager = Engines.newManager();
         try {

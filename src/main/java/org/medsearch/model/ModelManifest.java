@@ -21,6 +21,9 @@ import org.medsearch.image.Preprocessing;
  * @param weightsSha256 its SHA-256
  * @param fingerprint identifies weights + pre-processing + classes; indexes record it
  * @param provenance how the model was made
+ * @param retrieval what training measured about retrieval on its validation split, including the
+ *     threshold of the {@code auto} scope; null for a bare backbone and for bundles written before
+ *     it existed (they have no {@code auto} scope)
  */
 public record ModelManifest(
         String format,
@@ -30,10 +33,39 @@ public record ModelManifest(
         String weightsFile,
         String weightsSha256,
         String fingerprint,
-        Provenance provenance) {
+        Provenance provenance,
+        RetrievalCalibration retrieval) {
 
     public static final String FORMAT = "medsearch-model/1";
     public static final String ARCHITECTURE = "resnet18-torchvision";
+
+    /** A copy with the retrieval calibration set. */
+    public ModelManifest withRetrieval(RetrievalCalibration r) {
+        return new ModelManifest(
+                format, architecture, classes, preprocessing, weightsFile, weightsSha256, fingerprint, provenance, r);
+    }
+
+    /** The {@code auto} scope's threshold, if training chose one. */
+    public java.util.OptionalDouble autoThreshold() {
+        return retrieval == null
+                ? java.util.OptionalDouble.empty()
+                : java.util.OptionalDouble.of(retrieval.autoThreshold());
+    }
+
+    /**
+     * Retrieval on the validation split, measured at the end of training with the kept weights: each
+     * validation image searches the training images, and mAP@k counts hits of its own class.
+     *
+     * @param k the cut-off (10)
+     * @param queries validation images used as queries
+     * @param autoThreshold the {@code auto} scope searches the predicted class when the top class
+     *     probability is at least this, otherwise all classes; chosen to maximise {@code mapAuto}
+     * @param mapPredicted validation mAP@k under the scope {@code predicted}
+     * @param mapAll validation mAP@k under the scope {@code all}
+     * @param mapAuto validation mAP@k under the scope {@code auto} with {@code autoThreshold}
+     */
+    public record RetrievalCalibration(
+            int k, int queries, double autoThreshold, double mapPredicted, double mapAll, double mapAuto) {}
 
     /**
      * The pre-processing, spelled out for readers of the JSON.

@@ -647,7 +647,8 @@ public final class Trainer {
                         bestEpoch,
                         seconds,
                         Instant.now().toString(),
-                        versions));
+                        versions),
+                null);
         Json.write(out.resolve(ModelBundle.MANIFEST), m);
         FileUtil.deleteTree(ckpt);
         return m;

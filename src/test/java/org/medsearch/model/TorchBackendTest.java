@@ -110,6 +110,7 @@ class TorchBackendTest {
                         ModelBundle.WEIGHTS,
                         sha,
                         ModelBundle.fingerprint(sha, prep, classes),
+                        null,
                         null));
         return dir;
     }
