@@ -9,6 +9,7 @@ import org.medsearch.dicom.WindowPreset;
 import org.medsearch.index.VectorFormat;
 import org.medsearch.model.FineTune;
 import org.medsearch.model.Pretrained;
+import org.medsearch.model.TrainingRecipe;
 import org.medsearch.volume.Plane;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
@@ -34,6 +35,21 @@ final class Converters {
         @Override
         public VectorFormat convert(String value) {
             return Converters.convert(value, VectorFormat::parse);
+        }
+    }
+
+    static final class Schedules implements ITypeConverter<TrainingRecipe.Schedule> {
+        @Override
+        public TrainingRecipe.Schedule convert(String value) {
+            return Converters.convert(value, TrainingRecipe.Schedule::parse);
+        }
+    }
+
+    /** A recipe's name, checked. */
+    static final class Recipes implements ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            return Converters.convert(value, v -> TrainingRecipe.named(v).name());
         }
     }
 

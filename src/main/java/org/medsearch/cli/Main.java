@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
         description = "Content-based medical image retrieval with ResNet-18 features.",
         subcommands = {
             TrainCommand.class,
+            CvCommand.class,
             IndexCommand.class,
             DeleteCommand.class,
             SearchCommand.class,

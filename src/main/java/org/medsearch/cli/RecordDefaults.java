@@ -38,6 +38,12 @@ final class RecordDefaults {
                     Map.entry("--finetune", p.fineTune().key()),
                     Map.entry("--backbone-lr-factor", String.valueOf(p.backboneLrFactor())),
                     Map.entry("--warmup-epochs", String.valueOf(p.warmupEpochs())),
+                    Map.entry("--recipe", p.name()),
+                    Map.entry("--schedule", p.schedule().key()),
+                    Map.entry("--label-smoothing", String.valueOf(p.labelSmoothing())),
+                    Map.entry("--early-stop", String.valueOf(p.earlyStopPatience())),
+                    Map.entry("--metric-loss", String.valueOf(p.metricLossWeight())),
+                    Map.entry("--metric-temperature", String.valueOf(p.metricTemperature())),
                     Map.entry("--split", SplitRatios.DEFAULT.toString()),
                     Map.entry("--init", "scratch"));
         }

@@ -8,6 +8,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -69,6 +70,8 @@ public final class BatchLoader implements Iterable<BatchLoader.Batch>, AutoClose
     private final int batchSize;
     private final ExecutorService pool;
     private final int prefetch;
+    private Augmentation augmentation;
+    private long augmentationSeed;
 
     /** Loads files. */
     public static BatchLoader forFiles(
@@ -91,6 +94,17 @@ public final class BatchLoader implements Iterable<BatchLoader.Batch>, AutoClose
             return t;
         });
         this.prefetch = w + 2;
+    }
+
+    /**
+     * Augments every image of this loader (for training batches only): input {@code i} is changed
+     * with a generator seeded from {@code seed} and {@code i}, so a batch is the same whichever
+     * thread loads it. Call before iterating.
+     */
+    public BatchLoader optAugmentation(Augmentation a, long seed) {
+        this.augmentation = a;
+        this.augmentationSeed = seed;
+        return this;
     }
 
     public int batchCount() {
@@ -172,7 +186,12 @@ public final class BatchLoader implements Iterable<BatchLoader.Batch>, AutoClose
         for (int i = from; i < to; i++) {
             try {
                 MedicalImage img = sources.get(i).load(readers);
-                prep.apply(img, data, n * len);
+                if (augmentation == null) {
+                    prep.apply(img, data, n * len);
+                } else {
+                    SplittableRandom rnd = new SplittableRandom(augmentationSeed * 0x9E3779B97F4A7C15L + i);
+                    prep.normalise(augmentation.apply(prep.resize(img), prep.imageSize(), rnd), data, n * len);
+                }
                 meta.add(img.metadata());
                 idx[n++] = i;
             } catch (ImageFormatException e) {

@@ -58,12 +58,27 @@ public record Preprocessing(int imageSize, float[] mean, float[] std) {
 
     /** Writes the network input for one image into {@code out} at {@code offset}, channels last. */
     public void apply(MedicalImage img, float[] out, int offset) {
+        normalise(resize(img), out, offset);
+    }
+
+    /** The first half of {@link #apply}: the gray plane at {@code imageSize} square, in [0, 1]. */
+    public float[] resize(MedicalImage img) {
         float[] px = Resampler.resize(img.pixels(), img.width(), img.height(), imageSize, imageSize);
+        for (int i = 0; i < px.length; i++) {
+            px[i] = Math.min(1f, Math.max(0f, px[i]));
+        }
+        return px;
+    }
+
+    /**
+     * The second half of {@link #apply}: a gray plane from {@link #resize} (or an augmented copy of
+     * it) replicated to three channels and normalised, written channels last.
+     */
+    public void normalise(float[] plane, float[] out, int offset) {
         float m0 = mean[0], m1 = mean[1], m2 = mean[2];
         float s0 = 1f / std[0], s1 = 1f / std[1], s2 = 1f / std[2];
         int o = offset;
-        for (float v : px) {
-            float g = Math.min(1f, Math.max(0f, v));
+        for (float g : plane) {
             out[o] = (g - m0) * s0;
             out[o + 1] = (g - m1) * s1;
             out[o + 2] = (g - m2) * s2;

@@ -128,7 +128,12 @@ public record ModelManifest(
             int duplicateImages,
             int patientGroups) {}
 
-    /** One epoch's figures. */
+    /**
+     * One epoch's figures.
+     *
+     * @param valMap validation mAP@10 under the scope {@code all}, measured when the recipe stops
+     *     early on it (null otherwise)
+     */
     public record EpochMetrics(
             int epoch,
             double learningRate,
@@ -137,5 +142,6 @@ public record ModelManifest(
             double valLoss,
             double valAccuracy,
             double seconds,
-            double imagesPerSecond) {}
+            double imagesPerSecond,
+            Double valMap) {}
 }

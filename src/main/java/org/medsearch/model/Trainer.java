@@ -23,6 +23,7 @@ import org.medsearch.dataset.SampleLoader;
 import org.medsearch.dataset.Split;
 import org.medsearch.dicom.DicomImageReader;
 import org.medsearch.dicom.WindowPreset;
+import org.medsearch.eval.ScopeCalibration;
 import org.medsearch.image.BatchLoader;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.Preprocessing;
@@ -58,7 +59,13 @@ public final class Trainer {
 
     public static final String CHECKPOINT_DIR = ".checkpoint";
     private static final String STATE = "state.json";
-    private static final String STATE_FORMAT = "medsearch-checkpoint/1";
+    private static final String STATE_FORMAT = "medsearch-checkpoint/2";
+    /** Retrieval validation searches at most this many training images ... */
+    static final int MAX_GALLERY = 5000;
+    /** ... with at most this many validation images, so that it stays cheap on large data sets. */
+    static final int MAX_QUERIES = 2000;
+    /** The cut-off of validation mAP. */
+    static final int MAP_K = 10;
 
     private ImageReaders readers;
     private final Progress progress;
@@ -98,8 +105,9 @@ public final class Trainer {
             String init,
             List<ModelManifest.EpochMetrics> epochs,
             Integer bestEpoch,
-            double bestValAccuracy,
+            double bestScore,
             double bestValLoss,
+            ModelManifest.RetrievalCalibration bestRetrieval,
             double seconds,
             String weights,
             String momentum,
@@ -137,6 +145,11 @@ public final class Trainer {
             throw new MedsearchException("the validation split has no images; validation needs at least one"
                     + " (use more images or a split with a validation part)");
         }
+        if (recipe.metricLossWeight() > 0 && recipe.fineTune() == FineTune.HEAD) {
+            throw new MedsearchException(
+                    "a metric loss needs a backbone that trains; it does nothing to a linear probe");
+        }
+        float[] classWeights = classWeights(train, classes, recipe.classBalanced());
         Path ckpt = out.resolve(CHECKPOINT_DIR);
         Preprocessing prep = Preprocessing.imagenet(recipe.imageSize());
         String dataSha = ds.contentHash();
@@ -150,8 +163,10 @@ public final class Trainer {
             List<ModelManifest.EpochMetrics> history = new ArrayList<>();
             int startEpoch = 0;
             Integer bestEpoch = null;
-            double bestAcc = -1;
+            // the kept epoch's score: validation mAP@10 when stopping early on it, else accuracy
+            double bestScore = -1;
             double bestLoss = Double.POSITIVE_INFINITY;
+            ModelManifest.RetrievalCalibration bestRetrieval = null;
             double seconds = 0;
             if (state != null) {
                 net = ResNet18.fromStateDict(
@@ -160,8 +175,9 @@ public final class Trainer {
                 startEpoch = state.epochsDone();
                 history.addAll(state.epochs());
                 bestEpoch = state.bestEpoch();
-                bestAcc = state.bestValAccuracy();
+                bestScore = state.bestScore();
                 bestLoss = state.bestValLoss();
+                bestRetrieval = state.bestRetrieval();
                 seconds = state.seconds();
                 log.accept("Resuming after epoch " + startEpoch + " of " + recipe.epochs());
             } else {
@@ -176,11 +192,18 @@ public final class Trainer {
             for (int epoch = startEpoch; epoch < recipe.epochs(); epoch++) {
                 double lr = recipe.learningRateAt(epoch);
                 long t0 = System.nanoTime();
-                double[] trainStats = trainEpoch(net, sgd, train, classes, prep, recipe, epoch, Long.MAX_VALUE);
+                double[] trainStats =
+                        trainEpoch(net, sgd, train, classes, classWeights, prep, recipe, epoch, Long.MAX_VALUE);
                 double epochSeconds = (System.nanoTime() - t0) / 1e9;
-                double[] valStats = val.isEmpty()
-                        ? new double[] {Double.NaN, Double.NaN}
-                        : validate(net, val, classes, prep, recipe.batchSize(), "Validating " + (epoch + 1));
+                double[] valStats;
+                ModelManifest.RetrievalCalibration retrieval = null;
+                if (recipe.earlyStopping()) {
+                    Measured m = measure(net, train, val, classes, prep, recipe, "Validating " + (epoch + 1));
+                    valStats = new double[] {m.valLoss(), m.valAccuracy()};
+                    retrieval = m.calibration();
+                } else {
+                    valStats = validate(net, val, classes, prep, recipe.batchSize(), "Validating " + (epoch + 1));
+                }
                 seconds += (System.nanoTime() - t0) / 1e9;
                 ModelManifest.EpochMetrics em = new ModelManifest.EpochMetrics(
                         epoch + 1,
@@ -190,10 +213,11 @@ public final class Trainer {
                         valStats[0],
                         valStats[1],
                         epochSeconds,
-                        trainStats[2] / epochSeconds);
+                        trainStats[2] / epochSeconds,
+                        retrieval == null ? null : retrieval.mapAll());
                 history.add(em);
-                boolean better =
-                        val.isEmpty() || valStats[1] > bestAcc || (valStats[1] == bestAcc && valStats[0] < bestLoss);
+                double score = retrieval == null ? valStats[1] : retrieval.mapAll();
+                boolean better = score > bestScore || (score == bestScore && valStats[0] < bestLoss);
                 Files.createDirectories(ckpt);
                 String wName = String.format("epoch-%03d.safetensors", epoch + 1);
                 String mName = String.format("momentum-%03d.safetensors", epoch + 1);
@@ -202,8 +226,9 @@ public final class Trainer {
                 SafeTensors.write(ckpt.resolve(mName), sgd.velocity(), Map.of());
                 if (better) {
                     bestEpoch = epoch + 1;
-                    bestAcc = valStats[1];
+                    bestScore = score;
                     bestLoss = valStats[0];
+                    bestRetrieval = retrieval;
                     SafeTensors.write(ckpt.resolve("best.safetensors"), sd, Map.of("format", "pt"));
                 }
                 String oldW = state == null ? null : state.weights();
@@ -217,8 +242,9 @@ public final class Trainer {
                         initName,
                         List.copyOf(history),
                         bestEpoch,
-                        bestAcc,
+                        bestScore,
                         bestLoss,
+                        bestRetrieval,
                         seconds,
                         wName,
                         mName,
@@ -229,7 +255,7 @@ public final class Trainer {
                     Files.deleteIfExists(ckpt.resolve(oldM));
                 }
                 log.accept(String.format(
-                        "epoch %d/%d  lr %.2g  train loss %.4f acc %.4f  val loss %.4f acc %.4f  %.0f img/s%s",
+                        "epoch %d/%d  lr %.2g  train loss %.4f acc %.4f  val loss %.4f acc %.4f%s  %.0f img/s%s",
                         epoch + 1,
                         recipe.epochs(),
                         lr,
@@ -237,10 +263,35 @@ public final class Trainer {
                         trainStats[1],
                         valStats[0],
                         valStats[1],
+                        retrieval == null ? "" : String.format(" mAP@%d %.4f", MAP_K, retrieval.mapAll()),
                         em.imagesPerSecond(),
                         better ? "  (best so far)" : ""));
+                if (recipe.earlyStopping() && epoch + 1 - bestEpoch >= recipe.earlyStopPatience()) {
+                    log.accept(String.format(
+                            "stopping early: no better validation mAP@%d for %d epochs (best: epoch %d, %.4f)",
+                            MAP_K, recipe.earlyStopPatience(), bestEpoch, bestScore));
+                    break;
+                }
             }
-            return finish(ds, split, recipe, prep, initName, out, ckpt, history, bestEpoch, seconds, classes);
+            if (bestRetrieval == null) {
+                // the kept weights were chosen by accuracy: measure retrieval with them once
+                try (NDManager m = Engines.newManager();
+                        ResNet18 best = ResNet18.fromStateDict(
+                                m, SafeTensors.read(ckpt.resolve("best.safetensors")), classes.size(), 0)) {
+                    bestRetrieval = measure(best, train, val, classes, prep, recipe, "Calibrating scopes")
+                            .calibration();
+                }
+            }
+            log.accept(String.format(
+                    "validation mAP@%d: predicted %.4f, all %.4f, auto %.4f (threshold %.3f, %d queries)",
+                    MAP_K,
+                    bestRetrieval.mapPredicted(),
+                    bestRetrieval.mapAll(),
+                    bestRetrieval.mapAuto(),
+                    bestRetrieval.autoThreshold(),
+                    bestRetrieval.queries()));
+            return finish(
+                    ds, split, recipe, prep, initName, out, ckpt, history, bestEpoch, bestRetrieval, seconds, classes);
         }
     }
 
@@ -301,17 +352,20 @@ public final class Trainer {
         try (NDManager manager = Engines.newManager();
                 ResNet18 net = ResNet18.create(manager, classes.size(), recipe.seed())) {
             Sgd sgd = new Sgd(net, recipe, recipe.learningRate());
+            float[] weights = classWeights(samples, classes, false);
             trainEpoch(
                     net,
                     sgd,
                     samples.subList(0, Math.min(samples.size(), recipe.batchSize())),
                     classes,
+                    weights,
                     prep,
                     recipe,
                     0,
                     Long.MAX_VALUE);
             long t0 = System.nanoTime();
-            double[] stats = trainEpoch(net, sgd, samples, classes, prep, recipe, 1, t0 + (long) (seconds * 1e9));
+            double[] stats =
+                    trainEpoch(net, sgd, samples, classes, weights, prep, recipe, 1, t0 + (long) (seconds * 1e9));
             return stats[2] / ((System.nanoTime() - t0) / 1e9);
         }
     }
@@ -321,6 +375,7 @@ public final class Trainer {
             Sgd sgd,
             List<Sample> train,
             List<String> classes,
+            float[] classWeights,
             Preprocessing prep,
             TrainingRecipe recipe,
             int epoch,
@@ -339,6 +394,11 @@ public final class Trainer {
                         new BatchLoader(readers, prep, SampleLoader.sources(order), recipe.batchSize(), workers);
                 Progress.Task task =
                         progress.start(String.format("Epoch %d/%d", epoch + 1, recipe.epochs()), order.size(), "img")) {
+            if (recipe.augmentation() != null) {
+                loader.optAugmentation(recipe.augmentation(), recipe.seed() * 1_000_003L + epoch);
+            }
+            int c = classes.size();
+            double eps = recipe.labelSmoothing();
             for (BatchLoader.Batch b : loader) {
                 if (System.nanoTime() > deadline) {
                     break;
@@ -360,22 +420,39 @@ public final class Trainer {
                 float loss;
                 try (NDManager step = Engines.newManager()) {
                     NDArray x = Engines.input(step, b.data(), n, prep);
-                    NDArray target = step.create(y).oneHot(classes.size());
+                    // smoothed one-hot targets, each row scaled by its class's weight
+                    float[] t = new float[n * c];
+                    for (int i = 0; i < n; i++) {
+                        for (int k = 0; k < c; k++) {
+                            t[i * c + k] = (float) (classWeights[y[i]] * (eps / c + (k == y[i] ? 1 - eps : 0)));
+                        }
+                    }
+                    NDArray target = step.create(t, new ai.djl.ndarray.types.Shape(n, c));
                     try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
                         // a linear probe needs no graph through the frozen backbone: its features come from
                         // the (much cheaper) inference pass, which equals the frozen training pass exactly
-                        NDArray out = ft == FineTune.HEAD
-                                ? Linear.linear(
-                                                net.forward(x, false).features(),
-                                                net.parameters().get("fc.weight"),
-                                                net.parameters().get("fc.bias"))
-                                        .singletonOrThrow()
-                                : net.forward(x, ft.frozen()).logits();
+                        NDArray out;
+                        NDArray features = null;
+                        if (ft == FineTune.HEAD) {
+                            out = Linear.linear(
+                                            net.forward(x, false).features(),
+                                            net.parameters().get("fc.weight"),
+                                            net.parameters().get("fc.bias"))
+                                    .singletonOrThrow();
+                        } else {
+                            ResNet18.Output o = net.forward(x, ft.frozen());
+                            out = o.logits();
+                            features = o.features();
+                        }
                         NDArray l = out.logSoftmax(1)
                                 .mul(target)
                                 .sum(new int[] {1})
                                 .neg()
                                 .mean();
+                        if (recipe.metricLossWeight() > 0) {
+                            l = l.add(MetricLoss.supervisedContrastive(features, y, recipe.metricTemperature())
+                                    .mul((float) recipe.metricLossWeight()));
+                        }
                         // the learning rate rides on the loss, so the update below needs no extra pass
                         // over the weights: buf stores lr*buf of PyTorch's rule (rescaled when lr changes)
                         gc.backward(l.mul((float) lr));
@@ -385,7 +462,7 @@ public final class Trainer {
                     sgd.step();
                 }
                 for (int i = 0; i < n; i++) {
-                    if (argmax(logits, i * classes.size(), classes.size()) == y[i]) {
+                    if (argmax(logits, i * c, c) == y[i]) {
                         correct++;
                     }
                 }
@@ -572,6 +649,118 @@ public final class Trainer {
         return new double[] {lossSum / Math.max(1, seen), correct / Math.max(1, seen)};
     }
 
+    /**
+     * Each class's loss weight: {@code n / (classes * n_class)} when balancing (a class with half the
+     * average count weighs 2), else 1. A class without training images gets 1; it never occurs.
+     */
+    static float[] classWeights(List<Sample> train, List<String> classes, boolean balanced) {
+        float[] w = new float[classes.size()];
+        java.util.Arrays.fill(w, 1f);
+        if (balanced) {
+            int[] count = new int[classes.size()];
+            for (Sample s : train) {
+                count[classes.indexOf(s.label())]++;
+            }
+            for (int k = 0; k < w.length; k++) {
+                if (count[k] > 0) {
+                    w[k] = (float) train.size() / (classes.size() * count[k]);
+                }
+            }
+        }
+        return w;
+    }
+
+    /** Validation loss and accuracy, and retrieval of the validation images among the training images. */
+    record Measured(double valLoss, double valAccuracy, ModelManifest.RetrievalCalibration calibration) {}
+
+    /**
+     * Embeds (a seeded sample of at most {@value #MAX_GALLERY}) training images and (at most
+     * {@value #MAX_QUERIES}) validation images in inference mode, without augmentation, and measures
+     * validation loss and accuracy on those queries and mAP@{@value #MAP_K} under each scope.
+     */
+    Measured measure(
+            ResNet18 net,
+            List<Sample> train,
+            List<Sample> val,
+            List<String> classes,
+            Preprocessing prep,
+            TrainingRecipe recipe,
+            String title) {
+        Embedded g = embed(net, sample(train, MAX_GALLERY, recipe.seed()), classes, prep, recipe.batchSize(), title);
+        Embedded q = embed(net, sample(val, MAX_QUERIES, recipe.seed()), classes, prep, recipe.batchSize(), title);
+        double loss = 0;
+        int correct = 0;
+        float[][] probs = new float[q.labels().length][];
+        for (int i = 0; i < probs.length; i++) {
+            float[] lp = q.logProbabilities()[i];
+            int y = q.labels()[i];
+            loss -= lp[y];
+            if (argmax(lp, 0, lp.length) == y) {
+                correct++;
+            }
+            probs[i] = new float[lp.length];
+            for (int k = 0; k < lp.length; k++) {
+                probs[i][k] = (float) Math.exp(lp[k]);
+            }
+        }
+        ScopeCalibration.Result r =
+                ScopeCalibration.measure(g.features(), g.labels(), q.features(), q.labels(), probs, MAP_K);
+        int n = Math.max(1, probs.length);
+        return new Measured(
+                loss / n,
+                (double) correct / n,
+                new ModelManifest.RetrievalCalibration(
+                        MAP_K, r.queries(), r.threshold(), r.mapPredicted(), r.mapAll(), r.mapAuto()));
+    }
+
+    /** Up to {@code max} of {@code samples}, a seeded random choice when there are more. */
+    private static List<Sample> sample(List<Sample> samples, int max, long seed) {
+        if (samples.size() <= max) {
+            return samples;
+        }
+        List<Sample> copy = new ArrayList<>(samples);
+        Collections.shuffle(copy, new Random(seed));
+        return copy.subList(0, max);
+    }
+
+    /** Features, log-probabilities and labels of the images that could be read. */
+    private record Embedded(float[][] features, float[][] logProbabilities, int[] labels) {}
+
+    private Embedded embed(
+            ResNet18 net, List<Sample> samples, List<String> classes, Preprocessing prep, int batch, String title) {
+        boolean grad = TorchOps.setGradMode(false);
+        List<float[]> feats = new ArrayList<>();
+        List<float[]> logp = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        int c = classes.size();
+        try (BatchLoader loader =
+                        new BatchLoader(readers, prep, SampleLoader.sources(samples), Math.max(batch, 64), workers);
+                Progress.Task task = progress.start(title, samples.size(), "img")) {
+            loader.forEach(task, f -> reportFailure(samples, f), b -> {
+                int n = b.size();
+                try (NDManager m = Engines.newManager()) {
+                    ResNet18.Output o = net.forward(Engines.input(m, b.data(), n, prep), false);
+                    float[] f = o.features().toFloatArray();
+                    float[] lp = o.logits().logSoftmax(1).toFloatArray();
+                    int d = f.length / n;
+                    for (int i = 0; i < n; i++) {
+                        feats.add(java.util.Arrays.copyOfRange(f, i * d, (i + 1) * d));
+                        logp.add(java.util.Arrays.copyOfRange(lp, i * c, (i + 1) * c));
+                        labels.add(classes.indexOf(samples.get(b.indices()[i]).label()));
+                    }
+                }
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // the work above does no I/O of its own
+        } finally {
+            TorchOps.setGradMode(grad);
+        }
+        return new Embedded(
+                feats.toArray(float[][]::new),
+                logp.toArray(float[][]::new),
+                labels.stream().mapToInt(Integer::intValue).toArray());
+    }
+
     private void reportFailures(BatchLoader.Batch b, List<Sample> samples) {
         for (BatchLoader.Failure f : b.failures()) {
             reportFailure(samples, f);
@@ -602,6 +791,7 @@ public final class Trainer {
             Path ckpt,
             List<ModelManifest.EpochMetrics> history,
             Integer bestEpoch,
+            ModelManifest.RetrievalCalibration retrieval,
             double seconds,
             List<String> classes)
             throws IOException {
@@ -648,7 +838,7 @@ public final class Trainer {
                         seconds,
                         Instant.now().toString(),
                         versions),
-                null);
+                retrieval);
         Json.write(out.resolve(ModelBundle.MANIFEST), m);
         FileUtil.deleteTree(ckpt);
         return m;

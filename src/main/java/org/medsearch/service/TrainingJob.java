@@ -178,6 +178,11 @@ public final class TrainingJob {
             return this;
         }
 
+        /** The recipe set so far. */
+        public TrainingRecipe recipe() {
+            return recipe;
+        }
+
         /** Train/validation/test ratios (default 70/15/15). */
         public Builder optSplit(SplitRatios r) {
             this.ratios = r;

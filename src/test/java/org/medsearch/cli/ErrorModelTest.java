@@ -52,6 +52,14 @@ class ErrorModelTest {
         CliRun s = CliRun.run("train", "--data", "d", "--out", "o", "--split", "70/30");
         assertEquals(2, s.code(), s.toString());
         assertTrue(s.err().contains("--split"), s.err());
+        CliRun r = CliRun.run("train", "--data", "d", "--out", "o", "--recipe", "best");
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(r.err().contains("--recipe") && r.err().contains("paper or strong"), r.err());
+        CliRun c = CliRun.run("train", "--data", "d", "--out", "o", "--schedule", "linear");
+        assertEquals(2, c.code(), c.toString());
+        assertTrue(c.err().contains("--schedule"), c.err());
+        CliRun l = CliRun.run("train", "--data", "d", "--out", "o", "--label-smoothing", "1.5");
+        l.assertUserError("--label-smoothing must be at least 0 and below 1, got 1.5");
     }
 
     @Test
@@ -78,7 +86,37 @@ class ErrorModelTest {
         CommandLine cl = Main.commandLine();
         CommandLine.ParseResult train = cl.parseArgs("train", "--data", "d", "--out", "o");
         TrainCommand t = (TrainCommand) train.subcommand().commandSpec().userObject();
-        assertEquals(TrainingRecipe.paper(), t.recipe());
+        assertEquals(TrainingRecipe.paper(), t.training.recipe());
+
+        // --recipe strong takes the strong recipe's values; each knob given overrides one of them
+        TrainCommand strong = (TrainCommand) Main.commandLine()
+                .parseArgs("train", "--data", "d", "--out", "o", "--recipe", "strong")
+                .subcommand()
+                .commandSpec()
+                .userObject();
+        assertEquals(TrainingRecipe.strong(), strong.training.recipe());
+        TrainCommand tuned = (TrainCommand) Main.commandLine()
+                .parseArgs(
+                        "train",
+                        "--data",
+                        "d",
+                        "--out",
+                        "o",
+                        "--recipe",
+                        "strong",
+                        "--image-size",
+                        "128",
+                        "--flip",
+                        "--no-balance")
+                .subcommand()
+                .commandSpec()
+                .userObject();
+        TrainingRecipe r = tuned.training.recipe();
+        assertEquals(128, r.imageSize());
+        assertTrue(r.augmentation().flip());
+        assertFalse(r.classBalanced());
+        assertEquals(TrainingRecipe.strong().learningRate(), r.learningRate());
+        assertEquals(TrainingRecipe.Schedule.COSINE, r.schedule());
 
         CommandLine.ParseResult serve = Main.commandLine().parseArgs("serve", "--model", "m", "--index", "i");
         ServeCommand s = (ServeCommand) serve.subcommand().commandSpec().userObject();
@@ -101,7 +139,23 @@ class ErrorModelTest {
                 .getUsageMessage()
                 .replaceAll("\\s+", " ");
         assertTrue(
-                trainHelp.contains("Epochs (default " + TrainingRecipe.paper().epochs() + ")"), trainHelp);
+                trainHelp.contains("the most with early stopping (default "
+                        + TrainingRecipe.paper().epochs() + ")"),
+                trainHelp);
+        // --recipe's help states the strong recipe's values
+        TrainingRecipe strong = TrainingRecipe.strong();
+        for (String part : new String[] {
+            "lr " + strong.learningRate(),
+            "weight decay "
+                    + new java.math.BigDecimal(String.valueOf(strong.weightDecay()))
+                            .stripTrailingZeros()
+                            .toPlainString(),
+            "label smoothing " + strong.labelSmoothing(),
+            "at most " + strong.epochs() + " epochs",
+            "early stopping after " + strong.earlyStopPatience()
+        }) {
+            assertTrue(trainHelp.contains(part), part + " in " + trainHelp);
+        }
         assertEquals(Duration.ofSeconds(60), ServerConfig.defaults().uploadDeadline());
     }
 }

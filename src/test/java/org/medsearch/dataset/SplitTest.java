@@ -106,4 +106,58 @@ class SplitTest {
             assertEquals(p, byHash.computeIfAbsent(s.contentHash(), h -> p), s.relativePath());
         }
     }
+
+    @Test
+    void foldsTestEveryImageOnceAndKeepGroupsTogether() {
+        Dataset ds = synthetic(3, 120, 5);
+        // one pair of identical images under two labels, as BUSI has
+        List<Sample> samples = new ArrayList<>(ds.samples());
+        Sample a = samples.get(0);
+        samples.add(new Sample("c1/conflict.png", Path.of("c1", "conflict.png"), "c1", null, null, a.contentHash()));
+        ds = new Dataset(Path.of("."), samples, new ScanReport(samples.size(), Map.of(), List.of()));
+        int k = 5;
+        List<Split> folds = Split.folds(ds, k, 0.2, 3);
+        assertEquals(k, folds.size());
+        Map<String, Integer> testedIn = new HashMap<>();
+        for (int f = 0; f < k; f++) {
+            Split s = folds.get(f);
+            assertEquals(1, s.labelConflicts());
+            Map<String, Split.Part> byHash = new HashMap<>();
+            Map<String, Split.Part> byPatient = new HashMap<>();
+            for (Sample x : ds.samples()) {
+                Split.Part p = s.partOf(x.relativePath());
+                assertEquals(p, byHash.computeIfAbsent(x.contentHash(), h -> p), "identical images apart: " + x);
+                if (x.patientId() != null) {
+                    assertEquals(p, byPatient.computeIfAbsent(x.patientId(), h -> p), "a patient apart: " + x);
+                }
+                if (p == Split.Part.TEST) {
+                    assertEquals(null, testedIn.put(x.relativePath(), f), "tested twice: " + x);
+                }
+            }
+            // per class: a fifth tests, and a fifth of the rest validates, each within a few images (groups)
+            for (String c : ds.classes()) {
+                long test = ds.samples().stream()
+                        .filter(x -> x.label().equals(c) && s.partOf(x.relativePath()) == Split.Part.TEST)
+                        .count();
+                long val = ds.samples().stream()
+                        .filter(x -> x.label().equals(c) && s.partOf(x.relativePath()) == Split.Part.VAL)
+                        .count();
+                assertTrue(Math.abs(test - 24) <= 4, c + " fold " + f + " test " + test);
+                assertTrue(Math.abs(val - 19.2) <= 4, c + " fold " + f + " val " + val);
+            }
+        }
+        assertEquals(ds.size(), testedIn.size(), "every image is tested in exactly one fold");
+        // reproducible, and another seed deals other folds
+        assertEquals(folds.get(2).toCsv(), Split.folds(ds, k, 0.2, 3).get(2).toCsv());
+        assertNotEquals(folds.get(2).toCsv(), Split.folds(ds, k, 0.2, 4).get(2).toCsv());
+    }
+
+    @Test
+    void foldSettingsAreChecked() {
+        Dataset ds = synthetic(2, 10, 1);
+        IllegalArgumentException one = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> Split.folds(ds, 1, 0.2, 1));
+        assertTrue(one.getMessage().contains("at least 2 folds"), one.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Split.folds(ds, 5, 1.0, 1));
+    }
 }

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.medsearch.dataset.Dataset;
 import org.medsearch.dataset.DatasetScanner;
+import org.medsearch.dataset.Sample;
 import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
 import org.medsearch.image.ImageReaders;
@@ -63,6 +64,12 @@ class TrainerTest {
         assertTrue(m.provenance().versions().containsKey("pytorch"));
         assertTrue(m.provenance().trainingSeconds() > 0);
         assertFalse(Files.exists(out.resolve(Trainer.CHECKPOINT_DIR)), "checkpoints are removed after success");
+        // the paper's recipe keeps the best-accuracy epoch, then calibrates the scopes with it
+        ModelManifest.RetrievalCalibration r = m.retrieval();
+        assertEquals(split.counts().get(Split.Part.VAL), r.queries());
+        assertTrue(r.autoThreshold() >= 0 && r.autoThreshold() <= 1, "threshold " + r.autoThreshold());
+        assertTrue(r.mapAuto() >= Math.max(r.mapAll(), r.mapPredicted()) - 1e-12, r.toString());
+        assertTrue(m.provenance().epochs().stream().allMatch(e -> e.valMap() == null));
 
         // the bundle is a torchvision state dict that loads back, and its manifest guards it
         Map<String, Tensor> sd = SafeTensors.read(out.resolve(ModelBundle.WEIGHTS));
@@ -155,5 +162,50 @@ class TrainerTest {
         assertEquals("test-init", mf.provenance().init());
         Map<String, Tensor> sd = SafeTensors.read(out.resolve(ModelBundle.WEIGHTS));
         assertArrayEquals(new long[] {3, 512}, sd.get("fc.weight").shape());
+    }
+
+    @Test
+    void strongRecipeKeepsTheBestValidationMapAndStopsWhenItStalls(@TempDir Path out) throws Exception {
+        List<String> log = new ArrayList<>();
+        TrainingRecipe strong = TrainingRecipe.strong().toBuilder()
+                .optImageSize(64)
+                .optEpochs(6)
+                .optBatchSize(16)
+                .optEarlyStopPatience(2)
+                .optMetricLossWeight(0.5)
+                .build();
+        ModelManifest m = trainer(log).train(ds, split, strong, null, "scratch", out, false);
+        List<ModelManifest.EpochMetrics> epochs = m.provenance().epochs();
+        assertEquals(strong, m.provenance().recipe(), "every choice is in the manifest");
+        // the kept epoch is the first with the highest validation mAP@10
+        double best = epochs.stream()
+                .mapToDouble(ModelManifest.EpochMetrics::valMap)
+                .max()
+                .orElseThrow();
+        int first = 0;
+        while (epochs.get(first).valMap() < best) {
+            first++;
+        }
+        assertEquals(first + 1, m.provenance().bestEpoch(), log.toString());
+        // stopped early only after `patience` epochs without a better one
+        if (epochs.size() < strong.epochs()) {
+            assertEquals(m.provenance().bestEpoch() + strong.earlyStopPatience(), epochs.size(), log.toString());
+            assertTrue(log.stream().anyMatch(l -> l.startsWith("stopping early")), log.toString());
+        }
+        assertEquals(best, m.retrieval().mapAll(), 1e-12, "calibrated with the kept weights");
+        assertTrue(best >= 0.8, "three visual patterns are easy to retrieve: " + log);
+    }
+
+    @Test
+    void classWeightsBalanceTheClasses() {
+        List<Sample> train = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            train.add(new Sample("a" + i, Path.of("a" + i), i < 20 ? "a" : "b", null, null, "h" + i));
+        }
+        float[] w = Trainer.classWeights(train, List.of("a", "b"), true);
+        // 20 and 10 images: weights 30/(2*20) and 30/(2*10), so each class weighs 15 in all
+        assertEquals(0.75f, w[0], 1e-6);
+        assertEquals(1.5f, w[1], 1e-6);
+        assertArrayEquals(new float[] {1, 1}, Trainer.classWeights(train, List.of("a", "b"), false));
     }
 }
