@@ -89,12 +89,12 @@ class ErrorModelTest {
         assertEquals(TrainingRecipe.paper(), t.training.recipe());
 
         // --recipe strong takes the strong recipe's values; each knob given overrides one of them
-        TrainCommand strong = (TrainCommand) Main.commandLine()
+        TrainCommand strongCmd = (TrainCommand) Main.commandLine()
                 .parseArgs("train", "--data", "d", "--out", "o", "--recipe", "strong")
                 .subcommand()
                 .commandSpec()
                 .userObject();
-        assertEquals(TrainingRecipe.strong(), strong.training.recipe());
+        assertEquals(TrainingRecipe.strong(), strongCmd.training.recipe());
         TrainCommand tuned = (TrainCommand) Main.commandLine()
                 .parseArgs(
                         "train",
