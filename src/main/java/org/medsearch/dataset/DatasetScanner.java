@@ -47,9 +47,10 @@ import org.medsearch.volume.Volumes;
  *       mask, for a volume, picks its slices).</li>
  * </ul>
  *
- * <p>Images are 2D files (PNG, JPEG, BMP, GIF, TIFF, DICOM) or slices of volumes: a NIfTI file
- * becomes {@link #optVolumeSlices} images. A DICOM file's PatientID and StudyInstanceUID (in memory
- * only) and its Modality fill the sample's fields the manifest leaves empty.
+ * <p>Images are 2D files (PNG, JPEG, BMP, GIF, TIFF, PGM/PPM/PBM/PAM, WebP, DICOM) or slices of
+ * volumes: a NIfTI file becomes {@link #optVolumeSlices} images. A DICOM file's PatientID and
+ * StudyInstanceUID (in memory only) and its Modality fill the sample's fields the manifest leaves
+ * empty.
  *
  * <p>Contract: unusable files (empty, truncated, not an image, unreadable, symlink loops) are skipped
  * and listed in the {@link ScanReport} with their reason; they never abort the scan. A class whose

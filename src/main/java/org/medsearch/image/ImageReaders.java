@@ -39,7 +39,7 @@ public final class ImageReaders {
                     .toList();
 
     /**
-     * Every installed reader (PNG/JPEG/BMP/GIF/TIFF, DICOM, NIfTI: see
+     * Every installed reader (PNG/JPEG/BMP/GIF/TIFF/PNM/WebP, DICOM, NIfTI: see
      * {@code META-INF/services/org.medsearch.image.ImageReader}) with {@link ReadLimits#DEFAULT}.
      * A new format plugs in by adding its reader to that file; no code here changes.
      */

@@ -9,7 +9,9 @@ import java.awt.image.Raster;
 import java.awt.image.SampleModel;
 import java.awt.image.SinglePixelPackedSampleModel;
 import java.io.ByteArrayInputStream;
+import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -21,12 +23,15 @@ import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.stream.ImageInputStream;
 
 /**
- * PNG, JPEG, BMP, GIF and TIFF through Java ImageIO (with the TwelveMonkeys JPEG and TIFF plug-ins,
- * which read CMYK, 12-bit and damaged-but-legal files the JDK rejects).
+ * PNG, JPEG, BMP, GIF, TIFF, Netpbm (PBM, PGM, PPM, PAM) and WebP through Java ImageIO, with the
+ * TwelveMonkeys plug-ins: JPEG and TIFF (which read CMYK, 12-bit and damaged-but-legal files the JDK
+ * rejects), PNM and WebP (lossy, lossless, with alpha; the JDK reads neither).
  *
  * <p>Colour images become grayscale with ITU-R 601 luma, the same integer formula as PIL's
- * {@code convert("L")}. Gray images keep their full bit depth: a 16-bit PNG maps 0..65535 to [0, 1].
- * The first image of a multi-image GIF or TIFF is read. A decoder warning (typically "premature end
+ * {@code convert("L")}. Gray images keep their full bit depth: a 16-bit PNG maps 0..65535 to [0, 1],
+ * and a PGM maps 0..maxval to [0, 1] whatever its maxval (0..4095 for a 12-bit mammogram; see
+ * {@link PnmHeader} for why the plug-in's own rescaling is bypassed). The first image of a
+ * multi-image GIF, TIFF, PNM or animated WebP is read. A decoder warning (typically "premature end
  * of data") is treated as an error, so a truncated file is rejected rather than returned half grey.
  */
 public final class RasterImageReader implements ImageReader {
@@ -74,6 +79,20 @@ public final class RasterImageReader implements ImageReader {
                         || (h[0] == 'M' && h[1] == 'M' && h[2] == 0 && h[3] == 42))) {
             return "tiff";
         }
+        if (PnmHeader.looksLikePnm(h)) {
+            return PnmHeader.format(h);
+        }
+        if (h.length >= 12
+                && h[0] == 'R'
+                && h[1] == 'I'
+                && h[2] == 'F'
+                && h[3] == 'F'
+                && h[8] == 'W'
+                && h[9] == 'E'
+                && h[10] == 'B'
+                && h[11] == 'P') {
+            return "webp";
+        }
         if (h.length >= 18 && h[0] == 'B' && h[1] == 'M') {
             int dib = (h[14] & 0xff) | (h[15] & 0xff) << 8 | (h[16] & 0xff) << 16 | (h[17] & 0xff) << 24;
             if (dib == 12
@@ -94,7 +113,25 @@ public final class RasterImageReader implements ImageReader {
     public MedicalImage read(byte[] bytes, ReadLimits limits) throws ImageFormatException {
         String fmt = format(bytes);
         if (fmt == null) {
-            throw new ImageFormatException("not a PNG, JPEG, BMP, GIF or TIFF image");
+            throw new ImageFormatException("not a PNG, JPEG, BMP, GIF, TIFF, PNM or WebP image");
+        }
+        PnmHeader pnm = null;
+        if (PnmHeader.looksLikePnm(bytes)) {
+            pnm = PnmHeader.parse(bytes);
+            // the limits first, so that a hostile header reads as too large, as in any other format
+            limits.checkPixels(pnm.width, pnm.height, 1);
+            limits.checkDecoded(
+                    pnm.width,
+                    pnm.height,
+                    pnm.depth,
+                    pnm.bitmap() ? 1 : pnm.maxval > 255 ? 16 : 8,
+                    1,
+                    4L * pnm.width * pnm.height);
+            pnm.checkData(bytes.length);
+            if (pnm.plain()) {
+                bytes = pnm.toBinary(bytes);
+                pnm = PnmHeader.parse(bytes);
+            }
         }
         List<javax.imageio.ImageReader> readers = readers(fmt);
         if (readers.isEmpty()) {
@@ -104,7 +141,7 @@ public final class RasterImageReader implements ImageReader {
         try {
             for (javax.imageio.ImageReader reader : readers) {
                 try {
-                    return decode(reader, bytes, fmt, limits);
+                    return decode(reader, bytes, fmt, pnm, limits);
                 } catch (Undecodable e) {
                     // this decoder cannot do it (an unusual colour model, say): the next one may
                     if (first == null) {
@@ -150,11 +187,19 @@ public final class RasterImageReader implements ImageReader {
         return list;
     }
 
+    /**
+     * Decodes with one ImageIO reader.
+     *
+     * @param pnm the parsed header of a Netpbm file (whose samples the plug-in then sees with maxval
+     *     255 or 65535, so that they arrive unscaled), or null for any other format
+     */
     @SuppressWarnings("try") // the lease is held for the decode's duration and never read
-    private static MedicalImage decode(javax.imageio.ImageReader reader, byte[] bytes, String fmt, ReadLimits limits)
+    private static MedicalImage decode(
+            javax.imageio.ImageReader reader, byte[] bytes, String fmt, PnmHeader pnm, ReadLimits limits)
             throws ImageFormatException, Undecodable {
         List<String> warnings = new ArrayList<>();
-        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+        InputStream input = pnm == null ? new ByteArrayInputStream(bytes) : pnm.stream(bytes);
+        try (ImageInputStream in = ImageIO.createImageInputStream(input)) {
             reader.setInput(in, true, true);
             reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
             int w = reader.getWidth(0);
@@ -177,8 +222,19 @@ public final class RasterImageReader implements ImageReader {
                 }
                 Map<String, String> meta = new LinkedHashMap<>();
                 meta.put("format", fmt);
-                meta.put("bitsPerSample", Integer.toString(img.getColorModel().getComponentSize(0)));
-                return new MedicalImage(img.getWidth(), img.getHeight(), toGray(img), meta);
+                if (pnm == null) {
+                    meta.put(
+                            "bitsPerSample",
+                            Integer.toString(img.getColorModel().getComponentSize(0)));
+                    return new MedicalImage(img.getWidth(), img.getHeight(), toGray(img), meta);
+                }
+                pnm.checkSamples(img.getRaster());
+                meta.put("bitsPerSample", Integer.toString(pnm.significantBits()));
+                if (!pnm.bitmap()) {
+                    meta.put("maxval", Integer.toString(pnm.maxval));
+                }
+                return new MedicalImage(
+                        img.getWidth(), img.getHeight(), toGray(img, pnm.bitmap() ? 0 : pnm.maxval), meta);
             }
         } catch (ImageFormatException e) {
             throw e;
@@ -186,7 +242,9 @@ public final class RasterImageReader implements ImageReader {
             // ImageIO signals damage with IIOException, EOFException, and sometimes with unchecked
             // exceptions from deep inside a codec; all of them mean "this file is broken" unless
             // another decoder reads it
-            String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            String why = e instanceof EOFException
+                    ? "it ends early"
+                    : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             throw new Undecodable(new ImageFormatException(
                     "corrupt or truncated " + fmt.toUpperCase() + " (" + oneLine(why) + ")", e));
         }
@@ -215,8 +273,18 @@ public final class RasterImageReader implements ImageReader {
         return t.length() > 160 ? t.substring(0, 160) + "..." : t;
     }
 
-    /** Grayscale intensities in [0, 1]. */
+    /** Grayscale intensities in [0, 1], full intensity being the samples' largest value. */
     static float[] toGray(BufferedImage img) {
+        return toGray(img, 0);
+    }
+
+    /**
+     * Grayscale intensities in [0, 1].
+     *
+     * @param maxSample the sample value of full intensity (a Netpbm file's maxval, where the samples
+     *     are 8 or 16 bits wide but the range is 0..maxval), or 0 for the largest the samples can hold
+     */
+    static float[] toGray(BufferedImage img, int maxSample) {
         int w = img.getWidth();
         int h = img.getHeight();
         float[] out = new float[w * h];
@@ -228,7 +296,7 @@ public final class RasterImageReader implements ImageReader {
                 && bands <= 2;
         if (gray) {
             int bits = r.getSampleModel().getSampleSize(0);
-            double max = bits >= 32 ? 1.0 : (1L << bits) - 1;
+            double max = maxSample > 0 ? maxSample : bits >= 32 ? 1.0 : (1L << bits) - 1;
             boolean floating = r.getDataBuffer().getDataType() == java.awt.image.DataBuffer.TYPE_FLOAT
                     || r.getDataBuffer().getDataType() == java.awt.image.DataBuffer.TYPE_DOUBLE;
             float[] row = new float[w];
@@ -237,6 +305,23 @@ public final class RasterImageReader implements ImageReader {
                 for (int x = 0; x < w; x++) {
                     float v = floating ? row[x] : (float) (row[x] / max);
                     out[y * w + x] = Math.min(1f, Math.max(0f, v));
+                }
+            }
+            return out;
+        }
+        if (maxSample > 0 && !(cm instanceof IndexColorModel) && bands >= 3) {
+            // RGB(A) samples in 0..maxSample: to 8 bits as getRGB turns 16-bit colour into 8, then luma
+            int[][] rgb = new int[3][w];
+            float scale = 255f / maxSample;
+            for (int y = 0; y < h; y++) {
+                for (int band = 0; band < 3; band++) {
+                    r.getSamples(0, y, w, 1, band, rgb[band]);
+                }
+                for (int x = 0; x < w; x++) {
+                    int red = Math.min(255, (int) (rgb[0][x] * scale + 0.5f));
+                    int green = Math.min(255, (int) (rgb[1][x] * scale + 0.5f));
+                    int blue = Math.min(255, (int) (rgb[2][x] * scale + 0.5f));
+                    out[y * w + x] = Intensities.luma(red, green, blue) / 255f;
                 }
             }
             return out;

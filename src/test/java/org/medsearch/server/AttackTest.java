@@ -218,6 +218,14 @@ class AttackTest {
     }
 
     @Test
+    void aDeepPpmIsRefusedFromItsHeader() throws Exception {
+        // 8192x8192 16-bit RGB: within --max-pixels, 640 MiB declared; a Netpbm file is uncompressed,
+        // so the upload is little more than its header
+        byte[] ppm = Arrays.copyOf("P6\n8192 8192\n65535\n".getBytes(StandardCharsets.US_ASCII), 4096);
+        assertRefusedBeforeDecoding(ppm, "PPM 8192x8192 RGB16");
+    }
+
+    @Test
     void aMultiFrameDicomIsRefusedFromItsHeader() throws Exception {
         // 2048x2048x15 = 63 MP: within --max-pixels; 32-bit RGB: 720 MiB declared
         assertRefusedBeforeDecoding(HostileImages.dicomFrames(2048, 2048, 15, 32), "DICOM 2048x2048x15 RGB32");
