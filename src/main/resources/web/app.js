@@ -83,6 +83,7 @@
       const title = response.status === 503 ? 'The server is busy.' : 'This file was rejected.';
       showError(title, capitalise(message) + '.');
       $('prediction').hidden = true;
+      $('vote').hidden = true;
       results.replaceChildren();
       status.textContent = 'No results: ' + message + '.';
       return;
@@ -158,12 +159,49 @@
       li.append(b);
       results.append(li);
     });
-    const scopeText = r.scope === 'all' ? 'among all classes' : 'of class ' + r.predicted.name;
     const t = r.timings;
     status.textContent = r.results.length === 0
       ? 'Predicted ' + r.predicted.name + '; no indexed image to compare with.'
-      : r.results.length + ' most similar images ' + scopeText + ' (predicted ' + r.predicted.name + ', '
-        + percent(r.predicted.probability) + '). Server time ' + t.totalMs.toFixed(0) + ' ms.';
+      : r.results.length + ' most similar images ' + scopeText(r) + ' (predicted ' + r.predicted.name + ', '
+        + percent(r.predicted.probability) + autoText(r) + '). Server time ' + t.totalMs.toFixed(0) + ' ms.';
+    renderVote(r);
+  }
+
+  // which classes were searched, in words: one class, all of them, or a list
+  function scopeText(r) {
+    const searched = r.searched || [];
+    const everyClass = r.probabilities.length > 0 && searched.length >= r.probabilities.length;
+    if (r.scope === 'all' || everyClass || searched.length === 0) return 'among all classes';
+    if (searched.length === 1) return 'of class ' + searched[0];
+    return 'among ' + searched.join(', ');
+  }
+
+  function autoText(r) {
+    if (r.threshold === undefined || r.threshold === null) return '';
+    return r.predicted.probability >= r.threshold
+      ? '; auto scope: at least the threshold of ' + percent(r.threshold)
+      : '; auto scope: below the threshold of ' + percent(r.threshold) + ', so all classes';
+  }
+
+  // the labels of the similar cases, weighted by closeness, and whether they side with the classifier
+  function renderVote(r) {
+    const box = $('vote');
+    const note = $('vote-note');
+    const v = r.vote;
+    if (!v || !v.top || r.results.length === 0) {
+      box.hidden = true;
+      return;
+    }
+    const parts = Object.entries(v.distribution).map(([name, share]) => (name || 'unlabelled') + ' ' + percent(share));
+    $('vote-summary').textContent = 'Similar cases by label, weighted by closeness: ' + parts.join(', ') + '.';
+    if (v.agrees === false) {
+      note.textContent = 'They disagree with the classifier: mostly ' + v.top + ', not ' + r.predicted.name + '.';
+      note.hidden = false;
+    } else {
+      note.textContent = '';
+      note.hidden = true;
+    }
+    box.hidden = false;
   }
 
   function openViewer(hit, rank, opener) {

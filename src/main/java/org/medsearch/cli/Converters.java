@@ -10,6 +10,7 @@ import org.medsearch.index.VectorFormat;
 import org.medsearch.model.FineTune;
 import org.medsearch.model.Pretrained;
 import org.medsearch.model.TrainingRecipe;
+import org.medsearch.search.Scope;
 import org.medsearch.volume.Plane;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
@@ -114,6 +115,13 @@ final class Converters {
                 }
             }
             return p;
+        }
+    }
+
+    static final class Scopes implements ITypeConverter<Scope> {
+        @Override
+        public Scope convert(String value) {
+            return Converters.convert(value, Scope::parse);
         }
     }
 }

@@ -89,6 +89,7 @@ final class EvaluateCommand implements Callable<Integer> {
                     .optDecode(false)
                     .optProgress(progress)
                     .scan(data);
+            Printing.labelConflicts(out, ds.report());
             Split split = splitFile != null
                     ? Split.read(splitFile, 0, SplitRatios.DEFAULT)
                     : IndexingJob.modelSplit(Models.isImagenet(model) ? null : model, backend.manifest(), ds, true);

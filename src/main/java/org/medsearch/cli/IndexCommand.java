@@ -155,6 +155,7 @@ final class IndexCommand implements Callable<Integer> {
                     .optDecode(false)
                     .optProgress(progress)
                     .scan(data);
+            Printing.labelConflicts(out, ds.report());
             IndexingJob.Options opts = new IndexingJob.Options(null, null, prune, batch, commitEvery);
             Split split = IndexingJob.modelSplit(
                     Models.isImagenet(model) ? null : model, backend.manifest(), ds, parts != null);

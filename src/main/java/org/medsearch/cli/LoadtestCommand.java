@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import org.medsearch.search.Scope;
 import org.medsearch.server.LoadGenerator;
 import org.medsearch.util.MedsearchException;
 import picocli.CommandLine.Command;
@@ -60,10 +61,11 @@ final class LoadtestCommand implements Callable<Integer> {
 
     @Option(
             names = "--scope",
-            defaultValue = "predicted",
-            paramLabel = "predicted|all",
-            description = "Search scope (default ${DEFAULT-VALUE}).")
-    String scope;
+            paramLabel = "predicted|all|auto|top:N",
+            converter = Converters.Scopes.class,
+            description =
+                    "Search scope (default: the model's, auto when it has a calibrated threshold, else predicted).")
+    Scope scope;
 
     @Option(
             names = "--queries",
@@ -88,9 +90,10 @@ final class LoadtestCommand implements Callable<Integer> {
         List<byte[]> files = sample(data, queries, seed);
         out.printf(
                 "Load test: %d clients, %d s (+%d s warm-up), %d query files, k=%d, scope=%s -> %s%n",
-                clients, seconds, warmup, files.size(), k, scope, url);
+                clients, seconds, warmup, files.size(), k, scope == null ? "the model's default" : scope, url);
         out.flush();
-        LoadGenerator generator = Output.fromOptions("--data", () -> new LoadGenerator(url, files, k, scope));
+        LoadGenerator generator = Output.fromOptions(
+                "--data", () -> new LoadGenerator(url, files, k, scope == null ? null : scope.toString()));
         LoadGenerator.Report r;
         try {
             r = generator.run(clients, Duration.ofSeconds(seconds), Duration.ofSeconds(warmup));

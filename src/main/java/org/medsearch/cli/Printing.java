@@ -2,13 +2,23 @@ package org.medsearch.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import org.medsearch.dataset.ScanReport;
 import org.medsearch.eval.EvaluationReport;
 import org.medsearch.index.Hit;
+import org.medsearch.search.NeighbourVote;
 import org.medsearch.search.SearchResult;
 
 /** How the command line prints what the jobs return; shared by the commands that show the same thing. */
 final class Printing {
     private Printing() {}
+
+    /** The scan's label conflicts (identical images, different labels), when there are any. */
+    static void labelConflicts(PrintWriter out, ScanReport r) {
+        String s = r.conflictSummary(10);
+        if (!s.isEmpty()) {
+            out.println("Data: " + s);
+        }
+    }
 
     /** An evaluation's summary: accuracy, then mAP, P and R at k per protocol and scope. */
     static void evaluation(PrintWriter out, EvaluationReport r) {
@@ -24,6 +34,17 @@ final class Printing {
         } else {
             out.printf("Accuracy: %.4f%n", accuracy);
         }
+        out.printf(
+                "Neighbour vote accuracy (top class of the distance-weighted vote of the %d nearest, all classes): %s%n",
+                r.classification().voteK(),
+                Double.isNaN(r.classification().voteAccuracy())
+                        ? "n/a"
+                        : String.format("%.4f", r.classification().voteAccuracy()));
+        if (r.data().labelConflictsLeftOut() > 0) {
+            out.printf(
+                    "Left out of the queries: %d test images whose identical bytes carry another label%n",
+                    r.data().labelConflictsLeftOut());
+        }
         out.printf("  %-10s %-10s %8s %8s %8s %8s%n", "protocol", "scope", "queries", "mAP@k", "P@k", "R@k");
         for (EvaluationReport.Protocol p : r.retrieval().values()) {
             out.printf(
@@ -32,7 +53,30 @@ final class Printing {
         }
     }
 
-    /** One query's answer: the predicted class, then the hits nearest first, or why there are none. */
+    /** "auto (threshold 0.87: p >= threshold, predicted class)" and the like. */
+    static String scopeText(SearchResult r) {
+        if (Double.isNaN(r.autoThreshold())) {
+            return r.scope().toString();
+        }
+        boolean confident = r.confidence() >= r.autoThreshold();
+        return String.format(
+                "%s (threshold %.4f: %s)",
+                r.scope(), r.autoThreshold(), confident ? "confident, predicted class" : "unsure, all classes");
+    }
+
+    /** The vote as "benign 72%, malignant 28%". */
+    static String voteText(NeighbourVote v) {
+        StringBuilder sb = new StringBuilder();
+        v.distribution()
+                .forEach((c, w) -> sb.append(sb.length() == 0 ? "" : ", ")
+                        .append(c.isEmpty() ? "(unlabelled)" : c)
+                        .append(' ')
+                        .append(Math.round(w * 100))
+                        .append('%'));
+        return sb.toString();
+    }
+
+    /** One query's answer: the predicted class, the scope, the vote, then the hits nearest first, or why there are none. */
     static void search(PrintWriter out, Path q, SearchResult r) {
         String predicted = r.predictedClass() == null
                 ? "(no classifier)"
@@ -40,6 +84,16 @@ final class Printing {
         out.printf(
                 "%s%n  predicted: %s   model %.1f ms, search %.1f ms (%s)%n",
                 q, predicted, r.modelNanos() / 1e6, r.searchNanos() / 1e6, r.path());
+        out.printf("  scope: %s, searched %s%n", scopeText(r), r.searched().isEmpty() ? "every image" : r.searched());
+        NeighbourVote v = r.vote();
+        if (v.top() != null) {
+            out.printf(
+                    "  similar cases: %s%s%n",
+                    voteText(v),
+                    Boolean.FALSE.equals(v.agrees())
+                            ? "   (disagree: mostly " + v.top() + ", the classifier says " + r.predictedClass() + ")"
+                            : "");
+        }
         out.printf("  %4s  %-12s %8s  %-14s %s%n", "rank", "MSE", "id", "class", "path");
         int rank = 1;
         for (Hit h : r.hits()) {

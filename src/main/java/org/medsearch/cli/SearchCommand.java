@@ -56,10 +56,13 @@ final class SearchCommand implements Callable<Integer> {
 
     @Option(
             names = "--scope",
-            paramLabel = "predicted|all",
-            description =
-                    "Compare with the predicted class's images (the paper) or with all (default ${DEFAULT-VALUE}).")
-    Scope scope = SearchRequest.DEFAULT_SCOPE;
+            paramLabel = "predicted|all|auto|top:N",
+            converter = Converters.Scopes.class,
+            description = "Compare with the images of the predicted class (the paper), of all classes, of the"
+                    + " N most probable classes (top:N), or auto: the predicted class when its probability"
+                    + " reaches the model's calibrated threshold, else all (default: auto when the model has"
+                    + " a threshold, else predicted).")
+    Scope scope;
 
     @Option(
             names = "--filter",

@@ -165,7 +165,10 @@ public final class DatasetScanner {
             throw new DatasetException("no usable image in " + source
                     + (skipped.isEmpty() ? "" : " (" + skipped.size() + " files skipped)"));
         }
-        return new Dataset(root, samples, new ScanReport(samples.size(), perClass, List.copyOf(skipped)));
+        return new Dataset(
+                root,
+                samples,
+                new ScanReport(samples.size(), perClass, List.copyOf(skipped), ScanReport.labelConflicts(samples)));
     }
 
     private List<Candidate> sample(List<Candidate> all) {

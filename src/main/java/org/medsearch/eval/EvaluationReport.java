@@ -14,8 +14,9 @@ import java.util.Map;
  * @param index the index's composition
  * @param data the evaluated images
  * @param classification accuracy, per-class figures, confusion matrix
- * @param retrieval one entry per protocol and scope, keyed "paper/predicted", "paper/all",
- *     "all-test/predicted", "all-test/all"
+ * @param retrieval one entry per protocol and scope, keyed "protocol/scope": "paper/predicted",
+ *     "paper/all", "paper/auto" (models with a threshold), "paper/top:2" (three classes or more),
+ *     then the same for "all-test"
  * @param seconds wall time of the evaluation
  */
 public record EvaluationReport(
@@ -49,18 +50,47 @@ public record EvaluationReport(
     public record IndexFacts(
             String directory, int images, Map<String, Integer> perClass, Map<String, Integer> perSplit, String note) {}
 
-    /** The queries: the test split of the model's split. */
-    public record DataFacts(String source, int testImages, int evaluated, List<String> skipped) {}
+    /**
+     * The queries: the test split of the model's split.
+     *
+     * @param testImages labelled test images of the model's classes, less those left out for
+     *     conflicting labels
+     * @param evaluated those that could be read and embedded
+     * @param skipped the unreadable ones, with the reason
+     * @param labelConflictsLeftOut test images left out because identical bytes carry another label
+     *     elsewhere in the data set
+     * @param labelConflicts sets of identical images with different labels in the whole data set
+     */
+    public record DataFacts(
+            String source,
+            int testImages,
+            int evaluated,
+            List<String> skipped,
+            int labelConflictsLeftOut,
+            int labelConflicts) {}
 
-    /** Classification of the test images. */
+    /**
+     * Classification of the test images, by the classifier and by the neighbour vote.
+     *
+     * @param accuracy the classifier's (NaN without one)
+     * @param voteAccuracy the neighbour vote's: the top class of the distance-weighted vote of the
+     *     {@code voteK} nearest indexed images of all classes (the query's own bytes excluded), against
+     *     the true label; NaN without a query
+     * @param voteK how many nearest images vote (the report's k)
+     */
     public record Classification(
-            double accuracy, List<ClassificationMetrics.PerClass> perClass, List<String> classes, long[][] confusion) {}
+            double accuracy,
+            List<ClassificationMetrics.PerClass> perClass,
+            List<String> classes,
+            long[][] confusion,
+            double voteAccuracy,
+            int voteK) {}
 
     /**
      * One retrieval protocol under one scope.
      *
      * @param protocol "paper" (5 seeded random test queries per class) or "all-test"
-     * @param scope "predicted" or "all"
+     * @param scope "predicted", "all", "auto" or "top:2"
      * @param queries number of queries
      * @param k the cut-off (10)
      * @param meanAveragePrecision mAP@k

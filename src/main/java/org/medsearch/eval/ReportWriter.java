@@ -168,6 +168,12 @@ public final class ReportWriter {
         h.append("<h2>Beside the paper</h2><table><tr><th class=\"l\">figure</th><th>this run</th>")
                 .append("<th>Ayyachamy et al. 2019</th></tr>");
         row(h, "classification accuracy (test split)", r.classification().accuracy(), PAPER_ACCURACY);
+        row(
+                h,
+                "neighbour vote accuracy: top class of the distance-weighted vote of the "
+                        + r.classification().voteK() + " nearest, all classes",
+                r.classification().voteAccuracy(),
+                Double.NaN);
         EvaluationReport.Protocol pp = r.retrieval().get("paper/predicted");
         if (pp != null) {
             row(
@@ -224,7 +230,10 @@ public final class ReportWriter {
                 "evaluated data",
                 r.data().source() + ": " + r.data().testImages() + " test images, "
                         + r.data().evaluated() + " evaluated, "
-                        + r.data().skipped().size() + " skipped");
+                        + r.data().skipped().size() + " skipped, "
+                        + r.data().labelConflictsLeftOut()
+                        + " left out (identical bytes labelled otherwise elsewhere; "
+                        + r.data().labelConflicts() + " such conflicts in the data set)");
         kv(
                 h,
                 "index",

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import org.medsearch.index.Hit;
 import org.medsearch.util.Json;
 
@@ -22,9 +21,16 @@ import org.medsearch.util.Json;
  *
  * @param predicted the query's predicted class and its probability (name null without a classifier)
  * @param probabilities every class, in the model's order
- * @param scope the scope searched, lower case
+ * @param scope the scope used, as {@link Scope#toString()} writes it ("predicted", "all", "auto",
+ *     "top:2"): the request's, or the model's default
+ * @param searched the classes whose images were searched, most probable first (every class when the
+ *     scope restricted nothing)
+ * @param threshold under the scope {@code auto}, the threshold the top probability was compared
+ *     with; null (absent from the JSON) under the others
  * @param k the results asked for
  * @param results nearest first
+ * @param vote the distance-weighted class distribution of the results, and whether its top class is
+ *     the predicted one
  * @param timings where the time went
  * @param notice why the results may not be what the request suggests, or null
  * @param query the query's file name (command line only), or null
@@ -33,8 +39,11 @@ public record SearchAnswer(
         ClassProbability predicted,
         List<ClassProbability> probabilities,
         String scope,
+        List<String> searched,
+        Double threshold,
         int k,
         List<Result> results,
+        NeighbourVote vote,
         Timings timings,
         String notice,
         String query) {
@@ -84,9 +93,12 @@ public record SearchAnswer(
         return new SearchAnswer(
                 new ClassProbability(r.predictedClass(), r.confidence()),
                 probs,
-                request.scope().name().toLowerCase(Locale.ROOT),
+                r.scope().toString(),
+                r.searched(),
+                Double.isNaN(r.autoThreshold()) ? null : r.autoThreshold(),
                 request.k(),
                 results,
+                r.vote(),
                 timings,
                 r.notice(),
                 null);
@@ -94,7 +106,8 @@ public record SearchAnswer(
 
     /** The same answer, naming the query file it answers (for the command line). */
     public SearchAnswer withQuery(String name) {
-        return new SearchAnswer(predicted, probabilities, scope, k, results, timings, notice, name);
+        return new SearchAnswer(
+                predicted, probabilities, scope, searched, threshold, k, results, vote, timings, notice, name);
     }
 
     /** One line of JSON. */

@@ -11,7 +11,9 @@ import org.medsearch.index.VectorStore.SearchMode;
  * }</pre>
  *
  * @param k results wanted, 1 to 1000
- * @param scope {@link Scope#PREDICTED} (the paper) or {@link Scope#ALL}
+ * @param scope which classes to compare with ({@link Scope}); null for the model's default, which the
+ *     search service resolves ({@code auto} for a model with a calibrated threshold, else
+ *     {@code predicted}; {@code all} for a bare backbone)
  * @param filter conditions besides the scope (modality, excluded patient, ...)
  * @param mode which search path: the planner's choice (AUTO) or the exact scan
  */
@@ -20,15 +22,10 @@ public record SearchRequest(int k, Scope scope, SearchFilter filter, SearchMode 
     public static final int MAX_K = 1000;
     /** The paper's 10 closest images. */
     public static final int DEFAULT_K = 10;
-    /** The paper's rule: the predicted class's images. */
-    public static final Scope DEFAULT_SCOPE = Scope.PREDICTED;
 
     public SearchRequest {
         if (k < 1 || k > MAX_K) {
             throw new IllegalArgumentException("k must be between 1 and " + MAX_K + ", got " + k);
-        }
-        if (scope == null) {
-            scope = Scope.PREDICTED;
         }
         if (filter == null) {
             filter = SearchFilter.ALL;

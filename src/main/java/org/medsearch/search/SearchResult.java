@@ -17,6 +17,13 @@ import org.medsearch.model.Embedding;
  * @param path the search path the index took: "exact", "approximate", or "none" when nothing was searched
  * @param notice why the result is not what the request might suggest (say, an empty intersection of
  *     the predicted class and the filter's classes), or null
+ * @param scope the scope used: the request's, or the model's default when the request named none
+ * @param searched the classes whose images were compared with the query, most probable first (the
+ *     scope's classes intersected with the filter's); every class of the model when the scope
+ *     restricted nothing, the filter's classes when only the filter did
+ * @param autoThreshold the threshold the {@code auto} scope compared the top probability with, or
+ *     NaN under another scope
+ * @param vote the distance-weighted class distribution of {@code hits}
  */
 public record SearchResult(
         String predictedClass,
@@ -27,4 +34,8 @@ public record SearchResult(
         long modelNanos,
         long searchNanos,
         String path,
-        String notice) {}
+        String notice,
+        Scope scope,
+        List<String> searched,
+        double autoThreshold,
+        NeighbourVote vote) {}

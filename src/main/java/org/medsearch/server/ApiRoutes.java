@@ -82,11 +82,24 @@ final class ApiRoutes {
         service.refuseIfBusy();
         form.receive();
         SearchRequest request = SearchRequest.of(
-                form.intField("k", SearchRequest.DEFAULT_K, 1, MAX_K),
-                form.enumField("scope", Scope.class, SearchRequest.DEFAULT_SCOPE));
+                form.intField("k", SearchRequest.DEFAULT_K, 1, MAX_K), service.scope(scope(form.field("scope"))));
         ImageService.Outcome o = service.search(ImageService.Query.of(() -> form.file("image"), request));
         // the one writer of search answers, shared with `medsearch search --json`
         ctx.contentType("application/json").result(ApiResponses.search(o).toJson());
+    }
+
+    /** The form's scope, or null (the model's default) when it has none; a malformed one is 400. */
+    private static Scope scope(String raw) {
+        if (raw == null || raw.isBlank()) {
+            return null;
+        }
+        try {
+            return Scope.parse(raw);
+        } catch (IllegalArgumentException e) {
+            String shown = raw.strip();
+            throw ApiException.badRequest("scope must be " + Scope.FORMS + ", got '"
+                    + (shown.length() > 40 ? shown.substring(0, 40) + "..." : shown) + "'");
+        }
     }
 
     private void thumbnail(Context ctx) throws Exception {

@@ -21,11 +21,13 @@ import org.medsearch.image.Preprocessing;
 import org.medsearch.image.ReadLimits;
 import org.medsearch.index.IndexedImage;
 import org.medsearch.model.Embedding;
+import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
 import org.medsearch.service.SearchService;
 import org.medsearch.util.FileUtil;
 import org.medsearch.util.Hashing;
+import org.medsearch.util.MedsearchException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -180,6 +182,20 @@ public final class ImageService {
     public void refuseIfBusy() {
         if (queue.refuseEarly()) {
             throw ApiException.overloaded();
+        }
+    }
+
+    /**
+     * The scope a search gets (the model's default for null), checked before any upload is decoded.
+     *
+     * @throws ApiException 400 when the model cannot serve it ({@code auto} without a threshold, a
+     *     class scope with a bare backbone)
+     */
+    public Scope scope(Scope requested) {
+        try {
+            return service.resolve(requested);
+        } catch (MedsearchException e) {
+            throw ApiException.badRequest(e.getMessage());
         }
     }
 

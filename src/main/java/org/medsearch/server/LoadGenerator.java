@@ -99,7 +99,7 @@ public final class LoadGenerator {
      * @param base the server's base URL, e.g. {@code http://127.0.0.1:8080/}
      * @param queries image files to send, in turn
      * @param k results per query
-     * @param scope "predicted" or "all"
+     * @param scope "predicted", "all", "auto" or "top:N", or null for the model's default (the field is not sent)
      * @throws IllegalArgumentException if {@code base} is not on this machine, or there are no queries
      */
     public LoadGenerator(URI base, List<byte[]> queries, int k, String scope) {
@@ -110,11 +110,11 @@ public final class LoadGenerator {
         this.base = base;
         List<byte[]> b = new ArrayList<>(queries.size());
         for (byte[] q : queries) {
-            b.add(new MultipartBody()
-                    .field("k", Integer.toString(k))
-                    .field("scope", scope)
-                    .file("image", "query", q)
-                    .bytes());
+            MultipartBody body = new MultipartBody().field("k", Integer.toString(k));
+            if (scope != null) {
+                body.field("scope", scope);
+            }
+            b.add(body.file("image", "query", q).bytes());
         }
         this.bodies = b;
         this.contentType = new MultipartBody().contentType();

@@ -95,24 +95,6 @@ final class MultipartForm {
         throw ApiException.badRequest(name + " must be a whole number between " + min + " and " + max);
     }
 
-    /** A field that must be one of {@code values} (case-insensitive), or {@code dflt} when absent. */
-    <E extends Enum<E>> E enumField(String name, Class<E> type, E dflt) {
-        String v = field(name);
-        if (v == null || v.isBlank()) {
-            return dflt;
-        }
-        for (E e : type.getEnumConstants()) {
-            if (e.name().equalsIgnoreCase(v.strip())) {
-                return e;
-            }
-        }
-        StringBuilder allowed = new StringBuilder();
-        for (E e : type.getEnumConstants()) {
-            allowed.append(allowed.length() == 0 ? "" : " or ").append(e.name().toLowerCase(Locale.ROOT));
-        }
-        throw ApiException.badRequest(name + " must be " + allowed);
-    }
-
     private static ApiException tooSlow(String why) {
         return new ApiException(408, "timeout", why + "; send the upload faster or retry");
     }

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -29,15 +30,24 @@ import org.medsearch.index.SearchFilter;
 import org.medsearch.model.Embedding;
 import org.medsearch.model.EmbeddingBackend;
 import org.medsearch.model.ModelManifest;
+import org.medsearch.search.NeighbourVote;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
+import org.medsearch.search.SearchResult;
 import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Progress;
 
 /**
  * Evaluates a model and an index on the test split: classification of every test image, and
  * retrieval under two protocols (the paper's five seeded random queries per class, and every test
- * image), each with the predicted-class scope and with the whole index.
+ * image), each under every scope the model serves (predicted, all, auto when the model has a
+ * threshold, top:2 with three classes or more), and the accuracy of the neighbour vote (the top
+ * class of the distance-weighted vote of the k nearest images of all classes) beside the
+ * classifier's.
+ *
+ * <p>Test images whose exact bytes carry another label elsewhere in the data set (see
+ * {@link org.medsearch.dataset.ScanReport#labelConflicts()}) are left out of the queries, and
+ * counted in the report.
  *
  * <p>Relevance is "same class": a result is relevant when its class (label, else prediction) equals
  * the query's label. A query never retrieves itself: indexed images with the query's exact bytes
@@ -98,9 +108,15 @@ public final class EvaluationJob {
         EmbeddingBackend backend = retriever.backend();
         List<String> classes = backend.classes();
         boolean classifier = backend.hasClassifier();
-        List<Sample> test = split.samples(ds, Split.Part.TEST).stream()
+        // identical bytes under two labels: whatever the model answers, one of them calls it wrong
+        Set<String> conflicting = ds.report().conflictingHashes();
+        List<Sample> labelled = split.samples(ds, Split.Part.TEST).stream()
                 .filter(s -> s.label() != null && (!classifier || classes.contains(s.label())))
                 .toList();
+        List<Sample> test = labelled.stream()
+                .filter(s -> !conflicting.contains(s.contentHash()))
+                .toList();
+        int leftOut = labelled.size() - test.size();
         if (test.isEmpty()) {
             Map<Split.Part, Integer> c = split.counts();
             throw new MedsearchException("no labelled test image of the model's classes in " + ds.root()
@@ -150,30 +166,52 @@ public final class EvaluationJob {
             }
         }
 
-        // 3. search every test image under both scopes
+        // 3. search every test image under every scope the model can serve
         int depth = Math.max(opts.k(), opts.curveLength());
         Map<String, Integer> perClass = retriever.index().countsPerClass();
         Map<String, Integer> copiesInIndex = new HashMap<>();
         retriever.index().contentHashesByPath().values().forEach(h -> copiesInIndex.merge(h, 1, Integer::sum));
-        // without a classifier there is no predicted class to restrict to
-        List<Scope> scopes = classifier ? List.of(Scope.values()) : List.of(Scope.ALL);
-        Map<Scope, boolean[][]> relevance = new LinkedHashMap<>();
+        List<Scope> scopes = scopes(classifier, classes.size());
+        Map<Scope, Searched> searched = new LinkedHashMap<>();
         for (Scope scope : scopes) {
-            relevance.put(scope, search(test, emb, ok, scope, depth, opts.threads()));
+            searched.put(scope, search(test, emb, ok, scope, depth, opts));
         }
         Map<String, EvaluationReport.Protocol> retrieval = new LinkedHashMap<>();
         for (Scope scope : scopes) {
-            String s = scope.name().toLowerCase(java.util.Locale.ROOT);
+            String s = scope.toString();
             retrieval.put(
                     "paper/" + s,
-                    protocol("paper", s, paper, paperIds, test, relevance.get(scope), perClass, copiesInIndex, opts));
+                    protocol(
+                            "paper",
+                            s,
+                            paper,
+                            paperIds,
+                            test,
+                            searched.get(scope).relevance,
+                            perClass,
+                            copiesInIndex,
+                            opts));
         }
         for (Scope scope : scopes) {
-            String s = scope.name().toLowerCase(java.util.Locale.ROOT);
+            String s = scope.toString();
             retrieval.put(
                     "all-test/" + s,
-                    protocol("all-test", s, ok, null, test, relevance.get(scope), perClass, copiesInIndex, opts));
+                    protocol(
+                            "all-test",
+                            s,
+                            ok,
+                            null,
+                            test,
+                            searched.get(scope).relevance,
+                            perClass,
+                            copiesInIndex,
+                            opts));
         }
+        // 4. the neighbour vote: the top class of the distance-weighted vote of the k nearest of all classes
+        String[] votes = searched.get(Scope.ALL).voteTop;
+        long voteRight =
+                ok.stream().filter(i -> test.get(i).label().equals(votes[i])).count();
+        double voteAccuracy = ok.isEmpty() ? Double.NaN : (double) voteRight / ok.size();
 
         ModelManifest m = backend.manifest();
         ModelManifest.Provenance p = m.provenance();
@@ -203,24 +241,57 @@ public final class EvaluationJob {
                 Instant.now().toString(),
                 mf,
                 ix,
-                new EvaluationReport.DataFacts(ds.root().toString(), test.size(), ok.size(), skipped),
+                new EvaluationReport.DataFacts(
+                        ds.root().toString(),
+                        test.size(),
+                        ok.size(),
+                        skipped,
+                        leftOut,
+                        ds.report().labelConflicts().size()),
                 new EvaluationReport.Classification(
                         classifier ? cm.accuracy() : Double.NaN,
                         classifier ? cm.perClass() : List.of(),
                         classes,
-                        confusion),
+                        confusion,
+                        voteAccuracy,
+                        opts.k()),
                 retrieval,
                 (System.nanoTime() - t0) / 1e9);
     }
 
-    /** relevance[i][r]: whether result r of test image i is of its class (null rows for failed images). */
-    private boolean[][] search(
-            List<Sample> test, Embedding[] emb, List<Integer> ok, Scope scope, int depth, int threads)
+    /**
+     * The scopes evaluated: predicted and all; auto when the model has a threshold; top:2 when there
+     * are at least 3 classes (with 2, top:2 is all). Without a classifier, all alone.
+     */
+    private List<Scope> scopes(boolean classifier, int classes) {
+        if (!classifier) {
+            return List.of(Scope.ALL);
+        }
+        List<Scope> s = new ArrayList<>(List.of(Scope.PREDICTED, Scope.ALL));
+        if (retriever.autoThreshold().isPresent()) {
+            s.add(Scope.AUTO);
+        }
+        if (classes >= 3) {
+            s.add(Scope.top(2));
+        }
+        return s;
+    }
+
+    /**
+     * What one scope's searches gave.
+     *
+     * @param relevance relevance[i][r]: whether result r of test image i is of its class (null rows
+     *     for failed images)
+     * @param voteTop voteTop[i]: the top class of the neighbour vote of test image i's first k results
+     */
+    private record Searched(boolean[][] relevance, String[] voteTop) {}
+
+    private Searched search(List<Sample> test, Embedding[] emb, List<Integer> ok, Scope scope, int depth, Options opts)
             throws IOException {
         boolean[][] rel = new boolean[test.size()][];
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
-        try (Progress.Task task =
-                progress.start("Searching (" + scope.name().toLowerCase(java.util.Locale.ROOT) + ")", ok.size(), "q")) {
+        String[] voteTop = new String[test.size()];
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, opts.threads()));
+        try (Progress.Task task = progress.start("Searching (" + scope + ")", ok.size(), "q")) {
             List<Future<?>> fs = new ArrayList<>();
             for (int i : ok) {
                 fs.add(pool.submit(() -> {
@@ -230,12 +301,16 @@ public final class EvaluationJob {
                         f = f.excludingPatient(patientKeys.key(q.patientId()));
                     }
                     SearchRequest req = new SearchRequest(depth, scope, f);
-                    List<Hit> hits = retriever.search(emb[i], req, 0).hits();
+                    SearchResult res = retriever.search(emb[i], req, 0);
+                    List<Hit> hits = res.hits();
                     boolean[] r = new boolean[hits.size()];
                     for (int j = 0; j < r.length; j++) {
                         r[j] = q.label().equals(hits.get(j).image().searchClass());
                     }
                     rel[i] = r;
+                    voteTop[i] = NeighbourVote.of(
+                                    hits.subList(0, Math.min(opts.k(), hits.size())), res.predictedClass())
+                            .top();
                     task.step(1);
                     return null;
                 }));
@@ -254,7 +329,7 @@ public final class EvaluationJob {
         } finally {
             pool.shutdownNow();
         }
-        return rel;
+        return new Searched(rel, voteTop);
     }
 
     private static EvaluationReport.Protocol protocol(

@@ -2,11 +2,14 @@ package org.medsearch.service;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.HashSet;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.Set;
+import java.util.TreeSet;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
 import org.medsearch.index.IndexedImage;
@@ -14,6 +17,8 @@ import org.medsearch.index.SearchFilter;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.Embedding;
 import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.model.ModelManifest;
+import org.medsearch.search.NeighbourVote;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
@@ -23,13 +28,15 @@ import org.medsearch.util.MedsearchException;
  * The one way anyone searches (the command line, the server through its queue, the evaluation, the
  * demo, the benchmark): the paper's retrieval rule over an embedding backend and a vector store.
  * Classify the query, restrict the candidates to the indexed images of the predicted class (or
- * take all of them), rank by mean squared error between feature vectors, return the k nearest.
+ * of the top N classes, or of every class: see {@link Scope}), rank by mean squared error between feature vectors, return the k nearest.
  *
  * <p>Contract: the model and the index must agree (same fingerprint), which the constructor checks.
- * A request's own class filter is honoured under every scope: with {@link Scope#PREDICTED} the
- * candidates are the predicted class intersected with the filter's classes, and when that
- * intersection is empty the result has no hits and a {@link SearchResult#notice() notice} that says
- * why. Results are nearest first, ties broken by ascending id. Searches are thread-safe.
+ * A request without a scope gets the model's {@link #defaultScope() default}. A request's own class
+ * filter is honoured under every scope: the candidates are the scope's classes (the predicted one,
+ * the top N, ...) intersected with the filter's classes, and when that intersection is empty the
+ * result has no hits and a {@link SearchResult#notice() notice} that says why. Every result says
+ * which scope it used, which classes it searched, and how its hits vote ({@link NeighbourVote}).
+ * Results are nearest first, ties broken by ascending id. Searches are thread-safe.
  *
  * <pre>{@code
  * SearchService service = new SearchService(new TorchBackend(bundle), index);
@@ -155,24 +162,69 @@ public final class SearchService {
     }
 
     /**
+     * The scope of a request that names none: {@code auto} when the model has a calibrated threshold,
+     * else {@code predicted} (the paper's rule); {@code all} for a model without a classifier.
+     */
+    public Scope defaultScope() {
+        if (!backend.hasClassifier()) {
+            return Scope.ALL;
+        }
+        return autoThreshold().isPresent() ? Scope.AUTO : Scope.PREDICTED;
+    }
+
+    /** The {@code auto} scope's threshold, from the model's manifest; empty for models trained without one. */
+    public OptionalDouble autoThreshold() {
+        ModelManifest m = backend.manifest();
+        return m == null ? OptionalDouble.empty() : m.autoThreshold();
+    }
+
+    /**
+     * The scope a request gets: {@code requested}, or the model's default when it is null.
+     *
+     * @throws MedsearchException when the model cannot serve it: a scope that needs a classifier with
+     *     a bare backbone, or {@code auto} with a model that has no threshold
+     */
+    public Scope resolve(Scope requested) throws MedsearchException {
+        Scope s = requested == null ? defaultScope() : requested;
+        if (s.needsClassifier() && !backend.hasClassifier()) {
+            String what = s.kind() == Scope.Kind.PREDICTED ? "predicted-class scope" : "scope '" + s + "'";
+            throw new MedsearchException("the model has no classifier (a bare ImageNet backbone), so the " + what
+                    + " is unavailable: use the scope 'all'");
+        }
+        if (s.kind() == Scope.Kind.AUTO && autoThreshold().isEmpty()) {
+            throw new MedsearchException("the model has no threshold for the scope 'auto' (it was trained before"
+                    + " medsearch calibrated one): retrain it, or use the scope 'predicted' or 'all'");
+        }
+        return s;
+    }
+
+    /**
      * Searches with an embedding computed elsewhere: a batch of a data set, or the server's queue.
+     * The request's scope (or the model's default) picks the classes from the embedding's
+     * probabilities; the request's class filter is intersected with them.
      *
      * @param modelNanos how long the embedding took, reported in the result
+     * @throws MedsearchException when the model cannot serve the scope (see {@link #resolve})
      */
     public SearchResult search(Embedding e, SearchRequest request, long modelNanos) throws IOException {
         List<String> classes = classes();
         String predicted = e.predictedName(classes);
+        Scope scope = resolve(request.scope());
+        double threshold = scope.kind() == Scope.Kind.AUTO ? autoThreshold().getAsDouble() : Double.NaN;
         SearchFilter f = request.filter();
-        if (request.scope() == Scope.PREDICTED) {
-            if (predicted == null) {
-                throw new MedsearchException("the model has no classifier (a bare ImageNet backbone), so the"
-                        + " predicted-class scope is unavailable: use the scope 'all'");
-            }
-            Set<String> allowed = new HashSet<>(Set.of(predicted));
+        List<String> chosen = scope.classes(e.probabilities(), classes, threshold);
+        List<String> searched;
+        if (chosen == null) {
+            searched = f.classes() == null ? classes : inModelOrder(f.classes(), classes);
+        } else {
+            Set<String> allowed = new LinkedHashSet<>(chosen);
             if (f.classes() != null) {
                 allowed.retainAll(f.classes());
             }
             if (allowed.isEmpty()) {
+                String why = scope.kind() == Scope.Kind.PREDICTED || chosen.size() == 1
+                        ? "the query is predicted as '" + predicted + "', which is not"
+                        : "the scope '" + scope + "' picks the classes " + chosen + ", none of which is";
                 return new SearchResult(
                         predicted,
                         e.confidence(),
@@ -182,14 +234,44 @@ public final class SearchService {
                         modelNanos,
                         0,
                         "none",
-                        "the query is predicted as '" + predicted + "', which is not among the filter's classes "
-                                + f.classes() + ": nothing to search (use the scope 'all' to search those classes)");
+                        why + " among the filter's classes " + new TreeSet<>(f.classes())
+                                + ": nothing to search (use the scope 'all' to search those classes)",
+                        scope,
+                        List.of(),
+                        threshold,
+                        NeighbourVote.NONE);
             }
             f = f.withClasses(allowed);
+            searched = List.copyOf(allowed);
         }
         long t1 = System.nanoTime();
         VectorStore.SearchResults r = index.search(e.vector(), request.k(), f, request.mode());
         long t2 = System.nanoTime();
-        return new SearchResult(predicted, e.confidence(), classes, e, r.hits(), modelNanos, t2 - t1, r.path(), null);
+        return new SearchResult(
+                predicted,
+                e.confidence(),
+                classes,
+                e,
+                r.hits(),
+                modelNanos,
+                t2 - t1,
+                r.path(),
+                null,
+                scope,
+                searched,
+                threshold,
+                NeighbourVote.of(r.hits(), predicted));
+    }
+
+    /** {@code names} in the model's class order, names the model does not know after them, sorted. */
+    private static List<String> inModelOrder(Set<String> names, List<String> classes) {
+        List<String> out = new ArrayList<>();
+        for (String c : classes) {
+            if (names.contains(c)) {
+                out.add(c);
+            }
+        }
+        new TreeSet<>(names).stream().filter(n -> !classes.contains(n)).forEach(out::add);
+        return List.copyOf(out);
     }
 }

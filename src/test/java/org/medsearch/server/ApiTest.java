@@ -54,7 +54,7 @@ class ApiTest {
 
     @Test
     void searchReturnsThePredictionEveryProbabilityTheNearestImagesAndTimings() throws Exception {
-        HttpResponse<byte[]> r = http.search(indexed("disc/img_007.png"), "k", "5");
+        HttpResponse<byte[]> r = http.search(indexed("disc/img_007.png"), "k", "5", "scope", "predicted");
         assertEquals(200, r.statusCode(), Http.text(r));
         JsonNode j = Http.json(r);
         assertEquals("disc", j.at("/predicted/name").asText());

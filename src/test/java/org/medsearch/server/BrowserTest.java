@@ -1,6 +1,7 @@
 package org.medsearch.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -160,6 +161,11 @@ class BrowserTest {
             assertTrue(r.getText().contains("distance"), r.getText());
         }
         assertTrue(text("status").contains("10 most similar images of class disc"), text("status"));
+        // the similar cases' labels, weighted by closeness: all disc here, so no disagreement note
+        assertTrue(driver.findElement(By.id("vote")).isDisplayed(), "the vote line shows");
+        assertTrue(text("vote").startsWith("Similar cases by label"), text("vote"));
+        assertTrue(text("vote").contains("disc 100%"), text("vote"));
+        assertFalse(driver.findElement(By.id("vote-note")).isDisplayed(), "the vote agrees: no note");
         assertTrue((Boolean) js("return !document.getElementById('query-preview').hidden"), "the query is shown");
     }
 
@@ -225,6 +231,9 @@ class BrowserTest {
         waitForResults(4);
         new org.openqa.selenium.support.ui.Select(driver.findElement(By.id("scope"))).selectByValue("all");
         waitUntil(d -> text("status").contains("among all classes"));
+        assertEquals(4, results().size());
+        new org.openqa.selenium.support.ui.Select(driver.findElement(By.id("scope"))).selectByValue("top:2");
+        waitUntil(d -> text("status").matches(".*among \\w+, \\w+ .*"));
         assertEquals(4, results().size());
     }
 

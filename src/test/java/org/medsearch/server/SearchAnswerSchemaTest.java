@@ -24,6 +24,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.medsearch.cli.Main;
+import org.medsearch.model.ModelBundle;
+import org.medsearch.model.ModelManifest;
+import org.medsearch.util.Json;
 
 /**
  * One schema for every search answer: {@code POST /api/search} and {@code medsearch search --json}
@@ -171,5 +174,135 @@ class SearchAnswerSchemaTest {
                 "class=" + other,
                 query("disc", 3).toString());
         assertTrue(text.out().contains("note: "), text.out());
+    }
+
+    @Test
+    void theScopeFieldTakesTopNAndRefusesMalformedScopes() throws Exception {
+        byte[] q = Files.readAllBytes(query("disc", 3));
+        HttpResponse<byte[]> top = running.http.search(q, "k", "20", "scope", "top:2");
+        assertEquals(200, top.statusCode(), Http.text(top));
+        assertValid(Http.text(top));
+        JsonNode t = Http.json(top);
+        assertEquals("top:2", t.path("scope").asText());
+        assertEquals(2, t.path("searched").size(), t.toString());
+        t.path("results")
+                .forEach(h -> assertTrue(
+                        h.path("label")
+                                        .asText()
+                                        .equals(t.path("searched").get(0).asText())
+                                || h.path("label")
+                                        .asText()
+                                        .equals(t.path("searched").get(1).asText()),
+                        h.toString()));
+        assertEquals(t.path("predicted").path("name"), t.path("searched").get(0), "most probable first");
+        assertNull(t.get("threshold"), "only auto reports a threshold");
+
+        for (String bad : List.of("top:0", "foo", "top:-2", "top:x")) {
+            JsonNode e = Http.assertError(running.http.search(q, "scope", bad), 400, "bad_request");
+            assertTrue(e.path("message").asText().contains("top:N"), e.toString());
+        }
+        if (built.bundle().manifest().autoThreshold().isEmpty()) {
+            // a model trained without a threshold: auto is the client's error, said before decoding
+            JsonNode auto = Http.assertError(running.http.search(q, "scope", "auto"), 400, "bad_request");
+            assertTrue(auto.path("message").asText().contains("retrain"), auto.toString());
+            // and its default stays the paper's rule
+            assertEquals(
+                    "predicted", Http.json(running.http.search(q)).path("scope").asText());
+        } else {
+            assertEquals("auto", Http.json(running.http.search(q)).path("scope").asText());
+        }
+    }
+
+    @Test
+    void everyAnswerCarriesTheNeighbourVote() throws Exception {
+        JsonNode a = Http.json(running.http.search(Files.readAllBytes(query("stripes", 5)), "scope", "all"));
+        JsonNode vote = a.path("vote");
+        double sum = 0;
+        for (JsonNode share : vote.path("distribution")) {
+            sum += share.asDouble();
+        }
+        assertEquals(1.0, sum, 1e-9);
+        assertEquals(
+                vote.path("distribution").fieldNames().next(), vote.path("top").asText(), "largest share first");
+        assertEquals(
+                vote.path("top")
+                        .asText()
+                        .equals(a.path("predicted").path("name").asText()),
+                vote.path("agrees").asBoolean());
+        assertEquals(3, a.path("searched").size(), "all: every class");
+
+        Cli text = cli(
+                "search",
+                "--model",
+                built.model().toString(),
+                "--index",
+                built.index().toString(),
+                "--scope",
+                "top:2",
+                query("stripes", 5).toString());
+        assertEquals(0, text.code(), text.err());
+        assertTrue(text.out().contains("scope: top:2, searched ["), text.out());
+        assertTrue(text.out().contains("similar cases: "), text.out());
+        Cli bad = cli(
+                "search",
+                "--model",
+                built.model().toString(),
+                "--index",
+                built.index().toString(),
+                "--scope",
+                "top:0",
+                query("stripes", 5).toString());
+        assertEquals(2, bad.code(), bad.out() + bad.err());
+        assertTrue(bad.err().contains("top:N"), bad.err());
+    }
+
+    @Test
+    void aModelWithAThresholdSearchesAutoByDefault(@TempDir Path dir) throws Exception {
+        // the same weights with a calibrated threshold of 0: every query is confident enough
+        Path model = dir.resolve("model");
+        Files.createDirectories(model);
+        try (var files = Files.list(built.model())) {
+            for (Path f : files.toList()) {
+                Files.copy(f, model.resolve(f.getFileName().toString()));
+            }
+        }
+        ModelManifest m = ModelBundle.readManifest(model);
+        Json.write(
+                model.resolve("manifest.json"),
+                m.withRetrieval(new ModelManifest.RetrievalCalibration(10, 30, 0.0, 0.9, 0.8, 0.9)));
+        try (ModelBundle bundle = ModelBundle.load(model);
+                Fixture.Running r = Fixture.start(
+                        new Fixture.Built(built.root(), built.data(), model, built.index(), bundle),
+                        ServerConfig.defaults(),
+                        dir)) {
+            byte[] q = Files.readAllBytes(query("columns", 7));
+            for (HttpResponse<byte[]> res : List.of(r.http.search(q), r.http.search(q, "scope", "auto"))) {
+                assertEquals(200, res.statusCode(), Http.text(res));
+                assertValid(Http.text(res));
+                JsonNode j = Http.json(res);
+                assertEquals("auto", j.path("scope").asText());
+                assertEquals(0.0, j.path("threshold").asDouble(-1));
+                assertEquals(1, j.path("searched").size());
+                assertEquals(
+                        j.path("predicted").path("name"), j.path("searched").get(0));
+            }
+            assertEquals(
+                    "predicted",
+                    Http.json(r.http.search(q, "scope", "predicted"))
+                            .path("scope")
+                            .asText());
+        }
+        Cli json = cli(
+                "search",
+                "--model",
+                model.toString(),
+                "--index",
+                built.index().toString(),
+                "--json",
+                query("columns", 7).toString());
+        assertEquals(0, json.code(), json.err());
+        assertValid(json.out().strip());
+        assertEquals(
+                "auto", ApiResponses.MAPPER.readTree(json.out()).path("scope").asText());
     }
 }
