@@ -207,10 +207,13 @@ public final class CrossValidation {
         return fold;
     }
 
-    /** A fold's figures by name: accuracy, then each protocol and scope's mAP@k. */
+    /** A fold's figures by name: the classifier's and the neighbour vote's accuracy, then each protocol and scope's mAP@k. */
     static Map<String, Double> figures(EvaluationReport e) {
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("accuracy", e.classification().accuracy());
+        m.put(
+                "vote accuracy (k=" + e.classification().voteK() + ")",
+                e.classification().voteAccuracy());
         e.retrieval().forEach((key, p) -> m.put("mAP@" + p.k() + " " + key, p.meanAveragePrecision()));
         return m;
     }
