@@ -34,7 +34,7 @@ final class TrainingOptions {
             description = {
                 "paper (default): the paper's SGD schedule, the best validation-accuracy epoch kept.",
                 "strong: lr 0.01, 1 warm-up epoch then cosine, weight decay 0.0005, label smoothing 0.1, class-balanced"
-                        + " loss, augmentation (scale, shift, rotation, brightness, contrast; no flip), at most 30"
+                        + " loss, augmentation (scale, shift, rotation, brightness, contrast; no flip), at most 20"
                         + " epochs with early stopping after 8 without a better validation mAP@10."
                         + " Any option below overrides the recipe's value."
             })

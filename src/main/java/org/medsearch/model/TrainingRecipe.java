@@ -258,14 +258,14 @@ public record TrainingRecipe(
 
     /**
      * The stronger recipe, one set of values for every data set: SGD at 0.01 with a one-epoch linear
-     * warm-up and a cosine decay over at most 30 epochs, weight decay 5e-4, label smoothing 0.1, a
+     * warm-up and a cosine decay over at most 20 epochs, weight decay 5e-4, label smoothing 0.1, a
      * class-balanced loss, {@link Augmentation#standard standard augmentation} without flips, and
      * early stopping after 8 epochs without a better validation mAP@10.
      */
     public static TrainingRecipe strong() {
         return new TrainingRecipe(
                 256,
-                30,
+                20,
                 0.01,
                 3,
                 0.1,

@@ -93,4 +93,36 @@ class ArchitectureTest {
                 .resideInAPackage("ai.djl..")
                 .check(classes);
     }
+
+    /**
+     * Augmentation changes training images only: the trainer's epoch is the one caller of the
+     * loader's augmentation switch, so no index, query, validation or test image is ever augmented.
+     */
+    @Test
+    void onlyTheTrainingEpochAugments() {
+        noClasses()
+                .that()
+                .doNotHaveFullyQualifiedName("org.medsearch.model.Trainer")
+                .should()
+                .callMethod(
+                        org.medsearch.image.BatchLoader.class,
+                        "optAugmentation",
+                        org.medsearch.image.Augmentation.class,
+                        long.class)
+                .orShould()
+                .callMethod(
+                        org.medsearch.image.Augmentation.class,
+                        "apply",
+                        float[].class,
+                        int.class,
+                        java.util.SplittableRandom.class)
+                .check(classes);
+        // and within the trainer, only the training epoch does
+        com.tngtech.archunit.core.domain.JavaClass trainer = classes.get(org.medsearch.model.Trainer.class);
+        java.util.Set<String> callers = new java.util.TreeSet<>();
+        trainer.getMethodCallsFromSelf().stream()
+                .filter(c -> c.getTarget().getName().equals("optAugmentation"))
+                .forEach(c -> callers.add(c.getOrigin().getName()));
+        org.junit.jupiter.api.Assertions.assertEquals(java.util.Set.of("trainEpoch"), callers);
+    }
 }
