@@ -88,38 +88,65 @@ public final class ScopeCalibration {
     }
 
     /**
-     * The threshold that maximises mean AP under {@code auto}: the queries are sorted by confidence
-     * and every cut between two distinct confidences is tried, from "all queries use the predicted
-     * class" to "none does". Of the best cuts the lowest wins, and the threshold is set midway
-     * between the confidences on either side of it (0 when every query uses the predicted class,
-     * {@link #NEVER} when none does), so that a test query near the edge is not decided by a value
-     * seen once.
+     * The threshold of {@code auto}: the cut that maximises mean AP, moved toward {@code all} within
+     * one standard error. The queries are sorted by confidence and every cut between two distinct
+     * confidences is tried, from "all queries use the predicted class" to "none does"; the best cut
+     * is then replaced by the highest cut whose mean AP is below it by less than the standard error
+     * of the per-query difference (the one-standard-error rule), or that equals it. A wrong class
+     * restriction costs a query all of its AP while a needless search of every class costs it little,
+     * so on a small validation split the edge of the optimum is an overfit the test set pays for. The
+     * threshold is set midway between the confidences on either side of the chosen cut (0 when every
+     * query uses the predicted class, {@link #NEVER} when none does), so that a test query near the
+     * edge is not decided by a value seen once.
      */
     public static double chooseThreshold(double[] confidence, double[] apPredicted, double[] apAll) {
         int n = confidence.length;
         if (n == 0) {
             return 0;
         }
-        double[] sorted = confidence.clone();
-        Arrays.sort(sorted);
-        double[] distinct = Arrays.stream(sorted).distinct().toArray();
-        double best = Double.NEGATIVE_INFINITY;
-        double bestThreshold = 0;
-        // candidate j: the queries with confidence >= distinct[j] use the predicted class; j == length: none
-        for (int j = 0; j <= distinct.length; j++) {
-            double t = j < distinct.length ? distinct[j] : Double.POSITIVE_INFINITY;
+        double[] cuts = Arrays.stream(confidence).sorted().distinct().toArray();
+        // cut j: the queries with confidence >= cuts[j] use the predicted class; j == cuts.length: none
+        double[] map = new double[cuts.length + 1];
+        int best = 0;
+        for (int j = 0; j <= cuts.length; j++) {
+            double t = j < cuts.length ? cuts[j] : Double.POSITIVE_INFINITY;
             double sum = 0;
             for (int i = 0; i < n; i++) {
                 sum += confidence[i] >= t ? apPredicted[i] : apAll[i];
             }
-            double map = sum / n;
-            if (map > best + 1e-12) {
-                best = map;
-                double below = j == 0 ? 0 : distinct[j - 1];
-                bestThreshold = j == 0 ? 0 : j == distinct.length ? NEVER : (below + distinct[j]) / 2;
+            map[j] = sum / n;
+            if (map[j] > map[best] + 1e-12) {
+                best = j;
             }
         }
-        return bestThreshold;
+        int chosen = best;
+        double tBest = best < cuts.length ? cuts[best] : Double.POSITIVE_INFINITY;
+        for (int j = best + 1; j <= cuts.length && n > 1; j++) {
+            double t = j < cuts.length ? cuts[j] : Double.POSITIVE_INFINITY;
+            // per query: what the best cut gives minus what cut j gives (non-zero between the two cuts)
+            double mean = map[best] - map[j];
+            double ss = 0;
+            for (int i = 0; i < n; i++) {
+                double di = (confidence[i] >= tBest ? apPredicted[i] : apAll[i])
+                        - (confidence[i] >= t ? apPredicted[i] : apAll[i]);
+                ss += (di - mean) * (di - mean);
+            }
+            double se = Math.sqrt(ss / (n - 1)) / Math.sqrt(n);
+            if (mean < se - 1e-12) {
+                chosen = j;
+            }
+        }
+        // a higher cut that does at least as well is preferred (so auto never does worse than all here)
+        for (int j = cuts.length; j > chosen; j--) {
+            if (map[j] >= map[chosen] - 1e-12) {
+                chosen = j;
+                break;
+            }
+        }
+        if (chosen == 0) {
+            return 0;
+        }
+        return chosen == cuts.length ? NEVER : (cuts[chosen - 1] + cuts[chosen]) / 2;
     }
 
     /** mAP@k under {@code auto} with a given threshold. */

@@ -189,7 +189,8 @@ public final class Trainer {
             if (savedVelocity != null) {
                 sgd.restore(savedVelocity);
             }
-            for (int epoch = startEpoch; epoch < recipe.epochs(); epoch++) {
+            // a resumed run that had already stalled stops at once
+            for (int epoch = startEpoch; epoch < recipe.epochs() && !stalled(recipe, epoch, bestEpoch); epoch++) {
                 double lr = recipe.learningRateAt(epoch);
                 long t0 = System.nanoTime();
                 double[] trainStats =
@@ -266,7 +267,7 @@ public final class Trainer {
                         retrieval == null ? "" : String.format(" mAP@%d %.4f", MAP_K, retrieval.mapAll()),
                         em.imagesPerSecond(),
                         better ? "  (best so far)" : ""));
-                if (recipe.earlyStopping() && epoch + 1 - bestEpoch >= recipe.earlyStopPatience()) {
+                if (stalled(recipe, epoch + 1, bestEpoch)) {
                     log.accept(String.format(
                             "stopping early: no better validation mAP@%d for %d epochs (best: epoch %d, %.4f)",
                             MAP_K, recipe.earlyStopPatience(), bestEpoch, bestScore));
@@ -293,6 +294,11 @@ public final class Trainer {
             return finish(
                     ds, split, recipe, prep, initName, out, ckpt, history, bestEpoch, bestRetrieval, seconds, classes);
         }
+    }
+
+    /** Whether early stopping ends training after {@code epochsDone} epochs. */
+    private static boolean stalled(TrainingRecipe recipe, int epochsDone, Integer bestEpoch) {
+        return recipe.earlyStopping() && bestEpoch != null && epochsDone - bestEpoch >= recipe.earlyStopPatience();
     }
 
     private CheckpointState prepareOutput(

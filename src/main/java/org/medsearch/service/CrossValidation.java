@@ -90,11 +90,6 @@ public final class CrossValidation {
             // refuse a fold it cannot use before hours of training
             TrainingJob.requireImages(s, s.ratios(), Split.Part.TRAIN, Split.Part.VAL, Split.Part.TEST);
         }
-        if (splits.get(0).labelConflicts() > 0) {
-            log.accept(String.format(
-                    "Warning: %d groups hold identical images under different labels",
-                    splits.get(0).labelConflicts()));
-        }
         List<CrossValidationReport.Fold> done = new ArrayList<>();
         ModelManifest first = null;
         try (Progress.Task all = progress.start("Cross-validation", (long) folds * (recipe.epochs() + 1), "steps")) {

@@ -127,4 +127,21 @@ class LabelConflictTest {
             assertTrue(json.contains("\"voteAccuracy\"") && json.contains("\"labelConflictsLeftOut\" : 2"), json);
         }
     }
+
+    /** BUSI's README names one pair: benign (433) and malignant (145) have identical pixels. */
+    @Test
+    void theScanOfBusiNamesItsConflictingPair() throws Exception {
+        Path busi = org.medsearch.testutil.Shared.require("data/busi");
+        Dataset ds =
+                new DatasetScanner(ImageReaders.standard()).optDecode(false).scan(busi);
+        assertEquals(780, ds.size());
+        List<ScanReport.LabelConflict> conflicts = ds.report().labelConflicts();
+        assertEquals(1, conflicts.size(), conflicts.toString());
+        assertEquals(
+                List.of("benign/benign (433).png", "malignant/malignant (145).png"),
+                conflicts.get(0).relativePaths().stream().sorted().toList());
+        assertTrue(
+                ds.report().summary(10).contains("benign/benign (433).png"),
+                ds.report().summary(10));
+    }
 }
