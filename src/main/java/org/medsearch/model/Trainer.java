@@ -621,38 +621,22 @@ public final class Trainer {
     /** Mean cross-entropy and accuracy over a split, in inference mode. */
     double[] validate(
             ResNet18 net, List<Sample> samples, List<String> classes, Preprocessing prep, int batch, String title) {
-        boolean grad = TorchOps.setGradMode(false);
-        double[] sums = new double[3]; // loss, correct, seen
-        try (BatchLoader loader =
-                        new BatchLoader(readers, prep, SampleLoader.sources(samples), Math.max(batch, 64), workers);
-                Progress.Task task = progress.start(title, samples.size(), "img")) {
-            loader.forEach(task, f -> reportFailure(samples, f), b -> {
-                int n = b.size();
-                try (NDManager m = Engines.newManager()) {
-                    float[] logp = net.forward(Engines.input(m, b.data(), n, prep), false)
-                            .logits()
-                            .logSoftmax(1)
-                            .toFloatArray();
-                    int c = classes.size();
-                    for (int i = 0; i < n; i++) {
-                        int y = classes.indexOf(samples.get(b.indices()[i]).label());
-                        sums[0] -= logp[i * c + y];
-                        if (argmax(logp, i * c, c) == y) {
-                            sums[1]++;
-                        }
-                    }
-                }
-                sums[2] += n;
-            });
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // the work above does no I/O of its own
-        } finally {
-            TorchOps.setGradMode(grad);
+        return lossAndAccuracy(embed(net, samples, classes, prep, batch, title));
+    }
+
+    /** Mean cross-entropy and accuracy of embedded labelled images. */
+    private static double[] lossAndAccuracy(Embedded e) {
+        double loss = 0;
+        int correct = 0;
+        for (int i = 0; i < e.labels().length; i++) {
+            float[] lp = e.logProbabilities()[i];
+            loss -= lp[e.labels()[i]];
+            if (argmax(lp, 0, lp.length) == e.labels()[i]) {
+                correct++;
+            }
         }
-        double lossSum = sums[0];
-        double correct = sums[1];
-        double seen = sums[2];
-        return new double[] {lossSum / Math.max(1, seen), correct / Math.max(1, seen)};
+        int n = Math.max(1, e.labels().length);
+        return new double[] {loss / n, (double) correct / n};
     }
 
     /**
@@ -694,16 +678,9 @@ public final class Trainer {
             String title) {
         Embedded g = embed(net, sample(train, MAX_GALLERY, recipe.seed()), classes, prep, recipe.batchSize(), title);
         Embedded q = embed(net, sample(val, MAX_QUERIES, recipe.seed()), classes, prep, recipe.batchSize(), title);
-        double loss = 0;
-        int correct = 0;
         float[][] probs = new float[q.labels().length][];
         for (int i = 0; i < probs.length; i++) {
             float[] lp = q.logProbabilities()[i];
-            int y = q.labels()[i];
-            loss -= lp[y];
-            if (argmax(lp, 0, lp.length) == y) {
-                correct++;
-            }
             probs[i] = new float[lp.length];
             for (int k = 0; k < lp.length; k++) {
                 probs[i][k] = (float) Math.exp(lp[k]);
@@ -711,10 +688,10 @@ public final class Trainer {
         }
         ScopeCalibration.Result r =
                 ScopeCalibration.measure(g.features(), g.labels(), q.features(), q.labels(), probs, MAP_K);
-        int n = Math.max(1, probs.length);
+        double[] lossAcc = lossAndAccuracy(q);
         return new Measured(
-                loss / n,
-                (double) correct / n,
+                lossAcc[0],
+                lossAcc[1],
                 new ModelManifest.RetrievalCalibration(
                         MAP_K, r.queries(), r.threshold(), r.mapPredicted(), r.mapAll(), r.mapAuto()));
     }

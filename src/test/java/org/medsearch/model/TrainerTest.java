@@ -67,7 +67,9 @@ class TrainerTest {
         // the paper's recipe keeps the best-accuracy epoch, then calibrates the scopes with it
         ModelManifest.RetrievalCalibration r = m.retrieval();
         assertEquals(split.counts().get(Split.Part.VAL), r.queries());
-        assertTrue(r.autoThreshold() >= 0 && r.autoThreshold() <= 1, "threshold " + r.autoThreshold());
+        assertTrue(
+                r.autoThreshold() >= 0 && r.autoThreshold() <= org.medsearch.eval.ScopeCalibration.NEVER,
+                "threshold " + r.autoThreshold());
         assertTrue(r.mapAuto() >= Math.max(r.mapAll(), r.mapPredicted()) - 1e-12, r.toString());
         assertTrue(m.provenance().epochs().stream().allMatch(e -> e.valMap() == null));
 
