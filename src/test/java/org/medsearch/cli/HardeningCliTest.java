@@ -65,6 +65,18 @@ class HardeningCliTest {
                 bad("--backbone-lr-factor", "0", "--backbone-lr-factor must be a positive number, got 0.0"),
                 bad("--backbone-lr-factor", "-2", "--backbone-lr-factor must be a positive number, got -2.0"),
                 bad("--warmup-epochs", "-1", "--warmup-epochs must be a number of at least 0, got -1.0"),
+                bad("--label-smoothing", "1", "--label-smoothing must be at least 0 and below 1, got 1.0"),
+                bad("--early-stop", "-1", "--early-stop must be at least 0, got -1"),
+                bad("--metric-loss", "-0.5", "--metric-loss must be a number of at least 0, got -0.5"),
+                bad("--metric-temperature", "0", "--metric-temperature must be a positive number, got 0.0"),
+                bad(
+                        "--schedule",
+                        "linear",
+                        "Invalid value for option '--schedule': unknown schedule 'linear': expected step or cosine"),
+                bad(
+                        "--recipe",
+                        "best",
+                        "Invalid value for option '--recipe': unknown recipe 'best': expected paper or strong"),
                 bad(
                         "--split",
                         "0/50/50",
