@@ -85,13 +85,13 @@ final class TrainCommand implements Callable<Integer> {
         ModelManifest.RetrievalCalibration r = m.retrieval();
         out.printf(
                 "Model written to %s (best epoch %d: val accuracy %.4f, val mAP@%d %.4f over all classes;"
-                        + " auto scope threshold %.3f; fingerprint %s; %.0f s)%n",
+                        + " auto scope threshold %s; fingerprint %s; %.0f s)%n",
                 this.out,
                 best.epoch(),
                 best.valAccuracy(),
                 r.k(),
                 r.mapAll(),
-                r.autoThreshold(),
+                r.thresholdText(),
                 m.fingerprint(),
                 m.provenance().trainingSeconds());
         return 0;

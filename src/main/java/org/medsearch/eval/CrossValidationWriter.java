@@ -124,7 +124,7 @@ public final class CrossValidationWriter {
                     .append("</td><td>")
                     .append(f.epochsRun())
                     .append("</td><td>")
-                    .append(f.autoThreshold() == null ? "" : String.format("%.3f", f.autoThreshold()))
+                    .append(threshold(f.autoThreshold()))
                     .append("</td><td>")
                     .append(String.format("%.0f", f.seconds()))
                     .append("</td><td class=\"l\">")
@@ -133,6 +133,11 @@ public final class CrossValidationWriter {
         }
         h.append("</table><h2>Provenance</h2><pre>").append(esc(provenance(r))).append("</pre></body></html>\n");
         return h.toString();
+    }
+
+    /** A threshold above every probability means "always all classes". */
+    private static String threshold(Double t) {
+        return t == null ? "" : t > 1 ? "never (all)" : String.format("%.3f", t);
     }
 
     private static String provenance(CrossValidationReport r) {

@@ -65,7 +65,15 @@ public record ModelManifest(
      * @param mapAuto validation mAP@k under the scope {@code auto} with {@code autoThreshold}
      */
     public record RetrievalCalibration(
-            int k, int queries, double autoThreshold, double mapPredicted, double mapAll, double mapAuto) {}
+            int k, int queries, double autoThreshold, double mapPredicted, double mapAll, double mapAuto) {
+
+        /** The threshold for people: "0.893", or "never (all classes)" when it is above every probability. */
+        public String thresholdText() {
+            return autoThreshold > 1
+                    ? "never (all classes)"
+                    : String.format(java.util.Locale.ROOT, "%.3f", autoThreshold);
+        }
+    }
 
     /**
      * The pre-processing, spelled out for readers of the JSON.

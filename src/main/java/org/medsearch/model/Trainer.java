@@ -284,12 +284,12 @@ public final class Trainer {
                 }
             }
             log.accept(String.format(
-                    "validation mAP@%d: predicted %.4f, all %.4f, auto %.4f (threshold %.3f, %d queries)",
+                    "validation mAP@%d: predicted %.4f, all %.4f, auto %.4f (threshold %s, %d queries)",
                     MAP_K,
                     bestRetrieval.mapPredicted(),
                     bestRetrieval.mapAll(),
                     bestRetrieval.mapAuto(),
-                    bestRetrieval.autoThreshold(),
+                    bestRetrieval.thresholdText(),
                     bestRetrieval.queries()));
             return finish(
                     ds, split, recipe, prep, initName, out, ckpt, history, bestEpoch, bestRetrieval, seconds, classes);
