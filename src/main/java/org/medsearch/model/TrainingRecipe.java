@@ -472,19 +472,12 @@ public record TrainingRecipe(
         /** @throws IllegalArgumentException naming the first bad value */
         public TrainingRecipe build() {
             // the record reads a missing factor or temperature (0, in older JSON) as its default; a
-            // value given here must be valid as it is
-            validate(
-                    imageSize,
-                    epochs,
-                    learningRate,
-                    lrStep,
-                    lrGamma,
-                    batchSize,
-                    momentum,
-                    weightDecay,
-                    backboneLrFactor,
-                    warmupEpochs,
-                    java.util.function.UnaryOperator.identity());
+            // value given here must be valid as it is (the record checks the others)
+            require(
+                    backboneLrFactor > 0 && Double.isFinite(backboneLrFactor),
+                    "backboneLrFactor",
+                    "be a positive number",
+                    backboneLrFactor);
             require(
                     metricTemperature > 0 && Double.isFinite(metricTemperature),
                     "metricTemperature",
