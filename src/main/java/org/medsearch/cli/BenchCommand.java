@@ -199,7 +199,8 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void latency(PrintWriter out, List<Sample> samples) throws Exception {
-        try (EmbeddingBackend backend = Models.open(model, 0, Progress.NONE);
+        try (EmbeddingBackend backend =
+                        Models.open(model, 0, org.medsearch.model.InferenceRuntime.DEFAULT, Progress.NONE);
                 VectorStore idx = Stores.open(index, false)) {
             SearchService r = new SearchService(backend, idx);
             ImageReaders readers = r.readers(); // the model's DICOM window, as search applies it

@@ -93,6 +93,9 @@ final class DemoCommand implements Callable<Integer> {
             description = "No progress bars.")
     boolean quiet;
 
+    @picocli.CommandLine.Mixin
+    RuntimeOption runtime;
+
     @Option(names = "--no-serve", description = "Stop after the search instead of serving the search page.")
     boolean noServe;
 
@@ -155,7 +158,7 @@ final class DemoCommand implements Callable<Integer> {
             training.train(ds, split);
         }
 
-        try (EmbeddingBackend backend = Models.open(modelDir, 0, progress)) {
+        try (EmbeddingBackend backend = Models.open(modelDir, 0, runtime.value(), progress)) {
             out.println("== 2/4 index the training split into " + indexDir);
             out.flush();
             IndexInfo info = Models.indexInfo(backend, VectorFormat.FLOAT32);
@@ -210,6 +213,7 @@ final class DemoCommand implements Callable<Integer> {
             Serving.run(
                     modelDir,
                     indexDir,
+                    runtime.value(),
                     ServerConfig.defaults().withPort(port),
                     Stores.DEFAULT_FETCH,
                     out,

@@ -71,6 +71,9 @@ final class EvaluateCommand implements Callable<Integer> {
     long seed = EvaluationJob.Options.defaults().seed();
 
     @picocli.CommandLine.Mixin
+    RuntimeOption runtime;
+
+    @picocli.CommandLine.Mixin
     VolumeOptions volumes;
 
     @Option(
@@ -83,7 +86,7 @@ final class EvaluateCommand implements Callable<Integer> {
         PrintWriter out = Output.out(spec);
         Progress progress = Output.progress(quiet);
         try (VectorStore idx = Stores.open(index, false);
-                EmbeddingBackend backend = Models.openFor(model, idx, progress)) {
+                EmbeddingBackend backend = Models.openFor(model, idx, runtime.value(), progress)) {
             SearchService retriever = new SearchService(backend, idx);
             Dataset ds = volumes.configure(new DatasetScanner(backend.readers()))
                     .optDecode(false)

@@ -97,6 +97,9 @@ final class IndexCommand implements Callable<Integer> {
     Integer workers;
 
     @picocli.CommandLine.Mixin
+    RuntimeOption runtime;
+
+    @picocli.CommandLine.Mixin
     VolumeOptions volumes;
 
     @Option(names = "--check", description = "Check the index's consistency and exit (status 2 if damaged).")
@@ -146,7 +149,7 @@ final class IndexCommand implements Callable<Integer> {
         }
         Progress progress = Output.progress(quiet);
         VectorFormat format = vectors;
-        try (EmbeddingBackend backend = Models.open(model, imageSize, progress)) {
+        try (EmbeddingBackend backend = Models.open(model, imageSize, runtime.value(), progress)) {
             if (!backend.hasClassifier()) {
                 out.println("Note: " + model + " has no classifier: images are indexed by their ImageNet features"
                         + " alone, and searches must use --scope all");

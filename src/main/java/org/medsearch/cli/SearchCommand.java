@@ -78,6 +78,9 @@ final class SearchCommand implements Callable<Integer> {
     boolean exact;
 
     @picocli.CommandLine.Mixin
+    RuntimeOption runtime;
+
+    @picocli.CommandLine.Mixin
     FetchOption fetch;
 
     @Option(names = "--sheet", paramLabel = "PNG", description = "Also write a contact sheet of queries and results.")
@@ -104,7 +107,7 @@ final class SearchCommand implements Callable<Integer> {
                         k, scope, filter, exact ? VectorStore.SearchMode.EXACT : VectorStore.SearchMode.AUTO));
         int status = 0;
         try (VectorStore idx = Stores.open(index, false, graphFetch);
-                EmbeddingBackend backend = Models.openFor(model, idx, Output.progress(false))) {
+                EmbeddingBackend backend = Models.openFor(model, idx, runtime.value(), Output.progress(false))) {
             SearchService retriever = new SearchService(backend, idx);
             ImageReaders readers = retriever.readers();
             List<ContactSheet.Row> rows = new ArrayList<>();

@@ -67,6 +67,9 @@ final class ServeCommand implements Callable<Integer> {
     int queue;
 
     @picocli.CommandLine.Mixin
+    RuntimeOption runtime;
+
+    @picocli.CommandLine.Mixin
     FetchOption fetch;
 
     @Option(names = "--batch", paramLabel = "N", description = "Queries per forward pass (default ${DEFAULT-VALUE}).")
@@ -135,7 +138,7 @@ final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new MedsearchException(flagged(e.getMessage()));
         }
-        Serving.run(model, index, cfg, fetch.value(), out, Output.err(spec));
+        Serving.run(model, index, runtime.value(), cfg, fetch.value(), out, Output.err(spec));
         return 0;
     }
 

@@ -7,6 +7,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.model.InferenceRuntime;
 import org.medsearch.server.SearchServer;
 import org.medsearch.server.ServerConfig;
 import org.medsearch.service.Models;
@@ -24,11 +25,18 @@ final class Serving {
      * {@code fetch} candidates), serves until the JVM
      * is asked to stop (Ctrl-C, SIGTERM), then stops gracefully and closes the index and the model.
      */
-    static void run(Path modelDir, Path indexDir, ServerConfig cfg, int fetch, PrintWriter out, PrintWriter err)
+    static void run(
+            Path modelDir,
+            Path indexDir,
+            InferenceRuntime runtime,
+            ServerConfig cfg,
+            int fetch,
+            PrintWriter out,
+            PrintWriter err)
             throws IOException, InterruptedException {
         CountDownLatch stopped = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
-        try (EmbeddingBackend backend = Models.open(modelDir, 0, Progress.NONE);
+        try (EmbeddingBackend backend = Models.open(modelDir, 0, runtime, Progress.NONE);
                 VectorStore idx = Stores.open(indexDir, cfg.writesEnabled(), fetch)) {
             SearchServer server;
             try {

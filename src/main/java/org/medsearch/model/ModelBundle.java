@@ -140,25 +140,8 @@ public final class ModelBundle implements AutoCloseable {
      * @param imageSize the input side
      */
     public static ModelBundle imagenetBackbone(Path weights, int imageSize) throws MedsearchException {
-        Map<String, Tensor> sd;
-        String sha;
-        try {
-            sha = Hashing.sha256Hex(weights);
-            sd = Weights.read(weights);
-        } catch (IOException e) {
-            throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());
-        }
-        Preprocessing prep = Preprocessing.imagenet(imageSize);
-        ModelManifest m = new ModelManifest(
-                ModelManifest.FORMAT,
-                ModelManifest.ARCHITECTURE,
-                List.of(),
-                ModelManifest.PreprocessingSpec.of(prep, null),
-                weights.getFileName().toString(),
-                sha,
-                fingerprint(sha, prep, List.of()),
-                null,
-                null);
+        Map<String, Tensor> sd = imagenetWeights(weights);
+        ModelManifest m = imagenetManifest(weights, imageSize);
         NDManager manager = Engines.newManager();
         try {
             return new ModelBundle(
@@ -167,6 +150,37 @@ public final class ModelBundle implements AutoCloseable {
             manager.close();
             throw new MedsearchException(weights + ": " + e.getMessage());
         }
+    }
+
+    /** The ImageNet backbone's state dict, read from torchvision's file. */
+    public static Map<String, Tensor> imagenetWeights(Path weights) throws MedsearchException {
+        try {
+            return Weights.read(weights);
+        } catch (IOException e) {
+            throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());
+        }
+    }
+
+    /** The manifest that describes the ImageNet backbone at {@code imageSize} (no classes, no bundle). */
+    public static ModelManifest imagenetManifest(Path weights, int imageSize) throws MedsearchException {
+        String sha;
+        try {
+            sha = Hashing.sha256Hex(weights);
+        } catch (IOException e) {
+            throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());
+        }
+        Preprocessing prep = Preprocessing.imagenet(imageSize);
+        return new ModelManifest(
+                ModelManifest.FORMAT,
+                ModelManifest.ARCHITECTURE,
+                List.of(),
+                ModelManifest.PreprocessingSpec.of(prep, null),
+                weights.getFileName().toString(),
+                sha,
+                fingerprint(sha, prep, List.of()),
+                null,
+                null,
+                null);
     }
 
     /** Whether the model classifies (false for a bare backbone). */

@@ -34,16 +34,70 @@ public record ModelManifest(
         String weightsSha256,
         String fingerprint,
         Provenance provenance,
-        RetrievalCalibration retrieval) {
+        RetrievalCalibration retrieval,
+        Map<String, Graph> graphs) {
 
     public static final String FORMAT = "medsearch-model/1";
     public static final String ARCHITECTURE = "resnet18-torchvision";
 
+    public ModelManifest {
+        graphs = graphs == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(graphs));
+    }
+
     /** A copy with the retrieval calibration set. */
     public ModelManifest withRetrieval(RetrievalCalibration r) {
         return new ModelManifest(
-                format, architecture, classes, preprocessing, weightsFile, weightsSha256, fingerprint, provenance, r);
+                format,
+                architecture,
+                classes,
+                preprocessing,
+                weightsFile,
+                weightsSha256,
+                fingerprint,
+                provenance,
+                r,
+                graphs);
     }
+
+    /** A copy that records {@code graph} for {@code runtime} ("onnx", "onnx-int8"), replacing any before. */
+    public ModelManifest withGraph(String runtime, Graph graph) {
+        Map<String, Graph> g = new java.util.TreeMap<>(graphs);
+        g.put(runtime, graph);
+        return new ModelManifest(
+                format,
+                architecture,
+                classes,
+                preprocessing,
+                weightsFile,
+                weightsSha256,
+                fingerprint,
+                provenance,
+                retrieval,
+                g);
+    }
+
+    /**
+     * An inference graph made from this bundle's weights, kept in the bundle beside them.
+     *
+     * @param file the file name inside the bundle ("model.onnx")
+     * @param sha256 the file's SHA-256; a file that does not match is refused
+     * @param weightsSha256 the weights it was made from: a graph of other weights is stale
+     * @param opset the ONNX opset
+     * @param precision "fp32" or "int8"
+     * @param calibration for int8: how its activation ranges were measured (images, split part,
+     *     seed, method); null for fp32
+     * @param createdBy the medsearch version that wrote it
+     * @param createdAt when (ISO-8601)
+     */
+    public record Graph(
+            String file,
+            String sha256,
+            String weightsSha256,
+            int opset,
+            String precision,
+            Map<String, Object> calibration,
+            String createdBy,
+            String createdAt) {}
 
     /** The {@code auto} scope's threshold, if training chose one. */
     public java.util.OptionalDouble autoThreshold() {

@@ -821,7 +821,8 @@ public final class Trainer {
                         seconds,
                         Instant.now().toString(),
                         versions),
-                retrieval);
+                retrieval,
+                null);
         Json.write(out.resolve(ModelBundle.MANIFEST), m);
         FileUtil.deleteTree(ckpt);
         return m;

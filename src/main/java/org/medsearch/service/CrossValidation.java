@@ -21,6 +21,7 @@ import org.medsearch.eval.ReportWriter;
 import org.medsearch.index.VectorFormat;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.model.InferenceRuntime;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.model.ModelManifest;
 import org.medsearch.model.Trainer;
@@ -171,7 +172,7 @@ public final class CrossValidation {
         }
         ModelManifest m = ModelBundle.readManifest(modelDir);
         Map<String, Double> metrics = new LinkedHashMap<>();
-        try (EmbeddingBackend backend = Models.open(modelDir, 0, inner)) {
+        try (EmbeddingBackend backend = Models.open(modelDir, 0, InferenceRuntime.DEFAULT, inner)) {
             Path indexDir = dir.resolve("index");
             if (Stores.exists(indexDir)) {
                 FileUtil.deleteTree(indexDir); // a leftover of an interrupted fold: rebuilt, it takes seconds

@@ -7,10 +7,15 @@ import org.medsearch.index.IndexInfo;
 import org.medsearch.index.VectorFormat;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.model.InferenceRuntime;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.model.Pretrained;
 import org.medsearch.model.ResNet18;
 import org.medsearch.model.TorchBackend;
+import org.medsearch.model.onnx.OnnxBackend;
+import org.medsearch.model.onnx.OnnxCodec;
+import org.medsearch.model.onnx.ResNet18Onnx;
+import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Progress;
 import org.medsearch.util.Version;
 
@@ -41,19 +46,38 @@ public final class Models {
      * Opens a model as a backend that owns what it loaded (close it).
      *
      * @param imageSize the input size of the ImageNet backbone (ignored for bundles, which record theirs); 0 for 224
+     * @param runtime the engine that runs it; a bundle gets its fp32 ONNX graph on first use, and
+     *     {@link InferenceRuntime#ONNX_INT8} needs {@code medsearch quantize} first
      */
-    public static EmbeddingBackend open(Path model, int imageSize, Progress progress) throws IOException {
+    public static EmbeddingBackend open(Path model, int imageSize, InferenceRuntime runtime, Progress progress)
+            throws IOException {
         if (isImagenet(model)) {
             Path weights = Pretrained.imagenetFile(Pretrained.cacheDir(), Pretrained.Source.imagenet(), progress);
-            return TorchBackend.owning(
-                    ModelBundle.imagenetBackbone(weights, imageSize > 0 ? imageSize : IMAGENET_SIZE));
+            int size = imageSize > 0 ? imageSize : IMAGENET_SIZE;
+            return switch (runtime) {
+                case TORCH -> TorchBackend.owning(ModelBundle.imagenetBackbone(weights, size));
+                case ONNX ->
+                    OnnxBackend.of(
+                            OnnxBackend.FP32,
+                            ModelBundle.imagenetManifest(weights, size),
+                            OnnxCodec.write(ResNet18Onnx.build(ModelBundle.imagenetWeights(weights), 1000, size)));
+                case ONNX_INT8 ->
+                    throw new MedsearchException(
+                            "the ImageNet backbone has no int8 graph (it has no training images to calibrate on): use"
+                                    + " --runtime onnx or torch");
+            };
         }
-        return TorchBackend.load(model);
+        return switch (runtime) {
+            case TORCH -> TorchBackend.load(model);
+            case ONNX -> OnnxBackend.open(model, OnnxBackend.FP32);
+            case ONNX_INT8 -> OnnxBackend.open(model, OnnxBackend.INT8);
+        };
     }
 
     /** Opens a model for searching {@code index}: the ImageNet backbone takes the index's input size. */
-    public static EmbeddingBackend openFor(Path model, VectorStore index, Progress progress) throws IOException {
-        return open(model, index.info().imageSize(), progress);
+    public static EmbeddingBackend openFor(Path model, VectorStore index, InferenceRuntime runtime, Progress progress)
+            throws IOException {
+        return open(model, index.info().imageSize(), runtime, progress);
     }
 
     /** What a new index built with {@code backend}'s model records. */

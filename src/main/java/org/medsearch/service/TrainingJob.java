@@ -17,6 +17,7 @@ import org.medsearch.model.ModelManifest;
 import org.medsearch.model.Pretrained;
 import org.medsearch.model.Trainer;
 import org.medsearch.model.TrainingRecipe;
+import org.medsearch.model.onnx.OnnxGraphs;
 import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Progress;
 
@@ -136,7 +137,9 @@ public final class TrainingJob {
         if (workers != null) {
             trainer.optWorkers(workers);
         }
-        return trainer.train(ds, split, recipe, init.weights(), init.description(), output, resume);
+        trainer.train(ds, split, recipe, init.weights(), init.description(), output, resume);
+        // the fp32 ONNX graph is part of a finished bundle, so the first search does not pay for it
+        return OnnxGraphs.exportFp32(output).manifest();
     }
 
     /** Scan, split, train. */

@@ -111,6 +111,7 @@ class TorchBackendTest {
                         sha,
                         ModelBundle.fingerprint(sha, prep, classes),
                         null,
+                        null,
                         null));
         return dir;
     }

@@ -43,6 +43,7 @@ public final class StubBackend implements EmbeddingBackend {
                 "0",
                 "stub-" + String.join("-", classes),
                 null,
+                null,
                 null);
         if (!Double.isNaN(autoThreshold)) {
             m = m.withRetrieval(new ModelManifest.RetrievalCalibration(10, 30, autoThreshold, 0.8, 0.7, 0.85));

@@ -1,0 +1,134 @@
+package org.medsearch.model.onnx;
+
+import java.util.List;
+import java.util.Map;
+import org.medsearch.model.ResNet18;
+import org.medsearch.model.Tensor;
+import org.medsearch.util.Version;
+
+/**
+ * torchvision's ResNet-18 as an ONNX graph, built from a state dict in plain Java: BatchNorm folded
+ * into each convolution (in double precision, as {@link ResNet18}'s inference path does), a dynamic
+ * batch axis, and two outputs.
+ *
+ * <p>Contract: input {@value #INPUT}, float32 {@code (N, size, size, 3)}, channels last, exactly as
+ * {@link org.medsearch.image.Preprocessing#apply} writes it (the graph transposes it once); outputs
+ * {@value #FEATURES} {@code (N, 512)}, the global-average-pool features, and {@value #LOGITS}
+ * {@code (N, classes)}. On the same weights and input it computes what {@link ResNet18#forward}
+ * computes in inference mode (to float rounding). Opset {@value #OPSET}.
+ *
+ * <pre>{@code
+ * OnnxModel graph = ResNet18Onnx.build(SafeTensors.read(weights), 6, 64);
+ * Files.write(dir.resolve("model.onnx"), OnnxCodec.write(graph));
+ * }</pre>
+ */
+public final class ResNet18Onnx {
+    private ResNet18Onnx() {}
+
+    public static final String INPUT = "input";
+    public static final String FEATURES = "features";
+    public static final String LOGITS = "logits";
+    public static final String BATCH = "N";
+    /** Opset 17: every operator here, and per-channel QuantizeLinear/DequantizeLinear for int8. */
+    public static final int OPSET = 17;
+
+    /**
+     * Builds the graph.
+     *
+     * @param stateDict torchvision names ({@code conv1.weight}, {@code bn1.running_mean}, ...,
+     *     {@code fc.bias}); float tensors
+     * @param numClasses rows of {@code fc.weight}
+     * @param imageSize the input side
+     * @throws IllegalArgumentException when a tensor is missing or has the wrong shape
+     */
+    public static OnnxModel build(Map<String, Tensor> stateDict, int numClasses, int imageSize) {
+        Map<String, long[]> layout = ResNet18.layout(numClasses);
+        for (Map.Entry<String, long[]> e : layout.entrySet()) {
+            if (e.getKey().endsWith("num_batches_tracked")) {
+                continue;
+            }
+            Tensor t = stateDict.get(e.getKey());
+            if (t == null || !java.util.Arrays.equals(t.shape(), e.getValue())) {
+                throw new IllegalArgumentException("state dict: " + e.getKey() + " is "
+                        + (t == null ? "missing" : "of shape " + java.util.Arrays.toString(t.shape())) + ", expected "
+                        + java.util.Arrays.toString(e.getValue()));
+            }
+        }
+        OnnxModel m = new OnnxModel("resnet18", OPSET).producer("medsearch", Version.current());
+        m.input(INPUT, OnnxModel.FLOAT, BATCH, (long) imageSize, (long) imageSize, 3L);
+        String x = m.node(
+                "Transpose", List.of(INPUT), List.of("input_nchw"), OnnxModel.Attribute.ints("perm", 0, 3, 1, 2));
+        String h = conv(m, stateDict, x, "conv1", "bn1", 7, 2, 3);
+        h = m.node("Relu", List.of(h), List.of("conv1_relu"));
+        h = m.node(
+                "MaxPool",
+                List.of(h),
+                List.of("maxpool"),
+                OnnxModel.Attribute.ints("kernel_shape", 3, 3),
+                OnnxModel.Attribute.ints("strides", 2, 2),
+                OnnxModel.Attribute.ints("pads", 1, 1, 1, 1));
+        for (int s = 0; s < 4; s++) {
+            for (int b = 0; b < 2; b++) {
+                String p = "layer" + (s + 1) + "." + b;
+                int stride = (s > 0 && b == 0) ? 2 : 1;
+                String out = conv(m, stateDict, h, p + ".conv1", p + ".bn1", 3, stride, 1);
+                out = m.node("Relu", List.of(out), List.of(p + ".relu1"));
+                out = conv(m, stateDict, out, p + ".conv2", p + ".bn2", 3, 1, 1);
+                String identity = (s > 0 && b == 0)
+                        ? conv(m, stateDict, h, p + ".downsample.0", p + ".downsample.1", 1, stride, 0)
+                        : h;
+                String sum = m.node("Add", List.of(out, identity), List.of(p + ".add"));
+                h = m.node("Relu", List.of(sum), List.of(p + ".out"));
+            }
+        }
+        String pooled = m.node("GlobalAveragePool", List.of(h), List.of("avgpool"));
+        m.node("Flatten", List.of(pooled), List.of(FEATURES), OnnxModel.Attribute.of("axis", 1L));
+        m.initializer(
+                "fc.weight",
+                stateDict.get("fc.weight").shape(),
+                stateDict.get("fc.weight").toFloatArray());
+        m.initializer(
+                "fc.bias",
+                stateDict.get("fc.bias").shape(),
+                stateDict.get("fc.bias").toFloatArray());
+        m.node(
+                "Gemm",
+                List.of(FEATURES, "fc.weight", "fc.bias"),
+                List.of(LOGITS),
+                OnnxModel.Attribute.of("transB", 1L));
+        m.output(FEATURES, OnnxModel.FLOAT, BATCH, (long) ResNet18.FEATURE_DIM);
+        m.output(LOGITS, OnnxModel.FLOAT, BATCH, (long) numClasses);
+        return m;
+    }
+
+    /** A convolution with the BatchNorm after it folded in: y = conv(x, w * s) + (beta - mean * s). */
+    private static String conv(
+            OnnxModel m, Map<String, Tensor> sd, String x, String conv, String bn, int k, int stride, int pad) {
+        Tensor weight = sd.get(conv + ".weight");
+        float[] w = weight.toFloatArray();
+        float[] gamma = sd.get(bn + ".weight").toFloatArray();
+        float[] beta = sd.get(bn + ".bias").toFloatArray();
+        float[] mean = sd.get(bn + ".running_mean").toFloatArray();
+        float[] var = sd.get(bn + ".running_var").toFloatArray();
+        int out = gamma.length;
+        int per = w.length / out;
+        float[] w2 = new float[w.length];
+        float[] b2 = new float[out];
+        for (int o = 0; o < out; o++) {
+            double scale = gamma[o] / Math.sqrt(var[o] + (double) ResNet18.BN_EPS);
+            for (int i = o * per; i < (o + 1) * per; i++) {
+                w2[i] = (float) (w[i] * scale);
+            }
+            b2[o] = (float) (beta[o] - mean[o] * scale);
+        }
+        m.initializer(conv + ".weight", weight.shape(), w2);
+        m.initializer(conv + ".bias", new long[] {out}, b2);
+        return m.node(
+                "Conv",
+                List.of(x, conv + ".weight", conv + ".bias"),
+                List.of(conv + ".out"),
+                OnnxModel.Attribute.ints("kernel_shape", k, k),
+                OnnxModel.Attribute.ints("strides", stride, stride),
+                OnnxModel.Attribute.ints("pads", pad, pad, pad, pad));
+    }
+}
