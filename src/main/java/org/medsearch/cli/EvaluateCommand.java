@@ -12,6 +12,7 @@ import org.medsearch.eval.EvaluationReport;
 import org.medsearch.eval.ReportWriter;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.model.InferenceRuntime;
 import org.medsearch.service.EvaluationJob;
 import org.medsearch.service.IndexingJob;
 import org.medsearch.service.Models;
@@ -102,10 +103,18 @@ final class EvaluateCommand implements Callable<Integer> {
             }
             EvaluationJob.Options opts = new EvaluationJob.Options(
                     k, Math.max(k, d.curveLength()), d.paperQueriesPerClass(), seed, d.threads());
-            EvaluationReport r = new EvaluationJob(retriever, backend.readers(), progress)
+            EvaluationJob job = new EvaluationJob(retriever, backend.readers(), progress)
                     .optPatientKeys(PatientKeys.loadIfPresent(PatientKeys.saltFile(index)))
-                    .optModelSource(model.toString())
-                    .run(ds, split, opts);
+                    .optModelSource(model.toString());
+            EvaluationReport r;
+            if (runtime.value() == InferenceRuntime.ONNX_INT8) {
+                // an int8 run states what quantization costs: the same queries through the fp32 graph
+                try (EmbeddingBackend fp32 = Models.openFor(model, idx, InferenceRuntime.ONNX, progress)) {
+                    r = job.optCompareWith(fp32).run(ds, split, opts);
+                }
+            } else {
+                r = job.run(ds, split, opts);
+            }
             Path html = ReportWriter.write(r, report);
             Printing.evaluation(out, r);
             out.println("Report: " + html.toAbsolutePath() + " (and evaluation.json)");

@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             TrainCommand.class,
             CvCommand.class,
+            QuantizeCommand.class,
             IndexCommand.class,
             DeleteCommand.class,
             SearchCommand.class,

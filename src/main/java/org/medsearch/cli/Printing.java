@@ -2,6 +2,7 @@ package org.medsearch.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.Map;
 import org.medsearch.dataset.ScanReport;
 import org.medsearch.eval.EvaluationReport;
 import org.medsearch.index.Hit;
@@ -50,6 +51,27 @@ final class Printing {
             out.printf(
                     "  %-10s %-10s %8d %8.4f %8.4f %8.4f%n",
                     p.protocol(), p.scope(), p.queries(), p.meanAveragePrecision(), p.meanPrecision(), p.meanRecall());
+        }
+        EvaluationReport.RuntimeComparison c = r.comparison();
+        if (c != null) {
+            out.printf(
+                    "%s beside %s (same queries, same index): accuracy %.4f vs %.4f (%+.4f); same prediction for %.2f%% of"
+                            + " queries%n",
+                    c.runtime(),
+                    c.reference(),
+                    c.accuracy(),
+                    c.referenceAccuracy(),
+                    c.accuracy() - c.referenceAccuracy(),
+                    100 * c.samePrediction());
+            for (Map.Entry<String, Double> e : c.map().entrySet()) {
+                double ref = c.referenceMap().getOrDefault(e.getKey(), Double.NaN);
+                out.printf(
+                        "  all-test mAP@k, %-8s %.4f vs %.4f (%+.4f)%n",
+                        e.getKey(), e.getValue(), ref, e.getValue() - ref);
+            }
+            out.printf(
+                    "  features: largest |difference| %.4g, mean %.4g per component, relative error %.4f%n",
+                    c.maxFeatureDifference(), c.meanFeatureDifference(), c.relativeFeatureError());
         }
     }
 

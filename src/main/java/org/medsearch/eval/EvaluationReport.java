@@ -18,6 +18,9 @@ import java.util.Map;
  *     "paper/all", "paper/auto" (models with a threshold), "paper/top:2" (three classes or more),
  *     then the same for "all-test"
  * @param seconds wall time of the evaluation
+ * @param runtime the inference runtime that embedded the queries ("onnx", "onnx-int8", "torch")
+ * @param comparison for an int8 run, the same queries embedded by the fp32 runtime, side by side;
+ *     null otherwise
  */
 public record EvaluationReport(
         String format,
@@ -27,7 +30,9 @@ public record EvaluationReport(
         DataFacts data,
         Classification classification,
         Map<String, Protocol> retrieval,
-        double seconds) {
+        double seconds,
+        String runtime,
+        RuntimeComparison comparison) {
 
     public static final String FORMAT = "medsearch-evaluation/1";
 
@@ -111,4 +116,31 @@ public record EvaluationReport(
             double[] precisionCurve,
             Map<String, Double> averagePrecisionPerClass,
             List<String> queryIds) {}
+
+    /**
+     * One runtime beside another on the same test queries and the same index: what quantization (or
+     * another engine) changes. Only the query side differs; the index is the one evaluated.
+     *
+     * @param runtime the evaluated runtime
+     * @param reference the runtime it is compared with
+     * @param accuracy classifier accuracy with {@code runtime}
+     * @param referenceAccuracy classifier accuracy with {@code reference}
+     * @param map all-test mAP@k per scope with {@code runtime}
+     * @param referenceMap all-test mAP@k per scope with {@code reference}
+     * @param maxFeatureDifference the largest |difference| of one feature component over all queries
+     * @param meanFeatureDifference the mean |difference| per feature component
+     * @param relativeFeatureError mean over queries of ||f - f_ref|| / ||f_ref||
+     * @param samePrediction the share of queries whose predicted class is the same
+     */
+    public record RuntimeComparison(
+            String runtime,
+            String reference,
+            double accuracy,
+            double referenceAccuracy,
+            Map<String, Double> map,
+            Map<String, Double> referenceMap,
+            double maxFeatureDifference,
+            double meanFeatureDifference,
+            double relativeFeatureError,
+            double samePrediction) {}
 }

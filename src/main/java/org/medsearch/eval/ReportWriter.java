@@ -159,6 +159,7 @@ public final class ReportWriter {
                 .append(esc(r.createdAt()))
                 .append(" &middot; model ")
                 .append(esc(r.model().fingerprint()))
+                .append(r.runtime() == null ? "" : " &middot; runtime " + esc(r.runtime()))
                 .append(" &middot; ")
                 .append(r.data().evaluated())
                 .append(" test images &middot; ")
@@ -183,6 +184,36 @@ public final class ReportWriter {
                     PAPER_MAP);
         }
         h.append("</table>");
+
+        EvaluationReport.RuntimeComparison c = r.comparison();
+        if (c != null) {
+            h.append("<h2>")
+                    .append(esc(c.runtime()))
+                    .append(" beside ")
+                    .append(esc(c.reference()))
+                    .append(
+                            "</h2><p class=\"note\">The same test queries, embedded by both runtimes, searching the same")
+                    .append(" index. Largest feature difference ")
+                    .append(String.format(java.util.Locale.ROOT, "%.4g", c.maxFeatureDifference()))
+                    .append(", relative error ")
+                    .append(String.format(java.util.Locale.ROOT, "%.4f", c.relativeFeatureError()))
+                    .append(", same predicted class for ")
+                    .append(String.format(java.util.Locale.ROOT, "%.2f%%", 100 * c.samePrediction()))
+                    .append(" of the queries.</p><table><tr><th class=\"l\">figure</th><th>")
+                    .append(esc(c.runtime()))
+                    .append("</th><th>")
+                    .append(esc(c.reference()))
+                    .append("</th></tr>");
+            row(h, "classification accuracy", c.accuracy(), c.referenceAccuracy());
+            for (java.util.Map.Entry<String, Double> e : c.map().entrySet()) {
+                row(
+                        h,
+                        "all-test mAP@k, " + e.getKey(),
+                        e.getValue(),
+                        c.referenceMap().getOrDefault(e.getKey(), Double.NaN));
+            }
+            h.append("</table>");
+        }
 
         h.append("<h2>Retrieval</h2><table><tr><th class=\"l\">protocol</th><th class=\"l\">scope</th><th>queries</th>")
                 .append("<th>mAP@k</th><th>P@k</th><th>R@k</th></tr>");

@@ -97,11 +97,23 @@ public final class EvaluationJob {
         return this;
     }
 
+    /**
+     * Also embeds every query with {@code reference} (the fp32 runtime beside an int8 one), searches
+     * the same index with those vectors, and reports both side by side
+     * ({@link EvaluationReport.RuntimeComparison}). The caller keeps ownership of {@code reference}.
+     */
+    public EvaluationJob optCompareWith(EmbeddingBackend reference) {
+        this.reference = reference;
+        return this;
+    }
+
     /** Where the model came from (its bundle's directory), for the report; default: its backend and fingerprint. */
     public EvaluationJob optModelSource(String source) {
         this.modelSource = source;
         return this;
     }
+
+    private EmbeddingBackend reference;
 
     public EvaluationReport run(Dataset ds, Split split, Options opts) throws IOException {
         long t0 = System.nanoTime();
@@ -125,18 +137,8 @@ public final class EvaluationJob {
                     + " (train with more images or other split ratios)");
         }
         // 1. embed every test image once
-        Embedding[] emb = new Embedding[test.size()];
         List<String> skipped = new ArrayList<>();
-        try (BatchLoader loader = new BatchLoader(
-                        readers, backend.preprocessing(), SampleLoader.sources(test), 64, opts.threads());
-                Progress.Task task = progress.start("Classifying", test.size(), "img")) {
-            loader.forEach(task, f -> skipped.add(test.get(f.index()).relativePath() + ": " + f.reason()), b -> {
-                List<Embedding> es = backend.embed(b.data(), b.size());
-                for (int i = 0; i < b.size(); i++) {
-                    emb[b.indices()[i]] = es.get(i);
-                }
-            });
-        }
+        Embedding[] emb = embedAll(backend, test, skipped, opts);
         List<Integer> ok = new ArrayList<>();
         long[][] confusion = new long[classes.size()][classes.size()];
         for (int i = 0; i < test.size(); i++) {
@@ -148,6 +150,7 @@ public final class EvaluationJob {
             }
         }
         ClassificationMetrics cm = new ClassificationMetrics(classes, confusion);
+        EvaluationReport.RuntimeComparison comparison = null;
 
         // 2. the paper's queries: per class, a seeded sample of the test images
         List<Integer> paper = new ArrayList<>();
@@ -207,6 +210,9 @@ public final class EvaluationJob {
                             copiesInIndex,
                             opts));
         }
+        if (reference != null) {
+            comparison = compare(test, emb, ok, scopes, depth, perClass, copiesInIndex, retrieval, cm, opts);
+        }
         // 4. the neighbour vote: the top class of the distance-weighted vote of the k nearest of all classes
         String[] votes = searched.get(Scope.ALL).voteTop;
         long voteRight =
@@ -256,7 +262,96 @@ public final class EvaluationJob {
                         voteAccuracy,
                         opts.k()),
                 retrieval,
-                (System.nanoTime() - t0) / 1e9);
+                (System.nanoTime() - t0) / 1e9,
+                backend.name(),
+                comparison);
+    }
+
+    private Embedding[] embedAll(EmbeddingBackend b, List<Sample> test, List<String> skipped, Options opts)
+            throws IOException {
+        Embedding[] emb = new Embedding[test.size()];
+        try (BatchLoader loader =
+                        new BatchLoader(readers, b.preprocessing(), SampleLoader.sources(test), 64, opts.threads());
+                Progress.Task task = progress.start("Classifying (" + b.name() + ")", test.size(), "img")) {
+            loader.forEach(
+                    task,
+                    f -> {
+                        if (skipped != null) {
+                            skipped.add(test.get(f.index()).relativePath() + ": " + f.reason());
+                        }
+                    },
+                    batch -> {
+                        List<Embedding> es = b.embed(batch.data(), batch.size());
+                        for (int i = 0; i < batch.size(); i++) {
+                            emb[batch.indices()[i]] = es.get(i);
+                        }
+                    });
+        }
+        return emb;
+    }
+
+    /** The reference runtime on the same queries: its accuracy and mAP, and how far the features moved. */
+    private EvaluationReport.RuntimeComparison compare(
+            List<Sample> test,
+            Embedding[] emb,
+            List<Integer> ok,
+            List<Scope> scopes,
+            int depth,
+            Map<String, Integer> perClass,
+            Map<String, Integer> copiesInIndex,
+            Map<String, EvaluationReport.Protocol> retrieval,
+            ClassificationMetrics cm,
+            Options opts)
+            throws IOException {
+        Embedding[] ref = embedAll(reference, test, null, opts);
+        List<Integer> both = ok.stream().filter(i -> ref[i] != null).toList();
+        List<String> classes = reference.classes();
+        long[][] confusion = new long[classes.size()][classes.size()];
+        double maxDiff = 0;
+        double sumDiff = 0;
+        double relErr = 0;
+        long same = 0;
+        for (int i : both) {
+            float[] a = emb[i].vector();
+            float[] b = ref[i].vector();
+            double d2 = 0;
+            double n2 = 0;
+            for (int j = 0; j < a.length; j++) {
+                double d = Math.abs(a[j] - b[j]);
+                maxDiff = Math.max(maxDiff, d);
+                sumDiff += d;
+                d2 += d * d;
+                n2 += (double) b[j] * b[j];
+            }
+            relErr += n2 > 0 ? Math.sqrt(d2 / n2) : 0;
+            if (!classes.isEmpty()) {
+                confusion[classes.indexOf(test.get(i).label())][ref[i].predictedClass()]++;
+                same += emb[i].predictedClass() == ref[i].predictedClass() ? 1 : 0;
+            }
+        }
+        Map<String, Double> map = new LinkedHashMap<>();
+        Map<String, Double> refMap = new LinkedHashMap<>();
+        for (Scope scope : scopes) {
+            Searched s = search(test, ref, both, scope, depth, opts);
+            String key = scope.toString();
+            refMap.put(
+                    key,
+                    protocol("all-test", key, both, null, test, s.relevance, perClass, copiesInIndex, opts)
+                            .meanAveragePrecision());
+            map.put(key, retrieval.get("all-test/" + key).meanAveragePrecision());
+        }
+        int n = Math.max(1, both.size());
+        return new EvaluationReport.RuntimeComparison(
+                retriever.backend().name(),
+                reference.name(),
+                classes.isEmpty() ? Double.NaN : cm.accuracy(),
+                classes.isEmpty() ? Double.NaN : new ClassificationMetrics(classes, confusion).accuracy(),
+                map,
+                refMap,
+                maxDiff,
+                sumDiff / ((double) n * org.medsearch.model.ResNet18.FEATURE_DIM),
+                relErr / n,
+                classes.isEmpty() ? Double.NaN : (double) same / n);
     }
 
     /**

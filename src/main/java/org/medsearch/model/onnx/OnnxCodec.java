@@ -161,6 +161,9 @@ public final class OnnxCodec {
                     VALUE_TYPE,
                     message(type -> type.writeByteArray(TYPE_TENSOR, message(t -> {
                         t.writeInt32(TENSOR_TYPE_ELEM, v.elemType());
+                        if (v.dims() == null) {
+                            return; // shape not stated
+                        }
                         t.writeByteArray(TENSOR_TYPE_SHAPE, message(shape -> {
                             for (Object d : v.dims()) {
                                 shape.writeByteArray(SHAPE_DIM, message(dim -> {
@@ -268,12 +271,8 @@ public final class OnnxCodec {
         OnnxModel m = new OnnxModel(name, opset);
         nodes.forEach(m::add);
         inits.forEach(m::initializer);
-        for (OnnxModel.ValueInfo v : inputs) {
-            m.input(v.name(), v.elemType(), v.dims().toArray());
-        }
-        for (OnnxModel.ValueInfo v : outputs) {
-            m.output(v.name(), v.elemType(), v.dims().toArray());
-        }
+        inputs.forEach(m::input);
+        m.replaceOutputs(outputs);
         return m;
     }
 
@@ -361,7 +360,7 @@ public final class OnnxCodec {
         CodedInputStream in = newInput(bytes);
         String name = "";
         int elem = 0;
-        List<Object> dims = new ArrayList<>();
+        List<Object> dims = null;
         for (int tag; (tag = in.readTag()) != 0; ) {
             switch (tag >>> 3) {
                 case VALUE_NAME -> name = in.readString();
@@ -377,6 +376,7 @@ public final class OnnxCodec {
                             switch (u >>> 3) {
                                 case TENSOR_TYPE_ELEM -> elem = tensor.readInt32();
                                 case TENSOR_TYPE_SHAPE -> {
+                                    dims = new ArrayList<>();
                                     CodedInputStream shape = newInput(tensor.readByteArray());
                                     for (int w; (w = shape.readTag()) != 0; ) {
                                         if (w >>> 3 != SHAPE_DIM) {

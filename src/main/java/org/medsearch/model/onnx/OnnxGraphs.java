@@ -103,7 +103,8 @@ public final class OnnxGraphs {
     }
 
     /** Records an int8 graph made by {@link Quantizer} in the bundle (same locking as the export). */
-    static ModelManifest saveInt8(Path dir, byte[] bytes, Map<String, Object> calibration) throws MedsearchException {
+    public static ModelManifest saveInt8(Path dir, byte[] bytes, Map<String, Object> calibration)
+            throws MedsearchException {
         try {
             return underLock(dir, () -> {
                 ModelManifest m = ModelBundle.readManifest(dir);

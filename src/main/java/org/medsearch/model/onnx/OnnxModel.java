@@ -117,11 +117,11 @@ public final class OnnxModel {
 
     /**
      * A graph input or output: element type and shape; a dimension is a {@link Long} (fixed) or a
-     * {@link String} (symbolic, such as the batch axis "N").
+     * {@link String} (symbolic, such as the batch axis "N"). {@code dims} null: shape not stated.
      */
     public record ValueInfo(String name, int elemType, List<Object> dims) {
         public ValueInfo {
-            dims = List.copyOf(dims);
+            dims = dims == null ? null : List.copyOf(dims);
         }
     }
 
@@ -190,6 +190,10 @@ public final class OnnxModel {
 
     public void input(String name, int elemType, Object... dims) {
         inputs.add(new ValueInfo(name, elemType, List.of(dims)));
+    }
+
+    public void input(ValueInfo v) {
+        inputs.add(v);
     }
 
     public void output(String name, int elemType, Object... dims) {
