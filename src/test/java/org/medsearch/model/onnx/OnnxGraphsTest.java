@@ -250,6 +250,83 @@ class OnnxGraphsTest {
         assertTrue(stale.getMessage().contains("current weights"), stale.getMessage());
     }
 
+    /**
+     * A bundle the process cannot write to (a read-only mount, an immutable folder, no permission)
+     * still runs: its graph is exported into memory, and nothing is written. Made unwritable with
+     * {@code chmod} where that suffices, else (as root) with {@code chattr +i}; skipped where neither
+     * does it.
+     */
+    @Test
+    void aBundleThatCannotBeWrittenIsExportedIntoMemory() throws Exception {
+        Path dir = bundle();
+        byte[] manifest = Files.readAllBytes(dir.resolve(ModelBundle.MANIFEST));
+        Runnable restore = unwritable(dir);
+        try {
+            OnnxGraphs.Loaded g = OnnxGraphs.load(dir, OnnxBackend.FP32);
+            assertEquals(null, g.file());
+            assertTrue(g.bytes().length > 1_000_000, "a whole graph: " + g.bytes().length + " bytes");
+            try (EmbeddingBackend b = OnnxBackend.open(dir, OnnxBackend.FP32)) {
+                float[] x = new float[b.preprocessing().inputLength()];
+                assertEquals(CLASSES.size(), b.embed(x, 1).get(0).probabilities().length);
+            }
+        } finally {
+            restore.run();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(
+                    List.of(ModelBundle.MANIFEST, ModelBundle.WEIGHTS),
+                    files.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        assertArrayEquals(manifest, Files.readAllBytes(dir.resolve(ModelBundle.MANIFEST)));
+    }
+
+    /** Makes {@code dir} unwritable; returns what undoes it. Skips the test where that cannot be done. */
+    static Runnable unwritable(Path dir) throws Exception {
+        dir.toFile().setWritable(false, false);
+        if (!canWrite(dir)) {
+            return () -> dir.toFile().setWritable(true, true);
+        }
+        dir.toFile().setWritable(true, true);
+        boolean immutable;
+        try {
+            Process p = new ProcessBuilder("chattr", "+i", dir.toString())
+                    .redirectErrorStream(true)
+                    .start();
+            p.getInputStream().readAllBytes();
+            immutable = p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException e) {
+            immutable = false; // no chattr
+        }
+        Runnable undo = () -> {
+            try {
+                Process p = new ProcessBuilder("chattr", "-i", dir.toString())
+                        .redirectErrorStream(true)
+                        .start();
+                p.getInputStream().readAllBytes();
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, "chattr -i " + dir);
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        if (immutable && !canWrite(dir)) {
+            return undo;
+        }
+        if (immutable) {
+            undo.run();
+        }
+        org.junit.jupiter.api.Assumptions.abort("cannot make a folder unwritable here (root without chattr +i)");
+        return null;
+    }
+
+    static boolean canWrite(Path dir) {
+        try {
+            Files.delete(Files.createFile(dir.resolve("probe")));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     @Test
     void theOnnxBackendComputesWhatTheTorchBackendComputes() throws Exception {
         Path dir = bundle();
