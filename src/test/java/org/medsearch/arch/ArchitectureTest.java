@@ -80,6 +80,21 @@ class ArchitectureTest {
                 .orShould()
                 .dependOnClassesThat()
                 .haveFullyQualifiedName("org.medsearch.model.Embedder")
+                .orShould()
+                .dependOnClassesThat()
+                .haveFullyQualifiedName("org.medsearch.model.onnx.OnnxBackend")
+                .check(classes);
+    }
+
+    /** ONNX Runtime is started one way ({@code Ort}: its native library, threads, leftovers), in one package. */
+    @Test
+    void onnxRuntimeStaysInTheOnnxPackage() {
+        noClasses()
+                .that()
+                .resideOutsideOfPackage("org.medsearch.model.onnx..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage("ai.onnxruntime..")
                 .check(classes);
     }
 

@@ -3,7 +3,7 @@ package org.medsearch.model.onnx;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -36,8 +36,9 @@ import org.medsearch.util.Version;
  *       hold an exclusive lock on {@value #LOCK_FILE}; the graph file appears whole (written aside,
  *       forced, renamed), then the manifest is rewritten the same way. A reader that finds the work
  *       done under the lock uses it.</li>
- *   <li>A bundle the process cannot write to is exported into memory each time instead, with the
- *       weights' hash checked as {@link ModelBundle#load} checks it.</li>
+ *   <li>A bundle the process cannot write to (no permission, a read-only mount, an immutable
+ *       folder) is exported into memory each time instead, with the weights' hash checked as
+ *       {@link ModelBundle#load} checks it.</li>
  * </ul>
  *
  * <pre>{@code
@@ -94,7 +95,9 @@ public final class OnnxGraphs {
                 Json.write(dir.resolve(ModelBundle.MANIFEST), updated);
                 return new Loaded(updated, bytes, file);
             });
-        } catch (AccessDeniedException e) {
+        } catch (FileSystemException e) {
+            // not AccessDeniedException alone: a read-only mount (EROFS) or an immutable folder (EPERM)
+            // is a FileSystemException of its own
             ModelManifest m = ModelBundle.readManifest(dir);
             return new Loaded(m, OnnxCodec.write(fromBundle(dir, m)), null);
         } catch (IOException e) {

@@ -23,11 +23,14 @@ import org.medsearch.util.MedsearchException;
  * {@code /tmp/onnxruntime-java*} folder at every start and leaves the folder behind. Here they are
  * unpacked once into medsearch's cache ({@code <cache>/onnxruntime/<version>-<platform>/}, atomically,
  * so two processes starting together agree) and loaded from there through the loader's
- * {@code onnxruntime.native.path} property. The loader still makes its (empty) temp folder, and the
- * library's telemetry SDK makes an SQLite store under {@code ~/.cache/Microsoft/DeveloperTools/.onnxruntime}
- * and an empty {@code /tmp/mat-debug-<pid>.log} as the environment starts. Telemetry is switched
- * off at once ({@code setTelemetry(false)}), and what the start made and was not there before is
- * removed again, right away and at exit, so a run leaves nothing behind.
+ * {@code onnxruntime.native.path} property. The loader still makes its (empty) temp folder (in
+ * {@code java.io.tmpdir}), and the library's telemetry SDK makes an SQLite store under
+ * {@code $XDG_CACHE_HOME/Microsoft/DeveloperTools/.onnxruntime} (else {@code $HOME/.cache/...}: the
+ * environment's {@code HOME}, which need not be Java's {@code user.home}), an empty
+ * {@code mat-debug-<pid>.log} and a session file {@code .ses} in {@code $TMPDIR} (else {@code /tmp};
+ * not {@code java.io.tmpdir}) as the environment starts. Telemetry is switched off at once
+ * ({@code setTelemetry(false)}), and what the start made and was not there before is removed again,
+ * right away and at exit, so a run leaves nothing behind.
  *
  * <p>Pitfall: ONNX Runtime 1.29.0 crashes the JVM (SIGSEGV, no hs_err file) while it starts when
  * the process's command line is longer than about 4 KB, as a {@code java -cp} with a hundred jars
@@ -154,17 +157,33 @@ public final class Ort {
         };
     }
 
-    /** What ONNX Runtime leaves on disk at start: new empty folders and an empty log. */
-    private record Leftovers(Set<Path> tempFolders, boolean telemetryFolder) {
+    /**
+     * What ONNX Runtime leaves on disk at start: new empty folders, an empty log, the telemetry store
+     * and its session file (see the class comment for where each goes).
+     */
+    private record Leftovers(Set<Path> tempFolders, List<Path> newTelemetryFolders, boolean sessionFile) {
+        /** Where the Java loader makes its folder. */
         static Path tmp() {
             return Path.of(System.getProperty("java.io.tmpdir"));
         }
 
+        /** Where the native library writes its log and session file. */
+        static Path nativeTmp() {
+            String t = System.getenv("TMPDIR");
+            return Path.of(t != null && !t.isBlank() ? t : "/tmp");
+        }
+
         static Path telemetry() {
             String xdg = System.getenv("XDG_CACHE_HOME");
-            Path cache =
-                    xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+            String home = System.getenv("HOME");
+            Path cache = xdg != null && !xdg.isBlank()
+                    ? Path.of(xdg)
+                    : Path.of(home != null && !home.isBlank() ? home : System.getProperty("user.home"), ".cache");
             return cache.resolve("Microsoft").resolve("DeveloperTools");
+        }
+
+        static Path session() {
+            return nativeTmp().resolve(".ses");
         }
 
         static Leftovers now() {
@@ -174,7 +193,18 @@ public final class Ort {
             } catch (IOException e) {
                 // nothing listed: nothing will be removed
             }
-            return new Leftovers(temp, Files.exists(telemetry()));
+            // the store's folder and those above it that do not exist yet, innermost first: the SDK makes
+            // them all (in a fresh HOME, .cache too)
+            List<Path> fresh = new java.util.ArrayList<>();
+            Path t = telemetry();
+            for (Path p : List.of(
+                    t.resolve(".onnxruntime"), t, t.getParent(), t.getParent().getParent())) {
+                if (Files.exists(p)) {
+                    break;
+                }
+                fresh.add(p);
+            }
+            return new Leftovers(temp, List.copyOf(fresh), Files.exists(session()));
         }
 
         void removeNewEmpty() {
@@ -187,23 +217,34 @@ public final class Ort {
             } catch (IOException e) {
                 // best effort: an empty folder in the temp directory
             }
-            Path log = tmp().resolve("mat-debug-" + ProcessHandle.current().pid() + ".log");
-            try {
-                if (Files.isRegularFile(log) && Files.size(log) == 0) {
-                    Files.delete(log);
-                }
-            } catch (IOException e) {
-                // best effort
-            }
-            if (!telemetryFolder) {
-                Path t = telemetry();
+            String log = "mat-debug-" + ProcessHandle.current().pid() + ".log";
+            for (Path dir : List.of(tmp(), nativeTmp()).stream().distinct().toList()) {
                 try {
-                    FileUtil.deleteTree(t.resolve(".onnxruntime"));
+                    Path l = dir.resolve(log);
+                    if (Files.isRegularFile(l) && Files.size(l) == 0) {
+                        Files.delete(l);
+                    }
+                } catch (IOException e) {
+                    // best effort
+                }
+            }
+            if (!sessionFile) {
+                try {
+                    Files.deleteIfExists(session());
+                } catch (IOException e) {
+                    // best effort
+                }
+            }
+            if (!newTelemetryFolders.isEmpty()) {
+                try {
+                    FileUtil.deleteTree(newTelemetryFolders.get(0));
                 } catch (IOException e) {
                     // best effort: the store may be being written; the exit hook tries again
                 }
-                if (deleteIfEmpty(t)) {
-                    deleteIfEmpty(t.getParent());
+                for (Path p : newTelemetryFolders.subList(1, newTelemetryFolders.size())) {
+                    if (!deleteIfEmpty(p)) {
+                        break;
+                    }
                 }
             }
         }
