@@ -45,6 +45,13 @@ final class QuantizeCommand implements Callable<Integer> {
     long seed;
 
     @Option(
+            names = "--percentile",
+            paramLabel = "P",
+            description = "Each activation's range keeps this percentile of its calibration values; 100 keeps"
+                    + " the smallest and largest (default ${DEFAULT-VALUE}).")
+    double percentile = org.medsearch.model.onnx.Quantizer.PERCENTILE;
+
+    @Option(
             names = {"-q", "--quiet"},
             description = "No progress bars.")
     boolean quiet;
@@ -57,6 +64,7 @@ final class QuantizeCommand implements Callable<Integer> {
                 .optData(data)
                 .optCalibration(calibration)
                 .optSeed(seed)
+                .optPercentile(percentile)
                 .optProgress(Output.progress(quiet))
                 .build()
                 .run();

@@ -47,6 +47,7 @@ public final class QuantizeJob {
     private final Path data;
     private final int calibration;
     private final long seed;
+    private final double percentile;
     private final Progress progress;
 
     private QuantizeJob(Builder b) {
@@ -54,6 +55,7 @@ public final class QuantizeJob {
         this.data = b.data;
         this.calibration = b.calibration;
         this.seed = b.seed;
+        this.percentile = b.percentile;
         this.progress = b.progress;
     }
 
@@ -124,7 +126,7 @@ public final class QuantizeJob {
         }
         byte[] int8;
         try (Progress.Task task = progress.start("Calibrating and quantizing", 1, "graph")) {
-            int8 = OnnxCodec.write(Quantizer.quantize(OnnxCodec.read(fp32.bytes()), batches));
+            int8 = OnnxCodec.write(Quantizer.quantize(OnnxCodec.read(fp32.bytes()), batches, percentile));
             task.step(1);
         }
         Map<String, Object> cal = new LinkedHashMap<>();
@@ -133,7 +135,7 @@ public final class QuantizeJob {
         cal.put("split", ModelBundle.SPLIT);
         cal.put("splitSha256", Hashing.sha256Hex(splitFile));
         cal.put("seed", seed);
-        cal.put("method", Quantizer.METHOD);
+        cal.put("method", percentile < 100 ? "percentile " + percentile : "minmax");
         cal.put("activations", "uint8, per tensor, asymmetric");
         cal.put("weights", "int8, per output channel, symmetric");
         OnnxGraphs.saveInt8(model, int8, cal);
@@ -152,6 +154,7 @@ public final class QuantizeJob {
         private Path data;
         private int calibration = DEFAULT_CALIBRATION;
         private long seed;
+        private double percentile = Quantizer.PERCENTILE;
         private Progress progress = Progress.NONE;
 
         public Builder setModel(Path model) {
@@ -176,6 +179,12 @@ public final class QuantizeJob {
             return this;
         }
 
+        /** Each activation's range keeps this percentile of its calibration values (100: min and max). */
+        public Builder optPercentile(double percentile) {
+            this.percentile = percentile;
+            return this;
+        }
+
         public Builder optProgress(Progress progress) {
             this.progress = progress;
             return this;
@@ -187,6 +196,9 @@ public final class QuantizeJob {
             }
             if (calibration < 1 || calibration > 100_000) {
                 throw new MedsearchException("--calibration must be between 1 and 100000 images, not " + calibration);
+            }
+            if (!(percentile > 99 && percentile <= 100)) {
+                throw new MedsearchException("--percentile must be above 99 and at most 100, not " + percentile);
             }
             return new QuantizeJob(this);
         }

@@ -186,6 +186,87 @@ class OnnxCliTest {
         assertFalse(Files.exists(model.resolve("model-int8.onnx")));
     }
 
+    @Test
+    void quantizeMakesTheInt8GraphThatSearchAndEvaluateUse() throws Exception {
+        Path copy = work.resolve("model-q");
+        try (var files = Files.walk(model)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, copy.resolve(model.relativize(f).toString()));
+            }
+        }
+        CliRun q = CliRun.run("quantize", "--model", copy.toString(), "--calibration", "12", "-q");
+        assertEquals(0, q.code(), q.toString());
+        assertTrue(q.out().contains("calibrated on 12 training images"), q.out());
+        Path int8 = copy.resolve("model-int8.onnx");
+        JsonNode m = Json.MAPPER.readTree(copy.resolve("manifest.json").toFile());
+        assertEquals(Hashing.sha256Hex(int8), m.at("/graphs/onnx-int8/sha256").asText(), m.toString());
+        assertEquals("int8", m.at("/graphs/onnx-int8/precision").asText());
+        assertEquals(12, m.at("/graphs/onnx-int8/calibration/images").asInt());
+        assertEquals("train", m.at("/graphs/onnx-int8/calibration/part").asText());
+        assertTrue(Files.isRegularFile(copy.resolve("model.onnx")), "the fp32 graph stays");
+
+        String query = data.resolve("disc/img_004.png").toString();
+        CliRun s = CliRun.run(
+                "search",
+                "--model",
+                copy.toString(),
+                "--index",
+                onnxIndex.toString(),
+                "--runtime",
+                "onnx-int8",
+                "--k",
+                "5",
+                "--exact",
+                query);
+        assertEquals(0, s.code(), s.toString());
+        assertTrue(hits(s).get(1).endsWith("img_004.png"), "the query itself comes first: " + s.out());
+
+        Path report = work.resolve("report-int8");
+        CliRun e = CliRun.run(
+                "evaluate",
+                "--model",
+                copy.toString(),
+                "--index",
+                onnxIndex.toString(),
+                "--data",
+                data.toString(),
+                "--runtime",
+                "onnx-int8",
+                "--report",
+                report.toString(),
+                "-q");
+        assertEquals(0, e.code(), e.toString());
+        assertTrue(e.out().contains("onnx-int8 beside onnx (same queries, same index)"), e.out());
+        JsonNode r = Json.MAPPER.readTree(report.resolve("evaluation.json").toFile());
+        assertEquals("onnx-int8", r.path("runtime").asText());
+        assertEquals("onnx", r.at("/comparison/reference").asText());
+        assertEquals(
+                r.at("/classification/accuracy").asDouble(),
+                r.at("/comparison/accuracy").asDouble(),
+                1e-12,
+                "the comparison's int8 side is the run itself");
+        assertTrue(
+                r.at("/comparison/relativeFeatureError").asDouble() < 0.2,
+                r.at("/comparison").toString());
+        assertTrue(Files.readString(report.resolve("evaluation.html")).contains("onnx-int8 beside onnx"));
+
+        byte[] bytes = Files.readAllBytes(int8);
+        bytes[bytes.length / 2] ^= 0x5A;
+        Files.write(int8, bytes);
+        CliRun.run(
+                        "search",
+                        "--model",
+                        copy.toString(),
+                        "--index",
+                        onnxIndex.toString(),
+                        "--runtime",
+                        "onnx-int8",
+                        query)
+                .assertUserError("make it again with 'medsearch quantize'");
+        CliRun.run("quantize", "--model", copy.toString(), "--calibration", "0")
+                .assertUserError("--calibration must be between 1 and 100000 images, not 0");
+    }
+
     // ---------------------------------------------------------------------------------------------
 
     /** {@code search --k 5} of {@code query}; {@code runtime} null: the default. */

@@ -19,7 +19,9 @@ import org.medsearch.util.MedsearchException;
 /**
  * Static int8 quantization of a {@link ResNet18Onnx} graph, in ONNX's QDQ form: every activation
  * a convolution or a residual sum reads is quantized to uint8 with a scale and zero point measured on
- * calibration images (the smallest and largest value seen), every convolution weight to int8 with
+ * calibration images (the range that holds all but the most extreme {@code 100 - percentile}
+ * percent of each tensor's values, from a histogram; outliers would otherwise spend the 256 levels
+ * on values that hardly occur), every convolution weight to int8 with
  * one symmetric scale per output channel, and every bias to int32 at the product of its input's and
  * weight's scales. ONNX Runtime fuses each {@code DequantizeLinear -> Conv -> QuantizeLinear} into
  * one integer convolution ({@code QLinearConv}: uint8 x int8, accumulated in int32, which AVX-512
@@ -32,7 +34,7 @@ import org.medsearch.util.MedsearchException;
  *
  * <p>Contract: the result has the input and outputs of the fp32 graph (names, shapes, types) and
  * computes the same function up to quantization error; it depends only on the graph and the
- * calibration images (deterministic). Cost: one fp32 pass over the calibration images with every
+ * calibration images (deterministic). Cost: two fp32 passes over the calibration images with every
  * intermediate tensor as an output (memory grows with the batch: keep batches small at 224).
  *
  * <pre>{@code
@@ -42,8 +44,8 @@ import org.medsearch.util.MedsearchException;
 public final class Quantizer {
     private Quantizer() {}
 
-    /** How the activation ranges are measured. */
-    public static final String METHOD = "minmax";
+    /** How the activation ranges are measured (with {@link #PERCENTILE}). */
+    public static final String METHOD = "percentile";
 
     /** Activation quantization: uint8 with a zero point. */
     private static final int QMAX = 255;
@@ -58,10 +60,25 @@ public final class Quantizer {
      * @throws MedsearchException when there are no calibration images, or ONNX Runtime fails
      */
     public static OnnxModel quantize(OnnxModel fp32, List<float[]> calibrationBatches) throws MedsearchException {
+        return quantize(fp32, calibrationBatches, PERCENTILE);
+    }
+
+    /** The default: the range holds all but the most extreme 0.001% of each tensor's calibration values. */
+    public static final double PERCENTILE = 99.999;
+
+    /**
+     * Quantizes {@code fp32}, each activation's range cut at {@code percentile} of its calibration
+     * values (100: the smallest and largest value seen).
+     */
+    public static OnnxModel quantize(OnnxModel fp32, List<float[]> calibrationBatches, double percentile)
+            throws MedsearchException {
         if (calibrationBatches.isEmpty()) {
             throw new MedsearchException("int8 quantization needs calibration images; none were given");
         }
-        Map<String, float[]> ranges = calibrate(fp32, calibrationBatches);
+        if (!(percentile > 50 && percentile <= 100)) {
+            throw new IllegalArgumentException("percentile must be in (50, 100], got " + percentile);
+        }
+        Map<String, float[]> ranges = calibrate(fp32, calibrationBatches, percentile);
         return rewrite(fp32, ranges);
     }
 
@@ -69,7 +86,8 @@ public final class Quantizer {
     private static final Set<String> MEASURED = Set.of("Transpose", "Conv", "Relu", "Add", "MaxPool");
 
     /** Min and max of every measured tensor over all calibration images. */
-    static Map<String, float[]> calibrate(OnnxModel fp32, List<float[]> batches) throws MedsearchException {
+    static Map<String, float[]> calibrate(OnnxModel fp32, List<float[]> batches, double percentile)
+            throws MedsearchException {
         OnnxModel probe;
         try {
             probe = OnnxCodec.read(OnnxCodec.write(fp32));
@@ -94,27 +112,42 @@ public final class Quantizer {
         for (String name : names) {
             ranges.put(name, new float[] {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY});
         }
+        Map<String, long[]> histograms = new HashMap<>();
         try (OrtSession session = Ort.session(OnnxCodec.write(probe))) {
-            for (float[] batch : batches) {
-                if (batch.length == 0 || batch.length % per != 0) {
-                    throw new IllegalArgumentException("a calibration batch of " + batch.length
-                            + " floats is not a whole number of images of " + per);
-                }
-                long[] shape = new long[inDims.size()];
-                shape[0] = batch.length / per;
-                for (int i = 1; i < shape.length; i++) {
-                    shape[i] = ((Number) inDims.get(i)).longValue();
-                }
-                try (OnnxTensor x = OnnxTensor.createTensor(Ort.environment(), FloatBuffer.wrap(batch), shape);
-                        OrtSession.Result r =
-                                session.run(Map.of(fp32.inputs().get(0).name(), x), new HashSet<>(names))) {
-                    for (String name : names) {
-                        FloatBuffer b = ((OnnxTensor) r.get(name).orElseThrow()).getFloatBuffer();
-                        float[] mm = ranges.get(name);
-                        while (b.hasRemaining()) {
-                            float v = b.get();
-                            mm[0] = Math.min(mm[0], v);
-                            mm[1] = Math.max(mm[1], v);
+            // pass 1: the full range of each tensor; pass 2 (percentile < 100): its histogram within that range
+            for (int pass = 1; pass <= (percentile < 100 ? 2 : 1); pass++) {
+                for (float[] batch : batches) {
+                    if (batch.length == 0 || batch.length % per != 0) {
+                        throw new IllegalArgumentException("a calibration batch of " + batch.length
+                                + " floats is not a whole number of images of " + per);
+                    }
+                    long[] shape = new long[inDims.size()];
+                    shape[0] = batch.length / per;
+                    for (int i = 1; i < shape.length; i++) {
+                        shape[i] = ((Number) inDims.get(i)).longValue();
+                    }
+                    try (OnnxTensor x = OnnxTensor.createTensor(Ort.environment(), FloatBuffer.wrap(batch), shape);
+                            OrtSession.Result r =
+                                    session.run(Map.of(fp32.inputs().get(0).name(), x), new HashSet<>(names))) {
+                        for (String name : names) {
+                            FloatBuffer b = ((OnnxTensor) r.get(name).orElseThrow()).getFloatBuffer();
+                            float[] mm = ranges.get(name);
+                            if (pass == 1) {
+                                while (b.hasRemaining()) {
+                                    float v = b.get();
+                                    mm[0] = Math.min(mm[0], v);
+                                    mm[1] = Math.max(mm[1], v);
+                                }
+                            } else {
+                                long[] h = histograms.computeIfAbsent(name, k -> new long[BINS]);
+                                float lo = Math.min(0f, mm[0]);
+                                float width = (Math.max(0f, mm[1]) - lo) / BINS;
+                                while (b.hasRemaining()) {
+                                    float v = b.get();
+                                    int bin = width > 0 ? (int) ((v - lo) / width) : 0;
+                                    h[Math.max(0, Math.min(BINS - 1, bin))]++;
+                                }
+                            }
                         }
                     }
                 }
@@ -122,7 +155,37 @@ public final class Quantizer {
         } catch (OrtException e) {
             throw new MedsearchException("calibration failed in ONNX Runtime: " + e.getMessage());
         }
+        for (Map.Entry<String, long[]> e : histograms.entrySet()) {
+            float[] mm = ranges.get(e.getKey());
+            float lo = Math.min(0f, mm[0]);
+            float hi = Math.max(0f, mm[1]);
+            ranges.put(e.getKey(), clip(e.getValue(), lo, hi, percentile));
+        }
         return ranges;
+    }
+
+    private static final int BINS = 4096;
+
+    /**
+     * The range that keeps {@code percentile} of the values: the tails beyond it, each side, hold at
+     * most {@code (100 - percentile)%} of them. Zero stays inside (it must be exact).
+     */
+    static float[] clip(long[] h, float lo, float hi, double percentile) {
+        long total = 0;
+        for (long c : h) {
+            total += c;
+        }
+        long cut = (long) Math.floor(total * (100 - percentile) / 100);
+        float width = (hi - lo) / h.length;
+        int first = 0;
+        for (long seen = 0; first < h.length - 1 && seen + h[first] <= cut; first++) {
+            seen += h[first];
+        }
+        int last = h.length - 1;
+        for (long seen = 0; last > 0 && seen + h[last] <= cut; last--) {
+            seen += h[last];
+        }
+        return new float[] {Math.min(0f, lo + first * width), Math.max(0f, lo + (last + 1) * width)};
     }
 
     /** A quantized activation: the uint8 tensor and its scale and zero point initializers. */
@@ -155,27 +218,15 @@ public final class Quantizer {
                     q.add(n);
                     w.quantizeOutput(n.outputs().get(0), n.outputs().get(0), ranges);
                 }
-                case "Conv", "Add" -> {
-                    List<String> in = new ArrayList<>();
-                    if (n.opType().equals("Conv")) {
-                        QTensor x = quantized.get(n.inputs().get(0));
-                        in.add(w.dequantize(x, n.name()));
-                        in.addAll(w.convWeights(n, x));
+                case "Add" -> {
+                    if (feedsThePool(n, consumers)) {
+                        // the sum the features are pooled from stays float: one rounding fewer where it counts most
+                        w.floatNode(n);
                     } else {
-                        for (String s : n.inputs()) {
-                            in.add(w.dequantize(quantized.get(s), n.name()));
-                        }
-                    }
-                    String y = n.outputs().get(0);
-                    q.add(new OnnxModel.Node(n.name(), n.opType(), in, n.outputs(), n.attributes()));
-                    List<OnnxModel.Node> next = consumers.getOrDefault(y, List.of());
-                    if (next.size() == 1 && next.get(0).opType().equals("Relu")) {
-                        folded.add(next.get(0));
-                        w.quantizeOutput(y, next.get(0).outputs().get(0), ranges);
-                    } else {
-                        w.quantizeOutput(y, y, ranges);
+                        w.quantizedNode(n, consumers, folded, ranges);
                     }
                 }
+                case "Conv" -> w.quantizedNode(n, consumers, folded, ranges);
                 case "MaxPool" -> {
                     QTensor x = quantized.get(n.inputs().get(0));
                     String y = n.outputs().get(0);
@@ -190,6 +241,17 @@ public final class Quantizer {
         return q;
     }
 
+    /** Whether {@code add}'s ReLU is what the global average pool reads: the last residual sum. */
+    private static boolean feedsThePool(OnnxModel.Node add, Map<String, List<OnnxModel.Node>> consumers) {
+        List<OnnxModel.Node> next = consumers.getOrDefault(add.outputs().get(0), List.of());
+        if (next.size() != 1 || !next.get(0).opType().equals("Relu")) {
+            return false;
+        }
+        List<OnnxModel.Node> after =
+                consumers.getOrDefault(next.get(0).outputs().get(0), List.of());
+        return after.size() == 1 && after.get(0).opType().equals("GlobalAveragePool");
+    }
+
     /** The rewriting steps, over the graph being built. */
     private static final class Rewriter {
         final OnnxModel q;
@@ -200,6 +262,36 @@ public final class Quantizer {
             this.q = q;
             this.fp32 = fp32;
             this.quantized = quantized;
+        }
+
+        /**
+         * A convolution or sum on dequantized inputs, its output quantized again (with the range of
+         * the ReLU after it, which is then folded away).
+         */
+        void quantizedNode(
+                OnnxModel.Node n,
+                Map<String, List<OnnxModel.Node>> consumers,
+                Set<OnnxModel.Node> folded,
+                Map<String, float[]> ranges) {
+            List<String> in = new ArrayList<>();
+            if (n.opType().equals("Conv")) {
+                QTensor x = quantized.get(n.inputs().get(0));
+                in.add(dequantize(x, n.name()));
+                in.addAll(convWeights(n, x));
+            } else {
+                for (String s : n.inputs()) {
+                    in.add(dequantize(quantized.get(s), n.name()));
+                }
+            }
+            String y = n.outputs().get(0);
+            q.add(new OnnxModel.Node(n.name(), n.opType(), in, n.outputs(), n.attributes()));
+            List<OnnxModel.Node> next = consumers.getOrDefault(y, List.of());
+            if (next.size() == 1 && next.get(0).opType().equals("Relu")) {
+                folded.add(next.get(0));
+                quantizeOutput(y, next.get(0).outputs().get(0), ranges);
+            } else {
+                quantizeOutput(y, y, ranges);
+            }
         }
 
         /** Q(floatTensor) with the range measured on {@code rangeOf}, known from then on as {@code name}. */
