@@ -82,12 +82,27 @@ final class EvaluateCommand implements Callable<Integer> {
             description = "No progress bars.")
     boolean quiet;
 
+    @Option(
+            names = "--compare-runtime",
+            paramLabel = "R",
+            description = "Also embed the queries with runtime R and report both side by side: accuracy, mAP,"
+                    + " feature differences, top-k agreement (default: onnx for an onnx-int8 run, else none).")
+    String compareRuntime;
+
     @Override
     public Integer call() throws Exception {
+        InferenceRuntime chosen = runtime.value(); // user mistakes first, before anything is opened
+        if (compareRuntime != null) {
+            try {
+                InferenceRuntime.parse(compareRuntime);
+            } catch (IllegalArgumentException e) {
+                throw new MedsearchException("--compare-runtime: " + e.getMessage());
+            }
+        }
         PrintWriter out = Output.out(spec);
         Progress progress = Output.progress(quiet);
         try (VectorStore idx = Stores.open(index, false);
-                EmbeddingBackend backend = Models.openFor(model, idx, runtime.value(), progress)) {
+                EmbeddingBackend backend = Models.openFor(model, idx, chosen, progress)) {
             SearchService retriever = new SearchService(backend, idx);
             Dataset ds = volumes.configure(new DatasetScanner(backend.readers()))
                     .optDecode(false)
@@ -107,10 +122,13 @@ final class EvaluateCommand implements Callable<Integer> {
                     .optPatientKeys(PatientKeys.loadIfPresent(PatientKeys.saltFile(index)))
                     .optModelSource(model.toString());
             EvaluationReport r;
-            if (runtime.value() == InferenceRuntime.ONNX_INT8) {
-                // an int8 run states what quantization costs: the same queries through the fp32 graph
-                try (EmbeddingBackend fp32 = Models.openFor(model, idx, InferenceRuntime.ONNX, progress)) {
-                    r = job.optCompareWith(fp32).run(ds, split, opts);
+            // an int8 run states what quantization costs: the same queries through the fp32 graph
+            InferenceRuntime other = compareRuntime != null
+                    ? InferenceRuntime.parse(compareRuntime)
+                    : runtime.value() == InferenceRuntime.ONNX_INT8 ? InferenceRuntime.ONNX : null;
+            if (other != null && other != runtime.value()) {
+                try (EmbeddingBackend ref = Models.openFor(model, idx, other, progress)) {
+                    r = job.optCompareWith(ref).run(ds, split, opts);
                 }
             } else {
                 r = job.run(ds, split, opts);

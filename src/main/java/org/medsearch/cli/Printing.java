@@ -72,6 +72,14 @@ final class Printing {
             out.printf(
                     "  features: largest |difference| %.4g, mean %.4g per component, relative error %.4f%n",
                     c.maxFeatureDifference(), c.meanFeatureDifference(), c.relativeFeatureError());
+            out.printf(
+                    "  top %d ids (scope all): the same for %d of %d queries; the same ids in another order for %d;"
+                            + " other ids for %d%n",
+                    r.classification().voteK(),
+                    c.sameTopK(),
+                    c.queries(),
+                    c.sameSetOtherOrder(),
+                    c.queries() - c.sameTopK() - c.sameSetOtherOrder());
         }
     }
 

@@ -13,6 +13,7 @@ import org.medsearch.image.MedicalImage;
 import org.medsearch.index.SearchFilter;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.model.InferenceRuntime;
 import org.medsearch.search.ContactSheet;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchAnswer;
@@ -100,6 +101,7 @@ final class SearchCommand implements Callable<Integer> {
         PrintWriter out = Output.out(spec);
         PrintWriter err = Output.err(spec);
         int graphFetch = fetch.value();
+        InferenceRuntime chosen = runtime.value();
         SearchFilter filter = filter();
         SearchRequest request = Output.fromOptions(
                 "--k",
@@ -107,7 +109,7 @@ final class SearchCommand implements Callable<Integer> {
                         k, scope, filter, exact ? VectorStore.SearchMode.EXACT : VectorStore.SearchMode.AUTO));
         int status = 0;
         try (VectorStore idx = Stores.open(index, false, graphFetch);
-                EmbeddingBackend backend = Models.openFor(model, idx, runtime.value(), Output.progress(false))) {
+                EmbeddingBackend backend = Models.openFor(model, idx, chosen, Output.progress(false))) {
             SearchService retriever = new SearchService(backend, idx);
             ImageReaders readers = retriever.readers();
             List<ContactSheet.Row> rows = new ArrayList<>();

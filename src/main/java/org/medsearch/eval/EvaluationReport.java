@@ -131,6 +131,9 @@ public record EvaluationReport(
      * @param meanFeatureDifference the mean |difference| per feature component
      * @param relativeFeatureError mean over queries of ||f - f_ref|| / ||f_ref||
      * @param samePrediction the share of queries whose predicted class is the same
+     * @param queries the queries both runtimes answered
+     * @param sameTopK queries whose top k ids (scope all) are the same, in the same order
+     * @param sameSetOtherOrder queries with the same top k ids in another order (near-ties)
      */
     public record RuntimeComparison(
             String runtime,
@@ -142,5 +145,8 @@ public record EvaluationReport(
             double maxFeatureDifference,
             double meanFeatureDifference,
             double relativeFeatureError,
-            double samePrediction) {}
+            double samePrediction,
+            int queries,
+            int sameTopK,
+            int sameSetOtherOrder) {}
 }

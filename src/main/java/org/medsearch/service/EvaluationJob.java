@@ -211,7 +211,7 @@ public final class EvaluationJob {
                             opts));
         }
         if (reference != null) {
-            comparison = compare(test, emb, ok, scopes, depth, perClass, copiesInIndex, retrieval, cm, opts);
+            comparison = compare(test, emb, ok, scopes, depth, perClass, copiesInIndex, retrieval, searched, cm, opts);
         }
         // 4. the neighbour vote: the top class of the distance-weighted vote of the k nearest of all classes
         String[] votes = searched.get(Scope.ALL).voteTop;
@@ -300,6 +300,7 @@ public final class EvaluationJob {
             Map<String, Integer> perClass,
             Map<String, Integer> copiesInIndex,
             Map<String, EvaluationReport.Protocol> retrieval,
+            Map<Scope, Searched> searched,
             ClassificationMetrics cm,
             Options opts)
             throws IOException {
@@ -331,8 +332,23 @@ public final class EvaluationJob {
         }
         Map<String, Double> map = new LinkedHashMap<>();
         Map<String, Double> refMap = new LinkedHashMap<>();
+        int sameTopK = 0;
+        int sameSetOtherOrder = 0;
         for (Scope scope : scopes) {
             Searched s = search(test, ref, both, scope, depth, opts);
+            if (scope.equals(Scope.ALL)) {
+                for (int i : both) {
+                    long[] a = searched.get(scope).ids[i];
+                    long[] b = s.ids[i];
+                    if (java.util.Arrays.equals(a, b)) {
+                        sameTopK++;
+                    } else if (java.util.Arrays.equals(
+                            java.util.Arrays.stream(a).sorted().toArray(),
+                            java.util.Arrays.stream(b).sorted().toArray())) {
+                        sameSetOtherOrder++;
+                    }
+                }
+            }
             String key = scope.toString();
             refMap.put(
                     key,
@@ -351,7 +367,10 @@ public final class EvaluationJob {
                 maxDiff,
                 sumDiff / ((double) n * org.medsearch.model.ResNet18.FEATURE_DIM),
                 relErr / n,
-                classes.isEmpty() ? Double.NaN : (double) same / n);
+                classes.isEmpty() ? Double.NaN : (double) same / n,
+                both.size(),
+                sameTopK,
+                sameSetOtherOrder);
     }
 
     /**
@@ -379,12 +398,13 @@ public final class EvaluationJob {
      *     for failed images)
      * @param voteTop voteTop[i]: the top class of the neighbour vote of test image i's first k results
      */
-    private record Searched(boolean[][] relevance, String[] voteTop) {}
+    private record Searched(boolean[][] relevance, String[] voteTop, long[][] ids) {}
 
     private Searched search(List<Sample> test, Embedding[] emb, List<Integer> ok, Scope scope, int depth, Options opts)
             throws IOException {
         boolean[][] rel = new boolean[test.size()][];
         String[] voteTop = new String[test.size()];
+        long[][] ids = new long[test.size()][];
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, opts.threads()));
         try (Progress.Task task = progress.start("Searching (" + scope + ")", ok.size(), "q")) {
             List<Future<?>> fs = new ArrayList<>();
@@ -403,6 +423,10 @@ public final class EvaluationJob {
                         r[j] = q.label().equals(hits.get(j).image().searchClass());
                     }
                     rel[i] = r;
+                    ids[i] = hits.stream()
+                            .limit(opts.k())
+                            .mapToLong(h -> h.image().id())
+                            .toArray();
                     voteTop[i] = NeighbourVote.of(
                                     hits.subList(0, Math.min(opts.k(), hits.size())), res.predictedClass())
                             .top();
@@ -424,7 +448,7 @@ public final class EvaluationJob {
         } finally {
             pool.shutdownNow();
         }
-        return new Searched(rel, voteTop);
+        return new Searched(rel, voteTop, ids);
     }
 
     private static EvaluationReport.Protocol protocol(

@@ -3,11 +3,13 @@ package org.medsearch.model.onnx;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import org.medsearch.model.ModelBundle;
@@ -189,12 +191,27 @@ public final class OnnxGraphs {
         T run() throws IOException, MedsearchException;
     }
 
+    /**
+     * Graph files half-written by a process killed while it held the lock: under the lock nobody else
+     * writes them, so any left is stale.
+     */
+    private static void removeStaleTemporaries(Path dir) throws IOException {
+        for (String name : List.of(FP32_FILE, INT8_FILE)) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "." + name + "*.tmp")) {
+                for (Path p : ds) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
     @SuppressWarnings("try") // the lock is held for the work's duration and never read
     private static <T> T underLock(Path dir, Work<T> work) throws IOException, MedsearchException {
         IN_PROCESS.lock();
         try (FileChannel ch =
                         FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                 FileLock lock = ch.lock()) {
+            removeStaleTemporaries(dir);
             return work.run();
         } finally {
             IN_PROCESS.unlock();

@@ -160,6 +160,16 @@ class OnnxGraphsTest {
     }
 
     @Test
+    void aGraphHalfWrittenByAKilledProcessIsCleanedUpByTheNextExport() throws Exception {
+        Path dir = bundle();
+        Path stale = dir.resolve("." + OnnxGraphs.FP32_FILE + "12345.tmp");
+        Files.write(stale, new byte[] {1, 2, 3}); // what a kill -9 in the middle of the write leaves
+        OnnxGraphs.load(dir, OnnxBackend.FP32);
+        assertFalse(Files.exists(stale), "the stale temporary file is gone");
+        assertTrue(Files.isRegularFile(dir.resolve(OnnxGraphs.FP32_FILE)));
+    }
+
+    @Test
     void aDeletedGraphIsExportedAgain() throws Exception {
         Path dir = bundle();
         byte[] before = OnnxGraphs.load(dir, OnnxBackend.FP32).bytes();
