@@ -54,7 +54,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {
             "Benchmark training and embedding throughput against the PyTorch reference, and search latency.",
-            "Figures are printed, not asserted: compare the ratios, which hold on a noisy machine where times do not."
+            "Figures are printed, not asserted. Compare the ratios, measured on a quiet machine: the 'others' column"
+                    + " gives the share of the CPUs other processes took during each figure and the reference's."
         })
 final class BenchCommand implements Callable<Integer> {
 
@@ -159,27 +160,42 @@ final class BenchCommand implements Callable<Integer> {
                 batch);
         out.printf("medsearch reads files from disk (decode + resize included); the reference runs the model alone on"
                 + " synthetic tensors.%n");
-        out.printf("%-5s %-12s %-10s %10s %10s %7s%n", "size", "figure", "runtime", "medsearch", "reference", "ratio");
+        out.printf("others: the share of the CPUs other processes used while the figure was measured, medsearch's/the"
+                + " reference's; a figure measured beside more than a few percent is disturbed.%n");
+        out.printf(
+                "%-5s %-12s %-10s %10s %10s %7s  %s%n",
+                "size", "figure", "runtime", "medsearch", "reference", "ratio", "others");
         out.flush();
         Trainer trainer = new Trainer(ImageReaders.standard(), Progress.NONE, line -> {});
         for (int size : sizes) {
             TrainingRecipe p = TrainingRecipe.paper();
             TrainingRecipe recipe = new TrainingRecipe(
                     size, 1, p.learningRate(), p.lrStep(), p.lrGamma(), batch, p.momentum(), p.weightDecay(), 1);
+            OtherLoad r0 = OtherLoad.now();
             double[] refFig = haveRef ? reference(ref, size) : null;
+            double refOthers = OtherLoad.now().since(r0);
+            OtherLoad t0 = OtherLoad.now();
             double train = trainer.benchmark(samples, ds.classes(), recipe, seconds);
-            row(out, size, "train img/s", "torch", train, refFig == null ? Double.NaN : refFig[1], "");
+            String trainOthers = others(OtherLoad.now().since(t0), haveRef ? refOthers : Double.NaN);
+            row(out, size, "train img/s", "torch", train, refFig == null ? Double.NaN : refFig[1], trainOthers);
             double onnx = Double.NaN;
             double int8 = Double.NaN;
             for (InferenceRuntime rt : rts) {
                 EmbedBenchmark.Result r;
+                double embedOthers;
                 try (EmbeddingBackend backend = Models.untrained(rt, ds.classes(), size, calibration)) {
+                    OtherLoad e0 = OtherLoad.now();
                     r = EmbedBenchmark.run(backend, files, embedBatch, seconds);
+                    embedOthers = OtherLoad.now().since(e0);
                 }
-                String note = r.seconds() < 0.9 * seconds
-                        ? String.format(
-                                Locale.ROOT, "  (the files ran out: %d images in %.1f s)", r.images(), r.seconds())
-                        : "";
+                String note = others(embedOthers, haveRef ? refOthers : Double.NaN)
+                        + (r.seconds() < 0.9 * seconds
+                                ? String.format(
+                                        Locale.ROOT,
+                                        "  (the files ran out: %d images in %.1f s)",
+                                        r.images(),
+                                        r.seconds())
+                                : "");
                 double rate = r.imagesPerSecond();
                 row(out, size, "embed img/s", rt.label(), rate, refFig == null ? Double.NaN : refFig[0], note);
                 if (rt == InferenceRuntime.ONNX) {
@@ -223,6 +239,15 @@ final class BenchCommand implements Callable<Integer> {
             throw new MedsearchException("--runtimes: name at least one of onnx, onnx-int8, torch");
         }
         return List.copyOf(out);
+    }
+
+    /** "3%/48%": other processes' share of the CPUs during our figure and the reference's. */
+    private static String others(double ours, double ref) {
+        return percent(ours) + "/" + percent(ref);
+    }
+
+    private static String percent(double share) {
+        return Double.isNaN(share) ? "-" : String.format(Locale.ROOT, "%.0f%%", share * 100);
     }
 
     private static int procs() {
@@ -275,7 +300,7 @@ final class BenchCommand implements Callable<Integer> {
             PrintWriter out, int size, String what, String runtime, double ours, double ref, String note) {
         out.printf(
                 Locale.ROOT,
-                "%-5d %-12s %-10s %10.1f %10s %7s%s%n",
+                "%-5d %-12s %-10s %10.1f %10s %7s  %s%n",
                 size,
                 what,
                 runtime,
@@ -356,6 +381,7 @@ final class BenchCommand implements Callable<Integer> {
         int n = Math.max(10, queries);
         long[] total = new long[n];
         long[] search = new long[n];
+        OtherLoad l0 = OtherLoad.now();
         for (int i = -5; i < n; i++) {
             Path q = samples.get(Math.floorMod(i, samples.size())).path();
             long t0 = System.nanoTime();
@@ -367,17 +393,19 @@ final class BenchCommand implements Callable<Integer> {
                 search[i] = res.searchNanos();
             }
         }
+        double others = OtherLoad.now().since(l0);
         Arrays.sort(total);
         Arrays.sort(search);
         out.printf(
                 Locale.ROOT,
                 "  %-10s end to end (read + decode + model + search): p50 %.2f ms, p99 %.2f ms;"
-                        + " index search alone: p50 %.3f ms, p99 %.3f ms%n",
+                        + " index search alone: p50 %.3f ms, p99 %.3f ms; others %s%n",
                 rt.label(),
                 total[Figures.nearestRank(n, 50)] / 1e6,
                 total[Figures.nearestRank(n, 99)] / 1e6,
                 search[Figures.nearestRank(n, 50)] / 1e6,
-                search[Figures.nearestRank(n, 99)] / 1e6);
+                search[Figures.nearestRank(n, 99)] / 1e6,
+                percent(others));
         out.flush();
     }
 }
