@@ -183,6 +183,50 @@ public final class ModelBundle implements AutoCloseable {
                 null);
     }
 
+    /**
+     * A freshly initialised network ({@link ResNet18#create}, seeded) with {@code classes} in its
+     * head, for benchmarks: the cost of a forward pass does not depend on the weights. It has no
+     * directory ({@link #directory()} is null) and no weights file; see {@link #untrainedManifest}.
+     */
+    public static ModelBundle untrained(List<String> classes, int imageSize, long seed) {
+        ModelManifest m = untrainedManifest(classes, imageSize, seed);
+        NDManager manager = Engines.newManager();
+        try {
+            return new ModelBundle(null, m, manager, ResNet18.create(manager, classes.size(), seed));
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** The state dict of {@link #untrained}'s network for the same classes and seed (torchvision names). */
+    public static Map<String, Tensor> untrainedWeights(int numClasses, long seed) {
+        try (NDManager manager = Engines.newManager();
+                ResNet18 net = ResNet18.create(manager, numClasses, seed)) {
+            return net.stateDict();
+        }
+    }
+
+    /**
+     * The manifest of {@link #untrained}: ImageNet pre-processing at {@code imageSize}, no weights
+     * file, and a fingerprint made from the seed (no index is ever built with it).
+     */
+    public static ModelManifest untrainedManifest(List<String> classes, int imageSize, long seed) {
+        Preprocessing prep = Preprocessing.imagenet(imageSize);
+        String weights = "untrained-seed-" + seed;
+        return new ModelManifest(
+                ModelManifest.FORMAT,
+                ModelManifest.ARCHITECTURE,
+                List.copyOf(classes),
+                ModelManifest.PreprocessingSpec.of(prep, null),
+                null,
+                null,
+                fingerprint(weights, prep, classes),
+                null,
+                null,
+                null);
+    }
+
     /** Whether the model classifies (false for a bare backbone). */
     public boolean hasClassifier() {
         return !manifest.classes().isEmpty();
@@ -194,6 +238,7 @@ public final class ModelBundle implements AutoCloseable {
         return "rn18-" + Hashing.sha256Hex(key).substring(0, 16);
     }
 
+    /** The bundle's directory; null for {@link #untrained} networks. */
     public Path directory() {
         return dir;
     }

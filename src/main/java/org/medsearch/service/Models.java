@@ -3,17 +3,24 @@ package org.medsearch.service;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.medsearch.image.BatchLoader;
 import org.medsearch.index.IndexInfo;
 import org.medsearch.index.VectorFormat;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
 import org.medsearch.model.InferenceRuntime;
 import org.medsearch.model.ModelBundle;
+import org.medsearch.model.ModelManifest;
 import org.medsearch.model.Pretrained;
 import org.medsearch.model.ResNet18;
 import org.medsearch.model.TorchBackend;
 import org.medsearch.model.onnx.OnnxBackend;
 import org.medsearch.model.onnx.OnnxCodec;
+import org.medsearch.model.onnx.OnnxModel;
+import org.medsearch.model.onnx.Ort;
+import org.medsearch.model.onnx.Quantizer;
 import org.medsearch.model.onnx.ResNet18Onnx;
 import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Progress;
@@ -72,6 +79,80 @@ public final class Models {
             case ONNX -> OnnxBackend.open(model, OnnxBackend.FP32);
             case ONNX_INT8 -> OnnxBackend.open(model, OnnxBackend.INT8);
         };
+    }
+
+    /** The seed of {@link #untrained}'s weights. */
+    static final long UNTRAINED_SEED = 1;
+
+    /** Images the int8 graph of {@link #untrained} is calibrated on (at most). */
+    public static final int CALIBRATION_IMAGES = 64;
+
+    private static final int CALIBRATION_BATCH = 16;
+
+    /**
+     * An untrained ResNet-18 with {@code classes} in its head, on {@code runtime}, for benchmarks
+     * (the cost of a forward pass does not depend on the weights): every runtime gets the same
+     * seeded random weights. {@link InferenceRuntime#ONNX_INT8} is the fp32 graph quantized
+     * ({@link Quantizer}) with activation ranges calibrated on real images, since random input would
+     * give unrealistic ones.
+     *
+     * @param calibration images to calibrate int8 on (the first {@value #CALIBRATION_IMAGES} that decode
+     *     are used); ignored by the other runtimes
+     * @throws MedsearchException for int8 when none of {@code calibration} decodes
+     */
+    public static EmbeddingBackend untrained(
+            InferenceRuntime runtime, List<String> classes, int imageSize, List<Path> calibration)
+            throws MedsearchException {
+        ModelManifest manifest = ModelBundle.untrainedManifest(classes, imageSize, UNTRAINED_SEED);
+        if (runtime == InferenceRuntime.TORCH) {
+            return TorchBackend.owning(ModelBundle.untrained(classes, imageSize, UNTRAINED_SEED));
+        }
+        OnnxModel fp32 = ResNet18Onnx.build(
+                ModelBundle.untrainedWeights(classes.size(), UNTRAINED_SEED), classes.size(), imageSize);
+        if (runtime == InferenceRuntime.ONNX) {
+            return OnnxBackend.of(OnnxBackend.FP32, manifest, OnnxCodec.write(fp32));
+        }
+        OnnxModel int8 = Quantizer.quantize(fp32, calibrationBatches(manifest, calibration));
+        return OnnxBackend.of(OnnxBackend.INT8, manifest, OnnxCodec.write(int8));
+    }
+
+    /** Up to {@value #CALIBRATION_IMAGES} of {@code files}, decoded and pre-processed as {@code m} says, in batches. */
+    private static List<float[]> calibrationBatches(ModelManifest m, List<Path> files) throws MedsearchException {
+        List<float[]> batches = new ArrayList<>();
+        int images = 0;
+        try (BatchLoader loader = BatchLoader.forFiles(
+                ModelBundle.readers(m),
+                m.preprocessing().toPreprocessing(),
+                files,
+                CALIBRATION_BATCH,
+                Runtime.getRuntime().availableProcessors())) {
+            for (BatchLoader.Batch b : loader) {
+                int take = Math.min(b.size(), CALIBRATION_IMAGES - images);
+                if (take > 0) {
+                    int len = m.preprocessing().toPreprocessing().inputLength();
+                    batches.add(take == b.size() ? b.data() : java.util.Arrays.copyOf(b.data(), take * len));
+                    images += take;
+                }
+                if (images >= CALIBRATION_IMAGES) {
+                    break;
+                }
+            }
+        }
+        if (batches.isEmpty()) {
+            throw new MedsearchException(
+                    "no calibration image for int8: none of the " + files.size() + " given could be decoded");
+        }
+        return batches;
+    }
+
+    /** "ONNX Runtime 1.29.0": the version the ONNX runtimes run on. */
+    public static String onnxRuntimeVersion() {
+        return "ONNX Runtime " + Ort.VERSION;
+    }
+
+    /** Intra-op threads of each ONNX Runtime session ({@code MEDSEARCH_THREADS}, else the processors). */
+    public static int onnxThreads() {
+        return Ort.threads();
     }
 
     /** Opens a model for searching {@code index}: the ImageNet backbone takes the index's input size. */
