@@ -95,10 +95,15 @@ class CrashRecoveryTest {
     }
 
     private static Process child(Path model, Path data, Path index, Path logFile) throws Exception {
+        // the class path goes in an argument file: ONNX Runtime crashes a JVM whose command line is
+        // longer than about 4 KB, which a hundred jars on -cp make it
+        Path args = logFile.resolveSibling("classpath.args");
+        if (!Files.exists(args)) {
+            Files.writeString(args, "-cp \"" + System.getProperty("java.class.path") + "\"\n");
+        }
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
+                "@" + args,
                 "-Dai.djl.offline=true",
                 "-Djava.awt.headless=true",
                 Main.class.getName(),

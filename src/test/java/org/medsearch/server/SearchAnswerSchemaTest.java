@@ -86,6 +86,9 @@ class SearchAnswerSchemaTest {
                 built.model().toString(),
                 "--index",
                 built.index().toString(),
+                // the fixture's server runs the model on PyTorch: the same engine, the same distances
+                "--runtime",
+                "torch",
                 "--json"));
         args.addAll(List.of(more));
         return cli(args.toArray(String[]::new));
