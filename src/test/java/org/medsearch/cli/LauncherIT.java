@@ -174,7 +174,9 @@ class LauncherIT {
      * fixed allowance for the JVM's own slack; the bombs are refused from their headers. (On a 2-core
      * machine the upload gate also admits only two decodes at once; on more cores the budget is what
      * holds them.) How far G1 grows the heap for the decodes' garbage varies from machine to machine:
-     * 600 to 1,200 MiB over the live decodes on machines like this one, which the allowance covers.
+     * the peak has been 0.7 to 1.2 GiB above the baseline plus the budget on machines like this one
+     * (more of it shows on ONNX Runtime, whose baseline is lower than PyTorch's), and the allowance
+     * is 2 GiB.
      */
     @Test
     void peakMemoryStaysBoundedUnderMaximumSizeDecodes() throws Exception {
@@ -247,7 +249,7 @@ class LauncherIT {
     }
 
     /** The JVM's own share beyond the live decodes: freed arrays not yet collected, G1's regions, code. */
-    static final long SLACK_MIB = 1536;
+    static final long SLACK_MIB = 2048;
 
     static final int BIG_DECODES = 4;
 
