@@ -73,6 +73,19 @@ public interface EmbeddingBackend extends AutoCloseable {
      */
     List<Embedding> embed(float[] nhwc, int n);
 
+    /**
+     * The check every {@link #embed(float[], int)} makes first: returns {@code n}.
+     *
+     * @throws IllegalArgumentException if {@code n < 0} or {@code nhwc} is not {@code n} images of {@code prep}
+     */
+    static int checkBatch(Preprocessing prep, float[] nhwc, int n) {
+        if (n < 0 || nhwc.length != (long) n * prep.inputLength()) {
+            throw new IllegalArgumentException(
+                    "expected " + n + " images of " + prep.inputLength() + " floats, got " + nhwc.length + " floats");
+        }
+        return n;
+    }
+
     /** Embeds one decoded image: {@link #preprocessing()}, then {@link #embed(float[], int)}. */
     default Embedding embed(MedicalImage image) {
         return embed(preprocessing().apply(image), 1).get(0);

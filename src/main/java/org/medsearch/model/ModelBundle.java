@@ -86,33 +86,8 @@ public final class ModelBundle implements AutoCloseable {
     /** Loads a bundle: manifest, weight check, network. */
     public static ModelBundle load(Path dir) throws MedsearchException {
         ModelManifest m = readManifest(dir);
+        Map<String, Tensor> sd = readWeights(dir, m);
         Path weights = dir.resolve(m.weightsFile()).normalize();
-        if (!weights.startsWith(dir.normalize()) || !Files.isRegularFile(weights)) {
-            throw new MedsearchException(dir + ": weights file '" + m.weightsFile() + "' is missing");
-        }
-        Map<String, Tensor> sd;
-        try {
-            String sha = Hashing.sha256Hex(weights);
-            if (!sha.equals(m.weightsSha256())) {
-                throw new MedsearchException(weights + " does not match its manifest (SHA-256 " + sha.substring(0, 12)
-                        + "..., expected "
-                        + String.valueOf(m.weightsSha256())
-                                .substring(
-                                        0,
-                                        Math.min(
-                                                12,
-                                                String.valueOf(m.weightsSha256())
-                                                        .length()))
-                        + "...): the model is damaged or was modified");
-            }
-            sd = SafeTensors.read(weights);
-        } catch (WeightsFormatException e) {
-            throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());
-        } catch (MedsearchException e) {
-            throw e;
-        } catch (IOException e) {
-            throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());
-        }
         NDManager manager = Engines.newManager();
         try {
             ResNet18 net = ResNet18.fromStateDict(manager, sd, m.classes().size(), 0);
@@ -129,6 +104,35 @@ public final class ModelBundle implements AutoCloseable {
             manager.close();
             throw new MedsearchException(weights + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The bundle's state dict, once its file is found inside {@code dir} and matches the manifest's
+     * SHA-256; every way of running a bundle reads its weights through here.
+     */
+    public static Map<String, Tensor> readWeights(Path dir, ModelManifest m) throws MedsearchException {
+        Path weights = dir.resolve(m.weightsFile()).normalize();
+        if (!weights.startsWith(dir.normalize()) || !Files.isRegularFile(weights)) {
+            throw new MedsearchException(dir + ": weights file '" + m.weightsFile() + "' is missing");
+        }
+        try {
+            String sha = Hashing.sha256Hex(weights);
+            if (!sha.equals(m.weightsSha256())) {
+                throw mismatch(weights, sha, m.weightsSha256(), "the model is damaged or was modified");
+            }
+            return SafeTensors.read(weights);
+        } catch (WeightsFormatException e) {
+            throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());
+        } catch (IOException e) {
+            throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());
+        }
+    }
+
+    /** "FILE does not match its manifest (SHA-256 abc..., expected def...): WHAT", in one line. */
+    public static MedsearchException mismatch(Path file, String actual, String expected, String what) {
+        String e = String.valueOf(expected);
+        return new MedsearchException(file + " does not match its manifest (SHA-256 " + actual.substring(0, 12)
+                + "..., expected " + e.substring(0, Math.min(12, e.length())) + "...): " + what);
     }
 
     /**
@@ -169,18 +173,7 @@ public final class ModelBundle implements AutoCloseable {
         } catch (IOException e) {
             throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());
         }
-        Preprocessing prep = Preprocessing.imagenet(imageSize);
-        return new ModelManifest(
-                ModelManifest.FORMAT,
-                ModelManifest.ARCHITECTURE,
-                List.of(),
-                ModelManifest.PreprocessingSpec.of(prep, null),
-                weights.getFileName().toString(),
-                sha,
-                fingerprint(sha, prep, List.of()),
-                null,
-                null,
-                null);
+        return bare(List.of(), imageSize, weights.getFileName().toString(), sha, sha);
     }
 
     /**
@@ -212,16 +205,21 @@ public final class ModelBundle implements AutoCloseable {
      * file, and a fingerprint made from the seed (no index is ever built with it).
      */
     public static ModelManifest untrainedManifest(List<String> classes, int imageSize, long seed) {
+        return bare(classes, imageSize, null, null, "untrained-seed-" + seed);
+    }
+
+    /** The manifest of a network that is not a trained bundle: ImageNet pre-processing, no provenance. */
+    private static ModelManifest bare(
+            List<String> classes, int imageSize, String weightsFile, String weightsSha, String fingerprintKey) {
         Preprocessing prep = Preprocessing.imagenet(imageSize);
-        String weights = "untrained-seed-" + seed;
         return new ModelManifest(
                 ModelManifest.FORMAT,
                 ModelManifest.ARCHITECTURE,
                 List.copyOf(classes),
                 ModelManifest.PreprocessingSpec.of(prep, null),
-                null,
-                null,
-                fingerprint(weights, prep, classes),
+                weightsFile,
+                weightsSha,
+                fingerprint(fingerprintKey, prep, classes),
                 null,
                 null,
                 null);

@@ -411,11 +411,28 @@ public final class ResNet18 implements AutoCloseable {
 
     /** Folds BatchNorm (running statistics) into the convolution before it, in double precision. */
     private NDArray[] fold(NDManager fm, NDArray weight, String bn) {
-        float[] w = weight.toFloatArray();
-        float[] gamma = params.get(bn + ".weight").toFloatArray();
-        float[] beta = params.get(bn + ".bias").toFloatArray();
-        float[] mean = params.get(bn + ".running_mean").toFloatArray();
-        float[] var = params.get(bn + ".running_var").toFloatArray();
+        Folded f = foldBatchNorm(
+                weight.toFloatArray(),
+                params.get(bn + ".weight").toFloatArray(),
+                params.get(bn + ".bias").toFloatArray(),
+                params.get(bn + ".running_mean").toFloatArray(),
+                params.get(bn + ".running_var").toFloatArray());
+        return new NDArray[] {
+            channelsLast(fm, f.weight(), weight.getShape().getShape()), fm.create(f.bias(), new Shape(f.bias().length))
+        };
+    }
+
+    /** A convolution with the BatchNorm after it folded in: weight {@code w * s}, bias {@code beta - mean * s}. */
+    public record Folded(float[] weight, float[] bias) {}
+
+    /**
+     * Folds a BatchNorm's running statistics into the convolution before it, in double precision:
+     * {@code s = gamma / sqrt(var + eps)} per output channel. The inference path here and the ONNX
+     * export both fold through this, so they compute the same weights.
+     *
+     * @param w the convolution's weight, output channel first
+     */
+    public static Folded foldBatchNorm(float[] w, float[] gamma, float[] beta, float[] mean, float[] var) {
         int out = gamma.length;
         int per = w.length / out;
         float[] w2 = new float[w.length];
@@ -427,7 +444,7 @@ public final class ResNet18 implements AutoCloseable {
             }
             b2[o] = (float) (beta[o] - mean[o] * scale);
         }
-        return new NDArray[] {channelsLast(fm, w2, weight.getShape().getShape()), fm.create(b2, new Shape(out))};
+        return new Folded(w2, b2);
     }
 
     @Override

@@ -72,11 +72,7 @@ public final class TorchBackend implements EmbeddingBackend {
 
     @Override
     public List<Embedding> embed(float[] nhwc, int n) {
-        if (n < 0 || nhwc.length != (long) n * prep.inputLength()) {
-            throw new IllegalArgumentException(
-                    "expected " + n + " images of " + prep.inputLength() + " floats, got " + nhwc.length + " floats");
-        }
-        if (n == 0) {
+        if (EmbeddingBackend.checkBatch(prep, nhwc, n) == 0) {
             return List.of();
         }
         // grad mode is per thread, and the calling thread may never have run inference before

@@ -3,7 +3,6 @@ package org.medsearch.service;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.medsearch.image.BatchLoader;
 import org.medsearch.index.IndexInfo;
@@ -118,26 +117,14 @@ public final class Models {
 
     /** Up to {@value #CALIBRATION_IMAGES} of {@code files}, decoded and pre-processed as {@code m} says, in batches. */
     private static List<float[]> calibrationBatches(ModelManifest m, List<Path> files) throws MedsearchException {
-        List<float[]> batches = new ArrayList<>();
-        int images = 0;
-        try (BatchLoader loader = BatchLoader.forFiles(
-                ModelBundle.readers(m),
-                m.preprocessing().toPreprocessing(),
-                files,
-                CALIBRATION_BATCH,
-                Runtime.getRuntime().availableProcessors())) {
-            for (BatchLoader.Batch b : loader) {
-                int take = Math.min(b.size(), CALIBRATION_IMAGES - images);
-                if (take > 0) {
-                    int len = m.preprocessing().toPreprocessing().inputLength();
-                    batches.add(take == b.size() ? b.data() : java.util.Arrays.copyOf(b.data(), take * len));
-                    images += take;
-                }
-                if (images >= CALIBRATION_IMAGES) {
-                    break;
-                }
-            }
-        }
+        List<float[]> batches = QuantizeJob.calibration(
+                        ModelBundle.readers(m),
+                        m.preprocessing().toPreprocessing(),
+                        files.stream().map(BatchLoader.Source::of).toList(),
+                        CALIBRATION_IMAGES,
+                        CALIBRATION_BATCH,
+                        Progress.NONE)
+                .batches();
         if (batches.isEmpty()) {
             throw new MedsearchException(
                     "no calibration image for int8: none of the " + files.size() + " given could be decoded");

@@ -12,7 +12,7 @@ import java.util.Random;
 import org.medsearch.dataset.SampleLoader;
 import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
-import org.medsearch.image.ImageFormatException;
+import org.medsearch.image.BatchLoader;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.Preprocessing;
 import org.medsearch.model.ModelBundle;
@@ -89,37 +89,15 @@ public final class QuantizeJob {
         OnnxGraphs.Loaded fp32 = OnnxGraphs.load(model, OnnxBackend.FP32);
         Preprocessing prep = fp32.manifest().preprocessing().toPreprocessing();
         ImageReaders readers = ModelBundle.readers(fp32.manifest());
-        int per = prep.inputLength();
         int batchSize = prep.imageSize() >= 160 ? 8 : 32; // every intermediate tensor is an output while calibrating
-        List<float[]> batches = new ArrayList<>();
-        float[] batch = new float[batchSize * per];
-        int inBatch = 0;
-        int used = 0;
-        int unreadable = 0;
-        try (Progress.Task task =
-                progress.start("Reading calibration images", Math.min(calibration, train.size()), "img")) {
-            for (String rel : train) {
-                if (used == calibration) {
-                    break;
-                }
-                try {
-                    prep.apply(SampleLoader.load(root.resolve(rel).toString(), readers), batch, inBatch * per);
-                } catch (ImageFormatException e) {
-                    unreadable++;
-                    continue;
-                }
-                used++;
-                task.step(1);
-                if (++inBatch == batchSize) {
-                    batches.add(batch);
-                    batch = new float[batchSize * per];
-                    inBatch = 0;
-                }
-            }
-        }
-        if (inBatch > 0) {
-            batches.add(java.util.Arrays.copyOf(batch, inBatch * per));
-        }
+        List<BatchLoader.Source> sources = train.stream()
+                .<BatchLoader.Source>map(
+                        rel -> r -> SampleLoader.load(root.resolve(rel).toString(), r))
+                .toList();
+        Calibration c = calibration(readers, prep, sources, calibration, batchSize, progress);
+        int used = c.images();
+        int unreadable = c.unreadable();
+        List<float[]> batches = c.batches();
         if (used == 0) {
             throw new MedsearchException("none of the model's training images could be read from " + root
                     + (unreadable > 0 ? " (" + unreadable + " unreadable)" : "") + ": give their folder with --data");
@@ -146,6 +124,45 @@ public final class QuantizeJob {
                 int8.length,
                 Hashing.sha256Hex(int8),
                 (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Calibration images, pre-processed, in batches; and how many of those tried could not be read. */
+    record Calibration(List<float[]> batches, int images, int unreadable) {}
+
+    /**
+     * The first {@code max} of {@code sources} that decode, pre-processed (decoded on worker threads,
+     * in order), in batches of {@code batchSize}; quantizing a bundle and benchmarking int8 both
+     * calibrate through here.
+     */
+    static Calibration calibration(
+            ImageReaders readers,
+            Preprocessing prep,
+            List<BatchLoader.Source> sources,
+            int max,
+            int batchSize,
+            Progress progress) {
+        List<float[]> batches = new ArrayList<>();
+        int images = 0;
+        int unreadable = 0;
+        try (BatchLoader loader = new BatchLoader(
+                        readers, prep, sources, batchSize, Runtime.getRuntime().availableProcessors());
+                Progress.Task task =
+                        progress.start("Reading calibration images", Math.min(max, sources.size()), "img")) {
+            for (BatchLoader.Batch b : loader) {
+                unreadable += b.failures().size();
+                int take = Math.min(b.size(), max - images);
+                if (take > 0) {
+                    batches.add(
+                            take == b.size() ? b.data() : java.util.Arrays.copyOf(b.data(), take * prep.inputLength()));
+                    images += take;
+                    task.step(take);
+                }
+                if (images >= max) {
+                    break;
+                }
+            }
+        }
+        return new Calibration(batches, images, unreadable);
     }
 
     /** Settings: {@code set} ones are required, {@code opt} ones have defaults. */

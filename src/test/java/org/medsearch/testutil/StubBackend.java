@@ -68,10 +68,8 @@ public final class StubBackend implements EmbeddingBackend {
 
     @Override
     public List<Embedding> embed(float[] nhwc, int n) {
+        EmbeddingBackend.checkBatch(prep, nhwc, n);
         int len = prep.inputLength();
-        if (n < 0 || nhwc.length != n * len) {
-            throw new IllegalArgumentException("expected " + n + " x " + len + " floats, got " + nhwc.length);
-        }
         List<Embedding> out = new ArrayList<>(n);
         int c = manifest.classes().size();
         for (int i = 0; i < n; i++) {

@@ -310,16 +310,7 @@ public final class OnnxCodec {
                 case ATTR_F -> f = in.readFloat();
                 case ATTR_I -> i = in.readInt64();
                 case ATTR_S -> s = in.readStringRequireUtf8();
-                case ATTR_INTS -> {
-                    if ((tag & 7) == 2) { // packed
-                        CodedInputStream p = newInput(in.readByteArray());
-                        while (!p.isAtEnd()) {
-                            ints.add(p.readInt64());
-                        }
-                    } else {
-                        ints.add(in.readInt64());
-                    }
-                }
+                case ATTR_INTS -> readInt64s(in, tag, ints);
                 case ATTR_TYPE -> type = in.readEnum();
                 default -> in.skipField(tag);
             }
@@ -336,16 +327,7 @@ public final class OnnxCodec {
         byte[] raw = new byte[0];
         for (int tag; (tag = in.readTag()) != 0; ) {
             switch (tag >>> 3) {
-                case TENSOR_DIMS -> {
-                    if ((tag & 7) == 2) {
-                        CodedInputStream p = newInput(in.readByteArray());
-                        while (!p.isAtEnd()) {
-                            dims.add(p.readInt64());
-                        }
-                    } else {
-                        dims.add(in.readInt64());
-                    }
-                }
+                case TENSOR_DIMS -> readInt64s(in, tag, dims);
                 case TENSOR_DATA_TYPE -> type = in.readInt32();
                 case TENSOR_NAME -> name = in.readString();
                 case TENSOR_RAW_DATA -> raw = in.readByteArray();
@@ -404,6 +386,18 @@ public final class OnnxCodec {
             }
         }
         return new OnnxModel.ValueInfo(name, elem, dims);
+    }
+
+    /** One element of a repeated int64 field, or all of them when the writer packed them. */
+    private static void readInt64s(CodedInputStream in, int tag, List<Long> into) throws IOException {
+        if ((tag & 7) == 2) {
+            CodedInputStream p = newInput(in.readByteArray());
+            while (!p.isAtEnd()) {
+                into.add(p.readInt64());
+            }
+        } else {
+            into.add(in.readInt64());
+        }
     }
 
     private static CodedInputStream newInput(byte[] bytes) {

@@ -14,9 +14,7 @@ import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.model.ModelManifest;
-import org.medsearch.model.SafeTensors;
 import org.medsearch.model.Tensor;
-import org.medsearch.model.WeightsFormatException;
 import org.medsearch.util.FileUtil;
 import org.medsearch.util.Hashing;
 import org.medsearch.util.Json;
@@ -125,19 +123,11 @@ public final class OnnxGraphs {
 
     /** The fp32 graph of a bundle's weights, checked against the manifest's hash. */
     static OnnxModel fromBundle(Path dir, ModelManifest m) throws MedsearchException {
-        Path weights = dir.resolve(m.weightsFile()).normalize();
+        Map<String, Tensor> sd = ModelBundle.readWeights(dir, m);
         try {
-            String sha = Hashing.sha256Hex(weights);
-            if (!sha.equals(m.weightsSha256())) {
-                throw new MedsearchException(
-                        weights + " does not match its manifest: the model is damaged or was" + " modified");
-            }
-            Map<String, Tensor> sd = SafeTensors.read(weights);
             return ResNet18Onnx.build(sd, m.classes().size(), m.preprocessing().imageSize());
-        } catch (WeightsFormatException | IllegalArgumentException e) {
-            throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());
-        } catch (IOException e) {
-            throw new MedsearchException("cannot read " + weights + ": " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new MedsearchException("cannot read " + dir.resolve(m.weightsFile()) + ": " + e.getMessage());
         }
     }
 
@@ -161,15 +151,14 @@ public final class OnnxGraphs {
         }
         String sha = Hashing.sha256Hex(bytes);
         if (!sha.equals(g.sha256())) {
-            throw new MedsearchException(file + " does not match its manifest (SHA-256 " + sha.substring(0, 12)
-                    + "..., expected "
-                    + String.valueOf(g.sha256())
-                            .substring(
-                                    0, Math.min(12, String.valueOf(g.sha256()).length()))
-                    + "...): the graph is damaged or was modified; "
-                    + ("int8".equals(g.precision())
-                            ? "make it again with 'medsearch quantize'"
-                            : "delete it and medsearch exports it again"));
+            throw ModelBundle.mismatch(
+                    file,
+                    sha,
+                    g.sha256(),
+                    "the graph is damaged or was modified; "
+                            + ("int8".equals(g.precision())
+                                    ? "make it again with 'medsearch quantize'"
+                                    : "delete it and medsearch exports it again"));
         }
         return bytes;
     }

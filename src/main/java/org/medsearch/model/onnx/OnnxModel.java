@@ -224,21 +224,20 @@ public final class OnnxModel {
         return Collections.unmodifiableMap(metadata);
     }
 
-    /** Removes all nodes, keeping initializers, inputs and outputs (for rewriting passes). */
-    List<Node> takeNodes() {
-        List<Node> all = new ArrayList<>(nodes);
-        nodes.clear();
-        return all;
+    /** A copy with other outputs (a calibration graph that exposes intermediate tensors); tensors are shared. */
+    OnnxModel withOutputs(List<ValueInfo> values) {
+        OnnxModel m = new OnnxModel(graphName, opset).producer(producer, producerVersion);
+        m.inputs.addAll(inputs);
+        m.nodes.addAll(nodes);
+        m.initializers.putAll(initializers);
+        m.metadata.putAll(metadata);
+        m.outputs.addAll(values);
+        return m;
     }
 
-    /** Replaces the outputs (for calibration graphs that expose intermediate tensors). */
+    /** Replaces the outputs. */
     void replaceOutputs(List<ValueInfo> values) {
         outputs.clear();
         outputs.addAll(values);
-    }
-
-    /** Drops an initializer no node uses any more. */
-    void removeInitializer(String name) {
-        initializers.remove(name);
     }
 }

@@ -3,7 +3,6 @@ package org.medsearch.model.onnx;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -88,21 +87,15 @@ public final class Quantizer {
     /** Min and max of every measured tensor over all calibration images. */
     static Map<String, float[]> calibrate(OnnxModel fp32, List<float[]> batches, double percentile)
             throws MedsearchException {
-        OnnxModel probe;
-        try {
-            probe = OnnxCodec.read(OnnxCodec.write(fp32));
-        } catch (IOException e) {
-            throw new IllegalStateException("the graph does not read back", e); // it was just written
-        }
-        List<OnnxModel.ValueInfo> outs = new ArrayList<>(probe.outputs());
+        List<OnnxModel.ValueInfo> outs = new ArrayList<>(fp32.outputs());
         List<String> names = new ArrayList<>();
-        for (OnnxModel.Node n : probe.nodes()) {
+        for (OnnxModel.Node n : fp32.nodes()) {
             if (MEASURED.contains(n.opType())) {
                 names.add(n.outputs().get(0));
                 outs.add(new OnnxModel.ValueInfo(n.outputs().get(0), OnnxModel.FLOAT, null));
             }
         }
-        probe.replaceOutputs(outs);
+        OnnxModel probe = fp32.withOutputs(outs);
         List<Object> inDims = fp32.inputs().get(0).dims();
         long per = 1;
         for (int i = 1; i < inDims.size(); i++) {

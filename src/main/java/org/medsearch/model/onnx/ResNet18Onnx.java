@@ -105,24 +105,15 @@ public final class ResNet18Onnx {
     private static String conv(
             OnnxModel m, Map<String, Tensor> sd, String x, String conv, String bn, int k, int stride, int pad) {
         Tensor weight = sd.get(conv + ".weight");
-        float[] w = weight.toFloatArray();
-        float[] gamma = sd.get(bn + ".weight").toFloatArray();
-        float[] beta = sd.get(bn + ".bias").toFloatArray();
-        float[] mean = sd.get(bn + ".running_mean").toFloatArray();
-        float[] var = sd.get(bn + ".running_var").toFloatArray();
-        int out = gamma.length;
-        int per = w.length / out;
-        float[] w2 = new float[w.length];
-        float[] b2 = new float[out];
-        for (int o = 0; o < out; o++) {
-            double scale = gamma[o] / Math.sqrt(var[o] + (double) ResNet18.BN_EPS);
-            for (int i = o * per; i < (o + 1) * per; i++) {
-                w2[i] = (float) (w[i] * scale);
-            }
-            b2[o] = (float) (beta[o] - mean[o] * scale);
-        }
-        m.initializer(conv + ".weight", weight.shape(), w2);
-        m.initializer(conv + ".bias", new long[] {out}, b2);
+        ResNet18.Folded f = ResNet18.foldBatchNorm(
+                weight.toFloatArray(),
+                sd.get(bn + ".weight").toFloatArray(),
+                sd.get(bn + ".bias").toFloatArray(),
+                sd.get(bn + ".running_mean").toFloatArray(),
+                sd.get(bn + ".running_var").toFloatArray());
+        int out = f.bias().length;
+        m.initializer(conv + ".weight", weight.shape(), f.weight());
+        m.initializer(conv + ".bias", new long[] {out}, f.bias());
         return m.node(
                 "Conv",
                 List.of(x, conv + ".weight", conv + ".bias"),
