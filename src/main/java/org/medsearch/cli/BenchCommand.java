@@ -31,6 +31,7 @@ import org.medsearch.model.TrainingRecipe;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
+import org.medsearch.service.IndexLocation;
 import org.medsearch.service.Models;
 import org.medsearch.service.SearchService;
 import org.medsearch.service.Stores;
@@ -113,8 +114,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "MODEL", description = "With --index: also measure search latency.")
     Path model;
 
-    @Option(names = "--index", paramLabel = "INDEX", description = "An index built with --model.")
-    Path index;
+    @Option(
+            converter = Converters.Index.class,
+            names = "--index",
+            paramLabel = "INDEX",
+            description = "An index built with --model.")
+    IndexLocation index;
 
     @Option(names = "--queries", defaultValue = "200", description = "Latency samples (default ${DEFAULT-VALUE}).")
     int queries;

@@ -11,6 +11,7 @@ import org.medsearch.model.FineTune;
 import org.medsearch.model.Pretrained;
 import org.medsearch.model.TrainingRecipe;
 import org.medsearch.search.Scope;
+import org.medsearch.service.IndexLocation;
 import org.medsearch.volume.Plane;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
@@ -29,6 +30,25 @@ final class Converters {
             return parse.apply(value);
         } catch (IllegalArgumentException e) {
             throw new TypeConversionException(e.getMessage());
+        }
+    }
+
+    /** {@code --index}: a directory, or a Solr collection (solr://..., solr+http://...). */
+    static final class Index implements ITypeConverter<IndexLocation> {
+        @Override
+        public IndexLocation convert(String value) {
+            try {
+                return IndexLocation.parse(value);
+            } catch (java.io.IOException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    static final class Workers implements ITypeConverter<org.medsearch.service.IndexingJob.Worker> {
+        @Override
+        public org.medsearch.service.IndexingJob.Worker convert(String value) {
+            return Converters.convert(value, org.medsearch.service.IndexingJob.Worker::parse);
         }
     }
 

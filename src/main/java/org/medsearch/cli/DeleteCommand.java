@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.medsearch.index.VectorStore;
+import org.medsearch.service.IndexLocation;
 import org.medsearch.service.Stores;
 import org.medsearch.util.MedsearchException;
 import picocli.CommandLine.Command;
@@ -23,8 +24,13 @@ final class DeleteCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--index", required = true, paramLabel = "INDEX", description = "The index.")
-    Path index;
+    @Option(
+            converter = Converters.Index.class,
+            names = "--index",
+            required = true,
+            paramLabel = "INDEX",
+            description = "The index.")
+    IndexLocation index;
 
     @Option(names = "--path", paramLabel = "P", description = "Remove the image indexed from this file.")
     List<Path> paths;

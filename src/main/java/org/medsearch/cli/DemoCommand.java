@@ -30,6 +30,7 @@ import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
 import org.medsearch.server.ServerConfig;
 import org.medsearch.service.EvaluationJob;
+import org.medsearch.service.IndexLocation;
 import org.medsearch.service.IndexingJob;
 import org.medsearch.service.Models;
 import org.medsearch.service.SearchService;
@@ -212,7 +213,7 @@ final class DemoCommand implements Callable<Integer> {
             out.println("== serving the search page over this model and index");
             Serving.run(
                     modelDir,
-                    indexDir,
+                    IndexLocation.of(indexDir),
                     runtime.value(),
                     ServerConfig.defaults().withPort(port),
                     Stores.DEFAULT_FETCH,

@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.medsearch.dataset.Dataset;
 import org.medsearch.dataset.DatasetScanner;
-import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.Split;
 import org.medsearch.dataset.SplitRatios;
 import org.medsearch.eval.EvaluationReport;
@@ -14,6 +13,7 @@ import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
 import org.medsearch.model.InferenceRuntime;
 import org.medsearch.service.EvaluationJob;
+import org.medsearch.service.IndexLocation;
 import org.medsearch.service.IndexingJob;
 import org.medsearch.service.Models;
 import org.medsearch.service.SearchService;
@@ -45,8 +45,13 @@ final class EvaluateCommand implements Callable<Integer> {
             description = "The model to evaluate (a bundle, or 'imagenet' for the bare ImageNet backbone).")
     Path model;
 
-    @Option(names = "--index", required = true, paramLabel = "INDEX", description = "An index built with that model.")
-    Path index;
+    @Option(
+            converter = Converters.Index.class,
+            names = "--index",
+            required = true,
+            paramLabel = "INDEX",
+            description = "An index built with that model.")
+    IndexLocation index;
 
     @Option(names = "--data", required = true, paramLabel = "DIR|CSV", description = "The model's training data set.")
     Path data;
@@ -119,7 +124,7 @@ final class EvaluateCommand implements Callable<Integer> {
             EvaluationJob.Options opts = new EvaluationJob.Options(
                     k, Math.max(k, d.curveLength()), d.paperQueriesPerClass(), seed, d.threads());
             EvaluationJob job = new EvaluationJob(retriever, backend.readers(), progress)
-                    .optPatientKeys(PatientKeys.loadIfPresent(PatientKeys.saltFile(index)))
+                    .optPatientKeys(Stores.patientKeys(index, idx, false))
                     .optModelSource(model.toString());
             EvaluationReport r;
             // an int8 run states what quantization costs: the same queries through the fp32 graph

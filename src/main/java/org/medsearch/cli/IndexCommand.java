@@ -6,12 +6,12 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import org.medsearch.dataset.Dataset;
 import org.medsearch.dataset.DatasetScanner;
-import org.medsearch.dataset.PatientKeys;
 import org.medsearch.dataset.Split;
 import org.medsearch.index.IndexInfo;
 import org.medsearch.index.VectorFormat;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.service.IndexLocation;
 import org.medsearch.service.IndexingJob;
 import org.medsearch.service.Models;
 import org.medsearch.service.Stores;
@@ -49,11 +49,12 @@ final class IndexCommand implements Callable<Integer> {
     Path data;
 
     @Option(
+            converter = Converters.Index.class,
             names = "--index",
             required = true,
             paramLabel = "INDEX",
             description = "Index directory (created if absent).")
-    Path index;
+    IndexLocation index;
 
     @Option(
             names = "--split",
@@ -92,6 +93,15 @@ final class IndexCommand implements Callable<Integer> {
             description = "Commit after every N-th image added (also in the middle of a --batch) and after the last;"
                     + " an interrupted run loses fewer than N images (default ${DEFAULT-VALUE}).")
     int commitEvery = IndexingJob.Options.defaults().commitEvery();
+
+    @Option(
+            names = "--worker",
+            paramLabel = "I/N",
+            converter = Converters.Workers.class,
+            description = "Embed only this worker's share of the files (by a hash of the path): N processes, on N"
+                    + " machines, each with --worker 0/N .. N-1/N, fill one index (a Solr collection) with every file"
+                    + " exactly once. Each prunes only its share.")
+    IndexingJob.Worker worker;
 
     @Option(names = "--workers", description = "Image decoding threads (default: one per core).")
     Integer workers;
@@ -159,7 +169,8 @@ final class IndexCommand implements Callable<Integer> {
                     .optProgress(progress)
                     .scan(data);
             Printing.labelConflicts(out, ds.report());
-            IndexingJob.Options opts = new IndexingJob.Options(null, null, prune, batch, commitEvery);
+            IndexingJob.Options opts =
+                    new IndexingJob.Options(null, null, prune, batch, commitEvery).withWorker(worker);
             Split split = IndexingJob.modelSplit(
                     Models.isImagenet(model) ? null : model, backend.manifest(), ds, parts != null);
             if (split != null) {
@@ -174,7 +185,7 @@ final class IndexCommand implements Callable<Integer> {
                 }
                 IndexingJob indexer = new IndexingJob(backend, backend.readers(), progress, out::println);
                 if (ds.samples().stream().anyMatch(s -> s.patientId() != null)) {
-                    indexer.optPatientKeys(PatientKeys.loadOrCreate(PatientKeys.saltFile(index)));
+                    indexer.optPatientKeys(Stores.patientKeys(index, idx, true));
                 }
                 if (workers != null) {
                     indexer.optWorkers(workers);

@@ -36,6 +36,7 @@ import picocli.CommandLine.Command;
             LoadtestCommand.class,
             BenchCommand.class,
             BenchIndexCommand.class,
+            SolrCommand.class,
             InspectCommand.class,
             SlicesCommand.class,
             CommandLine.HelpCommand.class

@@ -19,6 +19,7 @@ import org.medsearch.search.Scope;
 import org.medsearch.search.SearchAnswer;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
+import org.medsearch.service.IndexLocation;
 import org.medsearch.service.Models;
 import org.medsearch.service.SearchService;
 import org.medsearch.service.Stores;
@@ -49,8 +50,13 @@ final class SearchCommand implements Callable<Integer> {
             description = "The model the index was built with (a bundle, or 'imagenet').")
     Path model;
 
-    @Option(names = "--index", required = true, paramLabel = "INDEX", description = "An index from 'medsearch index'.")
-    Path index;
+    @Option(
+            converter = Converters.Index.class,
+            names = "--index",
+            required = true,
+            paramLabel = "INDEX",
+            description = "An index from 'medsearch index'.")
+    IndexLocation index;
 
     @Option(names = "--k", description = "Results per query (default ${DEFAULT-VALUE}).")
     int k = SearchRequest.DEFAULT_K;
@@ -102,14 +108,14 @@ final class SearchCommand implements Callable<Integer> {
         PrintWriter err = Output.err(spec);
         int graphFetch = fetch.value();
         InferenceRuntime chosen = runtime.value();
-        SearchFilter filter = filter();
-        SearchRequest request = Output.fromOptions(
-                "--k",
-                () -> new SearchRequest(
-                        k, scope, filter, exact ? VectorStore.SearchMode.EXACT : VectorStore.SearchMode.AUTO));
+        // options first: a bad --k is refused before the index is opened
+        Output.fromOptions("--k", () -> new SearchRequest(k, scope, SearchFilter.ALL, VectorStore.SearchMode.AUTO));
         int status = 0;
         try (VectorStore idx = Stores.open(index, false, graphFetch);
                 EmbeddingBackend backend = Models.openFor(model, idx, chosen, Output.progress(false))) {
+            SearchFilter filter = filter(idx);
+            SearchRequest request = new SearchRequest(
+                    k, scope, filter, exact ? VectorStore.SearchMode.EXACT : VectorStore.SearchMode.AUTO);
             SearchService retriever = new SearchService(backend, idx);
             ImageReaders readers = retriever.readers();
             List<ContactSheet.Row> rows = new ArrayList<>();
@@ -142,9 +148,9 @@ final class SearchCommand implements Callable<Integer> {
         return status;
     }
 
-    private SearchFilter filter() throws java.io.IOException {
+    private SearchFilter filter(VectorStore idx) throws java.io.IOException {
         SearchFilter f = SearchFilter.ALL;
-        PatientKeys keys = PatientKeys.loadIfPresent(PatientKeys.saltFile(index));
+        PatientKeys keys = Stores.patientKeys(index, idx, false);
         if (excludePatient != null) {
             f = f.excludingPatient(key(keys, excludePatient));
         }

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.medsearch.server.ServerConfig;
+import org.medsearch.service.IndexLocation;
 import org.medsearch.util.MedsearchException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -38,8 +39,13 @@ final class ServeCommand implements Callable<Integer> {
             description = "The model the index was built with.")
     Path model;
 
-    @Option(names = "--index", required = true, paramLabel = "INDEX", description = "An index from 'medsearch index'.")
-    Path index;
+    @Option(
+            converter = Converters.Index.class,
+            names = "--index",
+            required = true,
+            paramLabel = "INDEX",
+            description = "An index from 'medsearch index'.")
+    IndexLocation index;
 
     @Option(names = "--host", description = "Address to bind (default ${DEFAULT-VALUE}: this machine only).")
     String host;

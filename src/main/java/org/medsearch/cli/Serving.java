@@ -10,6 +10,7 @@ import org.medsearch.model.EmbeddingBackend;
 import org.medsearch.model.InferenceRuntime;
 import org.medsearch.server.SearchServer;
 import org.medsearch.server.ServerConfig;
+import org.medsearch.service.IndexLocation;
 import org.medsearch.service.Models;
 import org.medsearch.service.SearchService;
 import org.medsearch.service.Stores;
@@ -27,7 +28,7 @@ final class Serving {
      */
     static void run(
             Path modelDir,
-            Path indexDir,
+            IndexLocation indexDir,
             InferenceRuntime runtime,
             ServerConfig cfg,
             int fetch,

@@ -7,7 +7,7 @@ package org.medsearch.index;
  * distance is a pure function of its two arrays, so equal vectors give equal distances and ties
  * are decided by id, never by rounding noise.
  */
-final class Distances {
+public final class Distances {
     private Distances() {}
 
     private static final Kernel KERNEL = load();
@@ -31,8 +31,16 @@ final class Distances {
     }
 
     /** "vector API (AVX-512, 16 lanes)" or "scalar". */
-    static String kernel() {
+    public static String kernel() {
         return KERNEL.toString();
+    }
+
+    /** Squared Euclidean distance between two vectors of one length: the order every store ranks by. */
+    public static float squaredL2(float[] a, float[] b) {
+        if (a.length != b.length) {
+            throw new IllegalArgumentException("vectors of " + a.length + " and " + b.length + " dimensions");
+        }
+        return KERNEL.squaredL2(a, b, 0, a.length);
     }
 
     /** Squared Euclidean distance between {@code q} and {@code data[offset .. offset+dim)}. */

@@ -158,8 +158,7 @@ public final class ImageService {
                 .withLimits(
                         new ReadLimits(config.maxUploadBytes(), config.maxPixels(), config.maxDecodedBytes(), budget));
         this.prep = service.backend().preprocessing();
-        this.uploads =
-                service.indexDirectory().resolve(UPLOADS_DIR).toAbsolutePath().normalize();
+        this.uploads = service.uploadsDirectory().toAbsolutePath().normalize();
     }
 
     public List<String> classes() {

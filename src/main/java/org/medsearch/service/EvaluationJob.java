@@ -241,7 +241,7 @@ public final class EvaluationJob {
                         + " test images; queries never retrieve their own bytes (leave-one-out)"
                 : "The index holds no test image";
         EvaluationReport.IndexFacts ix = new EvaluationReport.IndexFacts(
-                retriever.indexDirectory().toString(), retriever.index().size(), perClass, perSplit, note);
+                retriever.indexName(), retriever.index().size(), perClass, perSplit, note);
         return new EvaluationReport(
                 EvaluationReport.FORMAT,
                 Instant.now().toString(),

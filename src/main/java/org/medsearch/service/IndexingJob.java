@@ -54,22 +54,80 @@ public final class IndexingJob {
      * @param prune remove indexed images whose files are no longer in the data set
      * @param batchSize images per forward pass
      * @param commitEvery images added between commits, at least 1
+     * @param worker this process's share of the files when several fill one index, or null for all
      */
-    public record Options(Split split, Set<Split.Part> parts, boolean prune, int batchSize, int commitEvery) {
+    public record Options(
+            Split split, Set<Split.Part> parts, boolean prune, int batchSize, int commitEvery, Worker worker) {
+
+        public Options(Split split, Set<Split.Part> parts, boolean prune, int batchSize, int commitEvery) {
+            this(split, parts, prune, batchSize, commitEvery, null);
+        }
+
         public static Options defaults() {
             return new Options(null, null, false, 64, 10_000);
         }
 
         public Options withSplit(Split s, Set<Split.Part> p) {
-            return new Options(s, p, prune, batchSize, commitEvery);
+            return new Options(s, p, prune, batchSize, commitEvery, worker);
         }
 
         public Options withPrune(boolean p) {
-            return new Options(split, parts, p, batchSize, commitEvery);
+            return new Options(split, parts, p, batchSize, commitEvery, worker);
         }
 
         public Options withCommitEvery(int n) {
-            return new Options(split, parts, prune, batchSize, n);
+            return new Options(split, parts, prune, batchSize, n, worker);
+        }
+
+        public Options withWorker(Worker w) {
+            return new Options(split, parts, prune, batchSize, commitEvery, w);
+        }
+    }
+
+    /**
+     * Worker {@code index} of {@code count} ({@code index --worker I/N}): it embeds the files whose
+     * stored path hashes to it (SHA-256 of the path, mod N), so N processes on N machines fill one
+     * index with every file exactly once, and each prunes only its own share. The hash depends on
+     * the path alone: every worker must see the data under the same path.
+     *
+     * @param index 0 .. count-1
+     * @param count workers, at least 1
+     */
+    public record Worker(int index, int count) {
+        public Worker {
+            if (count < 1 || index < 0 || index >= count) {
+                throw new IllegalArgumentException("a worker is I/N with 0 <= I < N, got " + index + "/" + count);
+            }
+        }
+
+        /** Parses "I/N". */
+        public static Worker parse(String s) {
+            String[] p = s.trim().split("/", -1);
+            try {
+                if (p.length == 2) {
+                    return new Worker(Integer.parseInt(p[0].trim()), Integer.parseInt(p[1].trim()));
+                }
+            } catch (NumberFormatException e) {
+                // refused below
+            }
+            throw new IllegalArgumentException("expected I/N (e.g. 0/4), got '" + s + "'");
+        }
+
+        /** Whether this worker owns {@code path}. */
+        public boolean owns(String path) {
+            try {
+                byte[] h = java.security.MessageDigest.getInstance("SHA-256")
+                        .digest(path.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                long v = java.nio.ByteBuffer.wrap(h).getLong() & Long.MAX_VALUE;
+                return v % count == index;
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException("SHA-256 is always available", e);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return index + "/" + count;
         }
     }
 
@@ -121,6 +179,9 @@ public final class IndexingJob {
                 continue;
             }
             String key = key(s);
+            if (opts.worker() != null && !opts.worker().owns(key)) {
+                continue; // another worker's file
+            }
             present.add(key);
             String old = existing.get(key);
             if (s.contentHash().equals(old)) {
@@ -135,7 +196,8 @@ public final class IndexingJob {
         int pruned = 0;
         if (opts.prune()) {
             for (String path : existing.keySet()) {
-                if (!present.contains(path)) {
+                if (!present.contains(path)
+                        && (opts.worker() == null || opts.worker().owns(path))) {
                     index.deleteByPath(path);
                     pruned++;
                 }

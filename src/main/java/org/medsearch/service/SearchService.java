@@ -101,9 +101,14 @@ public final class SearchService {
         return index.get(id);
     }
 
-    /** The index's directory (the server keeps its uploads beside it). */
-    public Path indexDirectory() {
-        return Stores.directoryOf(index);
+    /** Where the server keeps images uploaded into this index ({@link Stores#uploadsDirectory}). */
+    public Path uploadsDirectory() {
+        return Stores.uploadsDirectory(index);
+    }
+
+    /** The index's directory, or its Solr collection, as reports name it. */
+    public String indexName() {
+        return Stores.describe(index);
     }
 
     /**
