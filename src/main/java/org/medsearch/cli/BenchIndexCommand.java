@@ -23,9 +23,14 @@ import org.medsearch.index.IndexedImage;
 import org.medsearch.index.LuceneIndex;
 import org.medsearch.index.SearchFilter;
 import org.medsearch.index.VectorFormat;
+import org.medsearch.index.VectorStore;
 import org.medsearch.index.VectorStore.SearchMode;
+import org.medsearch.index.solr.SolrCluster;
+import org.medsearch.index.solr.SolrLocation;
+import org.medsearch.index.solr.SolrVectorStore;
 import org.medsearch.util.Figures;
 import org.medsearch.util.FileUtil;
+import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Version;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -106,6 +111,27 @@ final class BenchIndexCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(
+            names = "--store",
+            defaultValue = "lucene",
+            paramLabel = "lucene|solr",
+            description = "The store to measure: the embedded Lucene index, or a SolrCloud collection (--solr)"
+                    + " (default ${DEFAULT-VALUE}).")
+    String store;
+
+    @Option(
+            names = "--solr",
+            paramLabel = "solr://ZK/COLLECTION",
+            description = "With --store solr: the collection, created if absent (--shards, --replicas); with"
+                    + " --reuse, an earlier run's collection is queried again.")
+    String solr;
+
+    @Option(names = "--shards", defaultValue = "2", description = "With --store solr (default ${DEFAULT-VALUE}).")
+    int shards;
+
+    @Option(names = "--replicas", defaultValue = "1", description = "With --store solr (default ${DEFAULT-VALUE}).")
+    int replicas;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = Output.out(spec);
@@ -122,6 +148,13 @@ final class BenchIndexCommand implements Callable<Integer> {
                 queries,
                 Figures.bytes(Runtime.getRuntime().maxMemory()));
         out.flush();
+        if (store.equals("solr")) {
+            runSolr(out, mix);
+            return 0;
+        }
+        if (!store.equals("lucene")) {
+            throw new MedsearchException("--store is lucene or solr, got " + store);
+        }
         for (VectorFormat format : formats) {
             Path d = dir != null ? dir.resolve(format.key()) : Files.createTempDirectory("medsearch-bench-index");
             if (!(reuse && dir != null && LuceneIndex.exists(d))) {
@@ -154,7 +187,36 @@ final class BenchIndexCommand implements Callable<Integer> {
         }
     }
 
-    private void build(PrintWriter out, Mixture mix, LuceneIndex index) throws Exception {
+    private void runSolr(PrintWriter out, Mixture mix) throws Exception {
+        if (solr == null) {
+            throw new MedsearchException("--store solr needs --solr solr://ZKHOST:PORT[/chroot]/COLLECTION");
+        }
+        SolrLocation l = SolrLocation.parse(solr);
+        IndexInfo info = new IndexInfo(
+                LuceneIndex.FORMAT, "bench-" + seed, mix.classNames(), dim, Version.current(), VectorFormat.FLOAT32, 0);
+        boolean build = true;
+        try (SolrCluster c = SolrCluster.connect(l)) {
+            if (c.exists(l.collection())) {
+                if (!reuse) {
+                    throw new MedsearchException(l + " exists: give a new collection, or --reuse to query it");
+                }
+                build = false;
+            } else {
+                c.createCollection(l.collection(), dim, shards, replicas);
+            }
+        }
+        out.printf("%n== SolrCloud %s: %d shards x %d replicas, hnsw-float32 ==%n", l, shards, replicas);
+        try (SolrVectorStore index = SolrVectorStore.openOrCreate(l, info)) {
+            if (build) {
+                build(out, mix, index);
+            } else {
+                out.printf("reusing %s (%,d vectors)%n", l, index.size());
+            }
+            query(out, mix, index);
+        }
+    }
+
+    private void build(PrintWriter out, Mixture mix, VectorStore index) throws Exception {
         long t0 = System.nanoTime();
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         int chunk = 100_000;
@@ -185,8 +247,11 @@ final class BenchIndexCommand implements Callable<Integer> {
                 "bulk indexing     %,.0f vectors/s (%,d committed and searchable in %.0f s, commits every %,d)%n",
                 count / seconds, count, seconds, chunk);
         out.flush();
-        index.waitForMerges();
-        index.commit(); // drops the files of merged-away segments
+        if (!(index instanceof LuceneIndex li)) {
+            return; // Solr merges in its own processes
+        }
+        li.waitForMerges();
+        li.commit(); // drops the files of merged-away segments
         double merged = (System.nanoTime() - t0) / 1e9;
         out.printf(
                 "merges done       %.0f s after the start (background merges rebuild HNSW graphs; searches run"
@@ -194,19 +259,24 @@ final class BenchIndexCommand implements Callable<Integer> {
                 merged);
     }
 
-    private void query(PrintWriter out, Mixture mix, LuceneIndex index) throws Exception {
-        LuceneIndex.Stats st = index.stats();
+    private void query(PrintWriter out, Mixture mix, VectorStore index) throws Exception {
+        VectorStore.Stats st = index.stats();
         out.printf("size on disk      %s in %d segments%n", Figures.bytes(st.bytesOnDisk()), st.segments());
         st.bytesByKind().forEach((kind, v) -> out.printf("  %-24s %s%n", kind, Figures.bytes(v)));
         long w0 = System.nanoTime();
         index.search(mix.query(0, new SplittableRandom(seed + 7)).vector, k, SearchFilter.ALL, SearchMode.EXACT);
-        out.printf(
-                "first search      %.1f s (builds the exact path's in-heap arrays: %s)%n",
-                (System.nanoTime() - w0) / 1e9, Figures.bytes(index.stats().heapBytes()));
+        if (index instanceof SolrVectorStore) {
+            out.printf(
+                    "first search      %.1f s (Solr opens its searchers and caches)%n", (System.nanoTime() - w0) / 1e9);
+        } else {
+            out.printf(
+                    "first search      %.1f s (builds the exact path's in-heap arrays: %s)%n",
+                    (System.nanoTime() - w0) / 1e9, Figures.bytes(index.stats().heapBytes()));
+        }
         out.printf("exact kernel      %s%n", st.exactKernel());
         out.printf(
                 "planner           exact up to %,d candidates: a one-class query has ~%,d, an unfiltered one %,d%n",
-                index.exactThreshold(), count / classes, count);
+                exactThreshold(index), count / classes, count);
         out.flush();
 
         List<Query> qs = new ArrayList<>();
@@ -221,7 +291,11 @@ final class BenchIndexCommand implements Callable<Integer> {
             String what = filtered ? "one class" : "unfiltered";
             out.printf("%-34s %10.2f %10.2f %12s%n", "exact, " + what, p(te, 50), p(te, 99), "1 (exact)");
             for (int f : fetch) {
-                index.setApproximateFetch(f);
+                if (index instanceof SolrVectorStore sv) {
+                    sv.setApproximateFetch(f);
+                } else {
+                    ((LuceneIndex) index).setApproximateFetch(f);
+                }
                 List<List<Long>> approx = new ArrayList<>();
                 long[] ta = time(index, qs, filtered, SearchMode.APPROXIMATE, approx);
                 out.printf(
@@ -233,7 +307,11 @@ final class BenchIndexCommand implements Callable<Integer> {
         out.printf("peak heap         %s%n", Figures.bytes(peakHeap()));
     }
 
-    private long[] time(LuceneIndex index, List<Query> qs, boolean filtered, SearchMode mode, List<List<Long>> ids)
+    private static int exactThreshold(VectorStore index) {
+        return index instanceof SolrVectorStore sv ? sv.exactThreshold() : ((LuceneIndex) index).exactThreshold();
+    }
+
+    private long[] time(VectorStore index, List<Query> qs, boolean filtered, SearchMode mode, List<List<Long>> ids)
             throws Exception {
         for (int i = 0; i < Math.min(5, qs.size()); i++) {
             index.search(qs.get(i).vector, k, filter(qs.get(i), filtered), mode);

@@ -83,6 +83,21 @@ class ArchitectureTest {
                 .orShould()
                 .dependOnClassesThat()
                 .haveFullyQualifiedName("org.medsearch.model.onnx.OnnxBackend")
+                .orShould()
+                .dependOnClassesThat()
+                .haveFullyQualifiedName("org.medsearch.index.solr.SolrVectorStore")
+                .check(classes);
+    }
+
+    /** SolrJ is reached through the Solr store's package only (its clients, retries and Jetty-free setup). */
+    @Test
+    void solrjStaysInTheSolrPackage() {
+        noClasses()
+                .that()
+                .resideOutsideOfPackage("org.medsearch.index.solr..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage("org.apache.solr..")
                 .check(classes);
     }
 

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,6 +47,9 @@ final class SolrSchema {
     static final String MODEL = "model";
     static final String META = "meta";
     static final String VECTOR = "vector";
+    /** The vector's float32 values, little-endian, as one stored blob: what hits read. */
+    static final String VECTOR_BYTES = "vector_bytes";
+
     static final String INFO = "info";
     static final String NEXT_ID = "next_id";
     /** A check value of the patient-key salt (never the salt), so that writers with another salt are refused. */
@@ -62,7 +64,7 @@ final class SolrSchema {
 
     /** Stored fields a hit needs, the vector included. */
     static final String IMAGE_FIELDS = String.join(
-            ",", ID, PATH, LABEL, PREDICTED, CONFIDENCE, SHA, SPLIT, MODALITY, PATIENT, STUDY, META, VECTOR);
+            ",", ID, PATH, LABEL, PREDICTED, CONFIDENCE, SHA, SPLIT, MODALITY, PATIENT, STUDY, META, VECTOR_BYTES);
 
     static String configsetName(int dimensions) {
         return "medsearch-v" + CONFIGSET_VERSION + "-d" + dimensions;
@@ -117,6 +119,10 @@ final class SolrSchema {
             v.add(x);
         }
         d.setField(VECTOR, v);
+        java.nio.ByteBuffer b =
+                java.nio.ByteBuffer.allocate(4 * img.vector().length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(img.vector());
+        d.setField(VECTOR_BYTES, b.array());
         return d;
     }
 
@@ -153,17 +159,22 @@ final class SolrSchema {
         return v == null ? null : v.toString();
     }
 
-    /** The stored vector, exactly as sent (Solr keeps float32 values). */
+    /** The stored vector, exactly as sent. */
     static float[] vector(SolrDocument d) {
-        Collection<Object> values = d.getFieldValues(VECTOR);
-        if (values == null) {
-            return null;
+        Object o = d.getFirstValue(VECTOR_BYTES);
+        java.nio.ByteBuffer b;
+        if (o instanceof byte[] a) {
+            b = java.nio.ByteBuffer.wrap(a);
+        } else if (o instanceof java.nio.ByteBuffer bb) {
+            b = bb.duplicate();
+        } else if (o instanceof String base64) {
+            b = java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(base64));
+        } else {
+            throw new IllegalStateException("image " + d.getFirstValue(PATH)
+                    + " has no stored vector: the collection is damaged (medsearch index --check)");
         }
-        float[] v = new float[values.size()];
-        int i = 0;
-        for (Object o : values) {
-            v[i++] = ((Number) o).floatValue();
-        }
+        float[] v = new float[b.remaining() / 4];
+        b.order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
         return v;
     }
 

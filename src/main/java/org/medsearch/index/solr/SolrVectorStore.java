@@ -534,6 +534,8 @@ public final class SolrVectorStore implements VectorStore {
 
     private QueryResponse query(String what, SolrQuery q) throws IOException {
         followAlias(false);
+        // one round trip to each shard: the top rows come back with their fields in the first pass
+        q.set("distrib.singlePass", true);
         QueryRequest req = new QueryRequest(q, SolrRequest.METHOD.POST);
         String coll = collection;
         return cluster.retrying(what, () -> req.process(cluster.client(), coll));
