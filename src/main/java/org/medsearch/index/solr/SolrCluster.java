@@ -83,8 +83,10 @@ public final class SolrCluster implements AutoCloseable {
         try {
             CloudLegacySolrClient.Builder b;
             if (location.viaZooKeeper()) {
+                // connect(20 s) below tries again after a failed ZooKeeper connect: two tries of 10 s fit its
+                // 20 s (with 15 s, a wrong address took 32 s to report)
                 b = new CloudLegacySolrClient.Builder(location.zkHosts(), location.chroot())
-                        .withZkConnectTimeout(15, TimeUnit.SECONDS)
+                        .withZkConnectTimeout(10, TimeUnit.SECONDS)
                         .withZkClientTimeout(30, TimeUnit.SECONDS);
             } else {
                 ClusterStateProvider state = new HttpClusterStateProvider(location.solrUrls(), http);
@@ -121,7 +123,8 @@ public final class SolrCluster implements AutoCloseable {
     /**
      * Runs {@code call}, retrying while the cluster is recovering: connection failures, 5xx
      * answers (no leader, no live replica, a node going down). A 4xx answer is the caller's
-     * mistake and is not retried.
+     * mistake and is not retried, nor is a {@link MedsearchException} that {@code call} throws
+     * itself (a version conflict, a collection not found: waiting does not change them).
      */
     <T> T retrying(String what, Call<T> call) throws IOException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RETRY_MILLIS);
@@ -145,6 +148,9 @@ public final class SolrCluster implements AutoCloseable {
     }
 
     static boolean transientFailure(Throwable e) {
+        if (e instanceof MedsearchException) {
+            return false; // the call's own verdict (an IOException, hence the catch-all below)
+        }
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof SolrException se) {
                 int code = se.code();

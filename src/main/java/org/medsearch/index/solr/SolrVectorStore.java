@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import org.apache.solr.client.solrj.SolrQuery;
 import org.apache.solr.client.solrj.SolrRequest;
+import org.apache.solr.client.solrj.SolrServerException;
 import org.apache.solr.client.solrj.request.CoreAdminRequest;
 import org.apache.solr.client.solrj.request.QueryRequest;
 import org.apache.solr.client.solrj.request.UpdateRequest;
@@ -101,6 +102,8 @@ public final class SolrVectorStore implements VectorStore {
     static final int SEND_CHUNK = 1_000;
     static final long COUNTS_TTL_MILLIS = 10_000;
     static final long ALIAS_TTL_MILLIS = 2_000;
+    /** The response header's flag of an answer from some shards only (Solr's SolrQueryResponse key). */
+    static final String PARTIAL_RESULTS = "partialResults";
     /** Candidates up to which {@link SearchMode#AUTO} takes the exact path. */
     public static final int DEFAULT_EXACT_THRESHOLD = 100_000;
 
@@ -538,7 +541,21 @@ public final class SolrVectorStore implements VectorStore {
         q.set("distrib.singlePass", true);
         QueryRequest req = new QueryRequest(q, SolrRequest.METHOD.POST);
         String coll = collection;
-        return cluster.retrying(what, () -> req.process(cluster.client(), coll));
+        return cluster.retrying(what, () -> complete(req.process(cluster.client(), coll)));
+    }
+
+    /**
+     * The answer, if it is whole. A node going down in the middle of a distributed search can make
+     * Solr answer with some shards' results (header {@code partialResults}) or with no result list at
+     * all, instead of an error: either is retried as a failure, never taken for the answer.
+     */
+    static QueryResponse complete(QueryResponse r) throws SolrServerException {
+        Object partial = r.getHeader() == null ? null : r.getHeader().get(PARTIAL_RESULTS);
+        if (r.getResults() == null || Boolean.parseBoolean(String.valueOf(partial))) {
+            throw new SolrServerException(
+                    "an incomplete answer (" + (r.getResults() == null ? "no results" : "partial results") + ")");
+        }
+        return r;
     }
 
     private static SolrQuery images() {
