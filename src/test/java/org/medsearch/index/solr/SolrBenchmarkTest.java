@@ -39,7 +39,10 @@ class SolrBenchmarkTest {
                     List.of(
                             "-Xmx" + System.getProperty("bench.solrHeap", "6g"),
                             "-XX:-UseSerialGC",
-                            "-XX:+UseParallelGC"))) {
+                            "-XX:+UseParallelGC",
+                            // Lucene's SIMD distances, as a production Solr should run
+                            "--add-modules",
+                            "jdk.incubator.vector"))) {
                 List<String> args = new ArrayList<>(common);
                 args.addAll(
                         List.of("--store", "solr", "--solr", "solr://" + solr.zkHost() + "/bench", "--shards", "2"));
