@@ -28,6 +28,18 @@ public record IndexInfo(
         }
     }
 
+    /**
+     * Refuses a vector of another length than the index's (an add or a query).
+     *
+     * @param what "vector" or "query", for the message
+     * @throws IllegalArgumentException if {@code v.length != dimensions}
+     */
+    public void requireDimensions(float[] v, String what) {
+        if (v.length != dimensions) {
+            throw new IllegalArgumentException(what + " of " + v.length + " dimensions, index has " + dimensions);
+        }
+    }
+
     public IndexInfo(String format, String modelFingerprint, List<String> classes, int dimensions, String createdBy) {
         this(format, modelFingerprint, classes, dimensions, createdBy, VectorFormat.FLOAT32, 0);
     }

@@ -217,10 +217,7 @@ public final class LuceneIndex implements VectorStore {
     @Override
     public long add(IndexedImage img) throws IOException {
         requireWriter();
-        if (img.vector().length != info.dimensions()) {
-            throw new IllegalArgumentException(
-                    "vector of " + img.vector().length + " dimensions, index has " + info.dimensions());
-        }
+        info.requireDimensions(img.vector(), "vector");
         return writer.add(img);
     }
 
@@ -325,10 +322,7 @@ public final class LuceneIndex implements VectorStore {
 
     @Override
     public SearchResults search(float[] query, int k, SearchFilter filter, SearchMode mode) throws IOException {
-        if (query.length != info.dimensions()) {
-            throw new IllegalArgumentException(
-                    "query of " + query.length + " dimensions, index has " + info.dimensions());
-        }
+        info.requireDimensions(query, "query");
         if (k < 1) {
             return new SearchResults(List.of(), "exact", 0);
         }

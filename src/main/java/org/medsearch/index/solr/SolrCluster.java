@@ -342,15 +342,34 @@ public final class SolrCluster implements AutoCloseable {
 
     /** Sends a request to one node, not routed ({@code core} null for a node-level request such as CoreAdmin). */
     NamedList<Object> requestNode(String what, String baseUrl, SolrRequest<?> req, String core) throws IOException {
+        return requestNode(what, baseUrl, req, core, 60_000);
+    }
+
+    /** {@link #requestNode(String, String, SolrRequest, String)} that may take up to {@code millis} (a forced merge). */
+    NamedList<Object> requestNode(String what, String baseUrl, SolrRequest<?> req, String core, long millis)
+            throws IOException {
         return retrying(what, () -> {
             try (HttpSolrClient node = new HttpSolrClient.Builder(baseUrl)
                     .withHttpClient(http)
                     .withConnectionTimeout(10, TimeUnit.SECONDS)
-                    .withSocketTimeout(60, TimeUnit.SECONDS)
+                    .withSocketTimeout((int) Math.min(Integer.MAX_VALUE, millis), TimeUnit.MILLISECONDS)
                     .build()) {
                 return node.request(req, core);
             }
         });
+    }
+
+    /** The base URL (http://host:port/solr) of a live node that holds an active replica of {@code collection}. */
+    String nodeOf(String collection) throws IOException {
+        var live = client.getClusterStateProvider().getLiveNodes();
+        for (Slice s : docCollection(collection).getSlices()) {
+            for (Replica r : s.getReplicas()) {
+                if (r.getState() == Replica.State.ACTIVE && live.contains(r.getNodeName())) {
+                    return r.getBaseUrl();
+                }
+            }
+        }
+        throw new MedsearchException("collection " + collection + " has no active replica on a live node");
     }
 
     /** Sends a request to {@code collection} (retried like every other). */

@@ -33,16 +33,18 @@ class SolrBenchmarkTest {
         try {
             List<String> common =
                     List.of("bench-index", "--vectors", vectors, "--queries", queries, "--fetch", "100,200");
-            try (SolrTestCluster solr = SolrTestCluster.start(
-                    2,
-                    dir.resolve("cluster"),
-                    List.of(
-                            "-Xmx" + System.getProperty("bench.solrHeap", "6g"),
-                            "-XX:-UseSerialGC",
-                            "-XX:+UseParallelGC",
-                            // Lucene's SIMD distances, as a production Solr should run
-                            "--add-modules",
-                            "jdk.incubator.vector"))) {
+            List<String> jvm = new ArrayList<>(List.of(
+                    "-Xmx" + System.getProperty("bench.solrHeap", "6g"),
+                    "-XX:-UseSerialGC",
+                    "-XX:+UseParallelGC",
+                    // Lucene's SIMD distances, as a production Solr should run
+                    "--add-modules",
+                    "jdk.incubator.vector"));
+            String extra = System.getProperty("bench.solrJvm", "");
+            if (!extra.isBlank()) {
+                jvm.addAll(List.of(extra.trim().split("\\s+")));
+            }
+            try (SolrTestCluster solr = SolrTestCluster.start(2, dir.resolve("cluster"), jvm)) {
                 List<String> args = new ArrayList<>(common);
                 args.addAll(
                         List.of("--store", "solr", "--solr", "solr://" + solr.zkHost() + "/bench", "--shards", "2"));

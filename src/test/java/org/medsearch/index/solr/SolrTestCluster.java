@@ -72,6 +72,10 @@ public final class SolrTestCluster implements AutoCloseable {
         reader.setDaemon(true);
         reader.start();
         String ready = next(READY_TIMEOUT, "READY");
+        // the JVM itself may print first (a profiler started from the command line announces itself)
+        while (!ready.startsWith("READY ") && !ready.startsWith("ERR") && !ready.equals(EOF)) {
+            ready = next(READY_TIMEOUT, "READY");
+        }
         if (!ready.startsWith("READY ")) {
             throw failure("the cluster did not start: " + ready);
         }
