@@ -195,11 +195,7 @@ public final class SolrVectorStore implements VectorStore {
                         throw e;
                     }
                 }
-                cluster.request(
-                        "committing the index's metadata",
-                        new UpdateRequest().setAction(UpdateRequest.ACTION.COMMIT, true, true),
-                        coll,
-                        r -> r);
+                hardCommit(cluster, coll);
                 meta = meta(cluster, coll);
             }
             IndexInfo existing = SolrSchema.info(meta, location.toString());
@@ -262,6 +258,12 @@ public final class SolrVectorStore implements VectorStore {
             }
         }
         return false;
+    }
+
+    /** A hard commit of {@code coll}: durable on every live replica, and visible once it returns. */
+    private static void hardCommit(SolrCluster cluster, String coll) throws IOException {
+        cluster.request(
+                "committing", new UpdateRequest().setAction(UpdateRequest.ACTION.COMMIT, true, true), coll, r -> r);
     }
 
     /** Sends an update; with {@code once}, a version conflict is thrown, not retried. */
@@ -488,11 +490,7 @@ public final class SolrVectorStore implements VectorStore {
     public void commit() throws IOException {
         requireWriter();
         flush();
-        cluster.request(
-                "committing",
-                new UpdateRequest().setAction(UpdateRequest.ACTION.COMMIT, true, true),
-                collection,
-                r -> r);
+        hardCommit(cluster, collection);
         classCountsAt = 0;
     }
 
@@ -666,42 +664,52 @@ public final class SolrVectorStore implements VectorStore {
         return Math.toIntExact(query("counting images", q).getResults().getNumFound());
     }
 
-    private Map<String, Integer> facet(String field, boolean missingAsNone) throws IOException {
+    /**
+     * Visible images per value of each field, all in one request; an image without a value counts
+     * as "none", except for the class, which every image has.
+     */
+    private Map<String, Map<String, Integer>> facets(String... fields) throws IOException {
         SolrQuery q = images();
         q.setRows(0);
         q.setFacet(true);
-        q.addFacetField(field);
+        q.addFacetField(fields);
         q.setFacetLimit(-1);
         q.setFacetMinCount(1);
-        q.setFacetMissing(missingAsNone);
+        q.setFacetMissing(true);
+        q.set("f." + SolrSchema.CLASS + ".facet.missing", false);
         q.setFacetSort("index");
-        FacetField ff = query("counting by " + field, q).getFacetField(field);
-        Map<String, Integer> m = new TreeMap<>();
-        for (FacetField.Count c : ff.getValues()) {
-            if (c.getCount() == 0) {
-                continue; // facet.missing's bucket when nothing is missing
+        QueryResponse r = query("counting by " + String.join(", ", fields), q);
+        Map<String, Map<String, Integer>> out = new HashMap<>();
+        for (String field : fields) {
+            Map<String, Integer> m = new TreeMap<>();
+            for (FacetField.Count c : r.getFacetField(field).getValues()) {
+                if (c.getCount() == 0) {
+                    continue; // facet.missing's bucket when nothing is missing
+                }
+                m.put(c.getName() == null ? "none" : c.getName(), Math.toIntExact(c.getCount()));
             }
-            m.put(c.getName() == null ? "none" : c.getName(), Math.toIntExact(c.getCount()));
+            out.put(field, m);
         }
-        return m;
+        if (out.containsKey(SolrSchema.CLASS)) {
+            classCounts = out.get(SolrSchema.CLASS);
+            classCountsAt = System.currentTimeMillis();
+        }
+        return out;
     }
 
     @Override
     public Map<String, Integer> countsPerClass() throws IOException {
-        Map<String, Integer> m = facet(SolrSchema.CLASS, false);
-        classCounts = m;
-        classCountsAt = System.currentTimeMillis();
-        return m;
+        return facets(SolrSchema.CLASS).get(SolrSchema.CLASS);
     }
 
     @Override
     public Map<String, Integer> countsPerSplit() throws IOException {
-        return facet(SolrSchema.SPLIT, true);
+        return facets(SolrSchema.SPLIT).get(SolrSchema.SPLIT);
     }
 
     @Override
     public Map<String, Integer> countsPerModality() throws IOException {
-        return facet(SolrSchema.MODALITY, true);
+        return facets(SolrSchema.MODALITY).get(SolrSchema.MODALITY);
     }
 
     /** Calls {@code each} for every visible image, fetching {@code fields}, in path order (a cursor: a stable walk). */
@@ -942,12 +950,13 @@ public final class SolrVectorStore implements VectorStore {
             }
         }
         SolrDocument m = meta(cluster, coll);
-        Map<String, Integer> perClass = countsPerClass();
+        Map<String, Map<String, Integer>> counts = facets(SolrSchema.CLASS, SolrSchema.SPLIT, SolrSchema.MODALITY);
+        Map<String, Integer> perClass = counts.get(SolrSchema.CLASS);
         return new Stats(
                 perClass.values().stream().mapToInt(Integer::intValue).sum(),
                 perClass,
-                countsPerSplit(),
-                countsPerModality(),
+                counts.get(SolrSchema.SPLIT),
+                counts.get(SolrSchema.MODALITY),
                 bytes,
                 Map.of("all replicas", bytes),
                 segments,
