@@ -136,6 +136,9 @@ public final class ClusterMain {
         // ZkTestServer polls ZooKeeper with the 4-letter word "stat"; allowed up front, it skips the
         // whitelist patch-up that logs an ERROR
         System.setProperty("zookeeper.4lw.commands.whitelist", "*");
+        // a leader forwards an optimize to its replicas and waits this long (340 s in the test solr.xml);
+        // a forced merge of 1,000,000 vectors rebuilds HNSW graphs for longer than that on 2 cores
+        System.setProperty("distribUpdateSoTimeout", "3600000");
     }
 
     private int serve(BufferedReader in, PrintStream out) {
