@@ -88,6 +88,28 @@ final class Converters {
         }
     }
 
+    /** A duration: 90 (seconds), 90s, 5m, 1h; at least a second, at most a day. */
+    static final class Durations implements ITypeConverter<java.time.Duration> {
+        @Override
+        public java.time.Duration convert(String value) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,6})([smh]?)")
+                    .matcher(value.strip().toLowerCase(java.util.Locale.ROOT));
+            if (!m.matches()) {
+                throw new TypeConversionException("expected a duration such as 90, 90s, 5m or 1h, got '" + value + "'");
+            }
+            long n = Long.parseLong(m.group(1));
+            java.time.Duration d = switch (m.group(2)) {
+                case "m" -> java.time.Duration.ofMinutes(n);
+                case "h" -> java.time.Duration.ofHours(n);
+                default -> java.time.Duration.ofSeconds(n);
+            };
+            if (d.isZero() || d.compareTo(java.time.Duration.ofDays(1)) > 0) {
+                throw new TypeConversionException("a duration between 1 s and 24 h, got '" + value + "'");
+            }
+            return d;
+        }
+    }
+
     static final class Planes implements ITypeConverter<Plane> {
         @Override
         public Plane convert(String value) {

@@ -49,6 +49,55 @@ final class IndexCommand implements Callable<Integer> {
     Path data;
 
     @Option(
+            names = "--from",
+            paramLabel = "SOURCE",
+            description = "Where the images are: a folder or CSV manifest (as --data), or a PACS's DICOMweb service,"
+                    + " dicomweb://HOST:PORT/PATH (dicomwebs:// for HTTPS). From a PACS, re-runs retrieve only"
+                    + " instances not yet indexed.")
+    String from;
+
+    @picocli.CommandLine.Mixin
+    PacsOptions pacs;
+
+    @Option(
+            names = "--modality",
+            paramLabel = "CODE",
+            description = "From a PACS: only series of this modality (e.g. CT).")
+    String modality;
+
+    @Option(
+            names = "--study-date",
+            paramLabel = "RANGE",
+            description = "From a PACS: only studies of this date or range (YYYYMMDD, YYYYMMDD-, -YYYYMMDD, A-B).")
+    String studyDate;
+
+    @Option(
+            names = "--body-part",
+            paramLabel = "CODE",
+            description = "From a PACS: only series of this body part (e.g. HEAD).")
+    String bodyPart;
+
+    @Option(
+            names = "--follow",
+            description = "From a PACS: keep polling it for new instances every --interval, until Ctrl-C or SIGTERM"
+                    + " (which stop it after the chunk being embedded, with everything before committed).")
+    boolean follow;
+
+    @Option(
+            names = "--interval",
+            paramLabel = "DURATION",
+            converter = Converters.Durations.class,
+            description = "With --follow: the pause between polls, e.g. 30s, 5m (default ${DEFAULT-VALUE}).")
+    java.time.Duration interval = java.time.Duration.ofSeconds(60);
+
+    @Option(
+            names = "--link-back",
+            description = "From a PACS: also store each image's Study, Series and SOP Instance UIDs, so that"
+                    + " 'serve --viewer-url' can link hits to the PACS viewer. These are identifiers: without"
+                    + " this flag only salted keys of them are stored.")
+    boolean linkBack;
+
+    @Option(
             converter = Converters.Index.class,
             names = "--index",
             required = true,
@@ -143,6 +192,19 @@ final class IndexCommand implements Callable<Integer> {
                 printStats(out, idx.stats());
             }
             return 0;
+        }
+        if (from != null) {
+            if (data != null) {
+                throw new MedsearchException("give --data or --from, not both");
+            }
+            if (org.medsearch.dicomweb.DicomWebLocation.looksLike(from)) {
+                return new PacsIndexing(this, out).run();
+            }
+            data = Path.of(from);
+        }
+        if (modality != null || studyDate != null || bodyPart != null || follow || linkBack) {
+            throw new MedsearchException(
+                    "--modality, --study-date, --body-part, --follow and --link-back are for a PACS (--from dicomweb://...)");
         }
         if (model == null || data == null) {
             throw new MedsearchException("index needs --model and --data (or --check / --stats)");

@@ -99,8 +99,23 @@ final class SearchCommand implements Callable<Integer> {
                     + "answer (schema 'Search' in /api/openapi.json), plus the query's file name.")
     boolean json;
 
-    @Parameters(arity = "1..*", paramLabel = "QUERY_IMAGE", description = "Query images.")
+    @Parameters(arity = "0..*", paramLabel = "QUERY_IMAGE", description = "Query images.")
     List<Path> queries;
+
+    @Option(
+            names = "--from",
+            paramLabel = "dicomweb://HOST:PORT/PATH",
+            description = "A PACS's DICOMweb service to take the query images from (with --instance).")
+    String from;
+
+    @Option(
+            names = "--instance",
+            paramLabel = "UID",
+            description = "With --from: the SOP Instance UID of a query image in the PACS (repeatable).")
+    List<String> instances;
+
+    @picocli.CommandLine.Mixin
+    PacsOptions pacs;
 
     @Override
     public Integer call() throws Exception {
@@ -110,6 +125,25 @@ final class SearchCommand implements Callable<Integer> {
         InferenceRuntime chosen = runtime.value();
         // options first: a bad --k is refused before the index is opened
         Output.fromOptions("--k", () -> new SearchRequest(k, scope, SearchFilter.ALL, VectorStore.SearchMode.AUTO));
+        if ((from == null) != (instances == null || instances.isEmpty())) {
+            throw new MedsearchException("--from and --instance go together");
+        }
+        if (from == null && (queries == null || queries.isEmpty())) {
+            throw new MedsearchException("give query images, or --from dicomweb://... --instance UID");
+        }
+        List<Query> all = new ArrayList<>();
+        if (queries != null) {
+            queries.forEach(q -> all.add(new Query(q.getFileName().toString(), q, () -> readers(q))));
+        }
+        org.medsearch.dicomweb.DicomWebClient client = null;
+        if (from != null) {
+            client = pacs.client(org.medsearch.dicomweb.DicomWebLocation.parse(from));
+            client.probe();
+            for (String uid : instances) {
+                org.medsearch.dicomweb.DicomWebClient c = client;
+                all.add(new Query(uid, null, () -> org.medsearch.service.PacsQuery.read(c, uid, currentReaders)));
+            }
+        }
         int status = 0;
         try (VectorStore idx = Stores.open(index, false, graphFetch);
                 EmbeddingBackend backend = Models.openFor(model, idx, chosen, Output.progress(false))) {
@@ -118,26 +152,28 @@ final class SearchCommand implements Callable<Integer> {
                     k, scope, filter, exact ? VectorStore.SearchMode.EXACT : VectorStore.SearchMode.AUTO);
             SearchService retriever = new SearchService(backend, idx);
             ImageReaders readers = retriever.readers();
+            currentReaders = readers;
             List<ContactSheet.Row> rows = new ArrayList<>();
-            for (Path q : queries) {
+            for (Query query : all) {
                 MedicalImage img;
                 try {
-                    img = readers.read(q);
+                    img = query.image().read();
                 } catch (ImageFormatException e) {
-                    err.println("medsearch: " + q + ": " + e.getMessage());
+                    err.println("medsearch: " + query.name() + ": " + e.getMessage());
                     err.flush();
                     status = 2;
                     continue;
                 }
+                Path q = query.file() != null ? query.file() : Path.of(query.name());
                 SearchResult r = retriever.search(img, request);
                 if (json) {
                     out.println(SearchAnswer.of(request, r, SearchAnswer.Timings.of(0, 0, r))
-                            .withQuery(q.getFileName().toString())
+                            .withQuery(query.name())
                             .toJson());
                 } else {
                     Printing.search(out, q, r);
                 }
-                rows.add(new ContactSheet.Row(q.getFileName().toString(), img, r));
+                rows.add(new ContactSheet.Row(query.name(), img, r));
             }
             if (sheet != null && !rows.isEmpty()) {
                 ContactSheet.write(sheet, rows, readers);
@@ -146,6 +182,20 @@ final class SearchCommand implements Callable<Integer> {
         }
         out.flush();
         return status;
+    }
+
+    /** A query image: its name as shown, its file (null from a PACS), and how to read it. */
+    private record Query(String name, Path file, ImageSource image) {}
+
+    @FunctionalInterface
+    private interface ImageSource {
+        MedicalImage read() throws java.io.IOException;
+    }
+
+    private ImageReaders currentReaders;
+
+    private MedicalImage readers(Path q) throws java.io.IOException {
+        return currentReaders.read(q);
     }
 
     private SearchFilter filter(VectorStore idx) throws java.io.IOException {

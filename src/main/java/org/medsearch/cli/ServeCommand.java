@@ -135,16 +135,48 @@ final class ServeCommand implements Callable<Integer> {
             description = "How long a stop waits for requests in flight (default ${DEFAULT-VALUE}).")
     int graceSeconds;
 
+    @Option(
+            names = "--pacs",
+            paramLabel = "dicomweb://HOST:PORT/PATH",
+            description = "A PACS's DICOMweb service: POST /api/search then also takes 'instance' (a SOP Instance"
+                    + " UID) instead of an uploaded image. The PACS is only read.")
+    String pacsLocation;
+
+    @picocli.CommandLine.Mixin
+    PacsOptions pacs;
+
+    @Option(
+            names = "--viewer-url",
+            paramLabel = "TEMPLATE",
+            description = "Link every hit indexed with --link-back to the PACS viewer: a URL with {study}, {series}"
+                    + " and/or {instance}, e.g. 'https://ohif.example.org/viewer?StudyInstanceUIDs={study}'.")
+    String viewerUrl;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = Output.out(spec);
+        org.medsearch.search.ViewerLink viewer =
+                viewerUrl == null ? null : org.medsearch.search.ViewerLink.parse(viewerUrl);
+        org.medsearch.dicomweb.DicomWebClient client = null;
+        if (pacsLocation != null) {
+            client = pacs.client(org.medsearch.dicomweb.DicomWebLocation.parse(pacsLocation));
+            client.probe(); // a wrong password is said now, not at the first search
+        }
         ServerConfig cfg;
         try {
             cfg = config(token(tokenFile));
         } catch (IllegalArgumentException e) {
             throw new MedsearchException(flagged(e.getMessage()));
         }
-        Serving.run(model, index, runtime.value(), cfg, fetch.value(), out, Output.err(spec));
+        Serving.run(
+                model,
+                index,
+                runtime.value(),
+                cfg,
+                fetch.value(),
+                new org.medsearch.server.PacsAccess(client, viewer),
+                out,
+                Output.err(spec));
         return 0;
     }
 

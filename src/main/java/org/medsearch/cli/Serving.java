@@ -35,13 +35,27 @@ final class Serving {
             PrintWriter out,
             PrintWriter err)
             throws IOException, InterruptedException {
+        run(modelDir, indexDir, runtime, cfg, fetch, org.medsearch.server.PacsAccess.NONE, out, err);
+    }
+
+    /** As above, with a PACS to take query images from and a viewer to link hits to. */
+    static void run(
+            Path modelDir,
+            IndexLocation indexDir,
+            InferenceRuntime runtime,
+            ServerConfig cfg,
+            int fetch,
+            org.medsearch.server.PacsAccess pacs,
+            PrintWriter out,
+            PrintWriter err)
+            throws IOException, InterruptedException {
         CountDownLatch stopped = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
         try (EmbeddingBackend backend = Models.open(modelDir, 0, runtime, Progress.NONE);
                 VectorStore idx = Stores.open(indexDir, cfg.writesEnabled(), fetch)) {
             SearchServer server;
             try {
-                server = SearchServer.start(cfg, new SearchService(backend, idx));
+                server = SearchServer.start(cfg, new SearchService(backend, idx), pacs);
             } catch (RuntimeException e) {
                 throw new MedsearchException("cannot serve on " + cfg.host() + ":" + cfg.port() + ": "
                         + Main.oneLine(String.valueOf(e.getMessage())));

@@ -54,8 +54,13 @@ public record SearchAnswer(
     /** One class and the model's probability for it. */
     public record ClassProbability(String name, double probability) {}
 
-    /** One similar image: {@code distance} is the paper's mean squared error between feature vectors. */
-    public record Result(long id, String label, double distance, String thumbnailUrl, String imageUrl) {}
+    /**
+     * One similar image: {@code distance} is the paper's mean squared error between feature vectors;
+     * {@code viewerUrl} opens it in the PACS viewer, or is null (absent from the JSON) when the
+     * server has no viewer template or the image carries no link back ({@link ViewerLink}).
+     */
+    public record Result(
+            long id, String label, double distance, String thumbnailUrl, String imageUrl, String viewerUrl) {}
 
     /** Milliseconds spent per stage; {@code batchSize} is how many queries shared the forward pass. */
     public record Timings(
@@ -80,6 +85,11 @@ public record SearchAnswer(
 
     /** The answer to {@code request}. */
     public static SearchAnswer of(SearchRequest request, SearchResult r, Timings timings) {
+        return of(request, r, timings, null);
+    }
+
+    /** The answer to {@code request}, each hit linked to the PACS viewer by {@code viewer} (null: no links). */
+    public static SearchAnswer of(SearchRequest request, SearchResult r, Timings timings, ViewerLink viewer) {
         float[] p = r.embedding().probabilities();
         List<ClassProbability> probs = new ArrayList<>(p.length);
         for (int i = 0; i < p.length; i++) {
@@ -88,7 +98,12 @@ public record SearchAnswer(
         List<Result> results = new ArrayList<>(r.hits().size());
         for (Hit h : r.hits()) {
             results.add(new Result(
-                    h.id(), h.image().searchClass(), h.meanSquaredError(), thumbnailUrl(h.id()), imageUrl(h.id())));
+                    h.id(),
+                    h.image().searchClass(),
+                    h.meanSquaredError(),
+                    thumbnailUrl(h.id()),
+                    imageUrl(h.id()),
+                    viewer == null ? null : viewer.forImage(h.image())));
         }
         return new SearchAnswer(
                 new ClassProbability(r.predictedClass(), r.confidence()),

@@ -88,6 +88,11 @@ public final class ApiResponses {
 
     /** {@code POST /api/search}: the same answer as {@code medsearch search --json}, with the server's timings. */
     static SearchAnswer search(ImageService.Outcome o) {
+        return search(o, null);
+    }
+
+    /** The answer, its hits linked to the PACS viewer by {@code viewer} (null: no links). */
+    static SearchAnswer search(ImageService.Outcome o, org.medsearch.search.ViewerLink viewer) {
         SearchResult r = o.result();
         SearchAnswer.Timings t = new SearchAnswer.Timings(
                 ms(o.decodeNanos()),
@@ -96,7 +101,7 @@ public final class ApiResponses {
                 ms(r.searchNanos()),
                 ms(o.totalNanos()),
                 o.inference().batchSize());
-        return SearchAnswer.of(o.request(), r, t);
+        return SearchAnswer.of(o.request(), r, t, viewer);
     }
 
     static Classes classes(List<String> modelClasses, Map<String, Integer> counts) {

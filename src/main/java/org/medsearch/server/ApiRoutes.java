@@ -7,9 +7,11 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import org.medsearch.dicomweb.DicomWebException;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchAnswer;
 import org.medsearch.search.SearchRequest;
+import org.medsearch.service.PacsQuery;
 import org.medsearch.util.Version;
 
 /**
@@ -17,7 +19,7 @@ import org.medsearch.util.Version;
  * bodies are those of {@code openapi.json}; every error is an {@link ApiException}.
  *
  * <pre>{@code
- * Javalin.create(cfg -> new ApiRoutes(service, auth, stats, model, queue, config).register(cfg.routes));
+ * Javalin.create(cfg -> new ApiRoutes(service, auth, stats, model, queue, config, PacsAccess.NONE).register(cfg.routes));
  * }</pre>
  */
 final class ApiRoutes {
@@ -29,12 +31,15 @@ final class ApiRoutes {
     /** Ids never change meaning (they are never reused), so renderings may be cached. */
     private static final String IMAGE_CACHE = "private, max-age=3600";
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ApiRoutes.class);
+
     private final ImageService service;
     private final BearerAuth auth;
     private final RequestStats stats;
     private final ModelSummary model;
     private final InferenceQueue queue;
     private final ServerConfig config;
+    private final PacsAccess pacs;
     private final byte[] openapi;
 
     ApiRoutes(
@@ -43,8 +48,10 @@ final class ApiRoutes {
             RequestStats stats,
             ModelSummary model,
             InferenceQueue queue,
-            ServerConfig config) {
+            ServerConfig config,
+            PacsAccess pacs) {
         this.service = service;
+        this.pacs = pacs;
         this.auth = auth;
         this.stats = stats;
         this.model = model;
@@ -83,9 +90,38 @@ final class ApiRoutes {
         form.receive();
         SearchRequest request = SearchRequest.of(
                 form.intField("k", SearchRequest.DEFAULT_K, 1, MAX_K), service.scope(scope(form.field("scope"))));
-        ImageService.Outcome o = service.search(ImageService.Query.of(() -> form.file("image"), request));
+        String instance = form.field("instance");
+        ImageService.Upload upload =
+                instance == null || instance.isBlank() ? () -> form.file("image") : fromPacs(instance.strip(), form);
+        ImageService.Outcome o = service.search(ImageService.Query.of(upload, request));
         // the one writer of search answers, shared with `medsearch search --json`
-        ctx.contentType("application/json").result(ApiResponses.search(o).toJson());
+        ctx.contentType("application/json")
+                .result(ApiResponses.search(o, pacs.viewer()).toJson());
+    }
+
+    /** The query image from the PACS, retrieved once the search holds its ticket. */
+    private ImageService.Upload fromPacs(String uid, MultipartForm form) {
+        if (pacs.pacs() == null) {
+            throw ApiException.badRequest("this server reads no PACS: upload the query image as 'image'");
+        }
+        if (form.hasFile("image")) {
+            throw ApiException.badRequest("give an image or an instance, not both");
+        }
+        if (!uid.matches("[0-9.]{1,64}")) {
+            throw ApiException.badRequest("instance must be a SOP Instance UID (digits and dots, at most 64)");
+        }
+        return () -> {
+            try {
+                return PacsQuery.retrieve(pacs.pacs(), uid);
+            } catch (DicomWebException e) {
+                // the PACS's address and answers stay in the server's log, not in the client's answer
+                if (e.kind() == DicomWebException.Kind.NO_SUCH_INSTANCE) {
+                    throw ApiException.notFound("the PACS has no instance " + uid);
+                }
+                LOG.warn("query instance from the PACS failed: {}", e.getMessage());
+                throw new ApiException(502, "pacs_unavailable", "the PACS could not be read; try again later");
+            }
+        };
     }
 
     /** The form's scope, or null (the model's default) when it has none; a malformed one is 400. */

@@ -69,6 +69,11 @@ final class MultipartForm {
         }
     }
 
+    /** Whether the form has a file part {@code name}. */
+    boolean hasFile(String name) {
+        return ctx.isMultipartFormData() && parse(() -> ctx.uploadedFile(name)) != null;
+    }
+
     /** A text field from the form, or else from the query string, or null. */
     String field(String name) {
         String q = ctx.queryParam(name);

@@ -62,14 +62,26 @@ public final class SearchServer {
 
     /** Starts a server whose forward passes are those of the service's backend, micro-batched by its queue. */
     public static SearchServer start(ServerConfig config, SearchService retriever) throws IOException {
-        return start(config, retriever, retriever.backend()::embed);
+        return start(config, retriever, retriever.backend()::embed, PacsAccess.NONE);
+    }
+
+    /** Starts a server that also takes query images from a PACS and links hits to its viewer. */
+    public static SearchServer start(ServerConfig config, SearchService retriever, PacsAccess pacs) throws IOException {
+        return start(config, retriever, retriever.backend()::embed, pacs);
+    }
+
+    /** As {@link #start(ServerConfig, SearchService, InferenceQueue.BatchModel, PacsAccess)}, without a PACS. */
+    public static SearchServer start(ServerConfig config, SearchService retriever, InferenceQueue.BatchModel model)
+            throws IOException {
+        return start(config, retriever, model, PacsAccess.NONE);
     }
 
     /**
      * Starts a server with another forward pass (tests use it to hold a query in flight); the
      * model must compute what {@code retriever}'s embedder computes.
      */
-    public static SearchServer start(ServerConfig config, SearchService retriever, InferenceQueue.BatchModel model)
+    public static SearchServer start(
+            ServerConfig config, SearchService retriever, InferenceQueue.BatchModel model, PacsAccess pacs)
             throws IOException {
         InferenceQueue queue = new InferenceQueue(
                 model,
@@ -82,7 +94,8 @@ public final class SearchServer {
             ImageService service = new ImageService(config, retriever, queue);
             ModelSummary summary = ModelSummary.of(retriever.backend().manifest(), Engines.threads());
             RequestStats stats = new RequestStats();
-            ApiRoutes routes = new ApiRoutes(service, new BearerAuth(config.token()), stats, summary, queue, config);
+            ApiRoutes routes =
+                    new ApiRoutes(service, new BearerAuth(config.token()), stats, summary, queue, config, pacs);
             Javalin app = Javalin.create(cfg -> configure(cfg, config, routes, stats));
             startQuietly(app, config);
             return new SearchServer(app, queue, config);

@@ -147,6 +147,8 @@ public final class IndexingJob {
     private final Consumer<String> log;
     private int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
     private PatientKeys patientKeys;
+    private java.util.function.Function<Sample, String> keys = IndexingJob::key;
+    private java.util.function.Function<Sample, Map<String, String>> extraMetadata = s -> Map.of();
 
     public IndexingJob(EmbeddingBackend embedder, ImageReaders readers, Progress progress, Consumer<String> log) {
         this.embedder = embedder;
@@ -166,9 +168,32 @@ public final class IndexingJob {
         return this;
     }
 
+    /**
+     * How an image is named in the index (default: its file's absolute path, plus the slice): a
+     * source that is not a folder, such as a PACS, names its images by their place there.
+     */
+    public IndexingJob optKeys(java.util.function.Function<Sample, String> k) {
+        this.keys = k;
+        return this;
+    }
+
+    /** Metadata stored with each image beside what its reader reports (default: none). */
+    public IndexingJob optExtraMetadata(java.util.function.Function<Sample, Map<String, String>> m) {
+        this.extraMetadata = m;
+        return this;
+    }
+
     public Report index(Dataset ds, VectorStore index, Options opts) throws IOException {
+        return index(ds, index, opts, new java.util.HashMap<>(index.contentHashesByPath()));
+    }
+
+    /**
+     * As {@link #index(Dataset, VectorStore, Options)}, against a caller's view of what the index
+     * holds (path to content hash), which this run updates: a caller that indexes in chunks reads
+     * the index once.
+     */
+    public Report index(Dataset ds, VectorStore index, Options opts, Map<String, String> existing) throws IOException {
         long t0 = System.nanoTime();
-        Map<String, String> existing = index.contentHashesByPath();
         List<Sample> todo = new ArrayList<>();
         Set<String> present = new HashSet<>();
         int unchanged = 0;
@@ -178,7 +203,7 @@ public final class IndexingJob {
             if (opts.parts() != null && (part == null || !opts.parts().contains(part))) {
                 continue;
             }
-            String key = key(s);
+            String key = keys.apply(s);
             if (opts.worker() != null && !opts.worker().owns(key)) {
                 continue; // another worker's file
             }
@@ -195,13 +220,16 @@ public final class IndexingJob {
         }
         int pruned = 0;
         if (opts.prune()) {
+            List<String> gone = new ArrayList<>();
             for (String path : existing.keySet()) {
                 if (!present.contains(path)
                         && (opts.worker() == null || opts.worker().owns(path))) {
                     index.deleteByPath(path);
+                    gone.add(path);
                     pruned++;
                 }
             }
+            existing.keySet().removeAll(gone);
         }
         List<ScanReport.Skipped> skipped = new ArrayList<>(ds.report().skipped());
         List<String> classes = embedder.classes();
@@ -220,9 +248,16 @@ public final class IndexingJob {
                             Embedding e = es.get(i);
                             Split.Part part =
                                     opts.split() == null ? null : opts.split().partOf(s.relativePath());
-                            String key = key(s);
+                            String key = keys.apply(s);
                             if (existing.containsKey(key)) {
                                 index.deleteByPath(key);
+                            }
+                            existing.put(key, s.contentHash());
+                            Map<String, String> meta = b.metadata().get(i);
+                            Map<String, String> extra = extraMetadata.apply(s);
+                            if (!extra.isEmpty()) {
+                                meta = new java.util.LinkedHashMap<>(meta == null ? Map.of() : meta);
+                                meta.putAll(extra);
                             }
                             index.add(new IndexedImage(
                                     -1,
@@ -236,7 +271,7 @@ public final class IndexingJob {
                                     s.modality(),
                                     patientKeys == null ? null : patientKeys.key(s.patientId()),
                                     patientKeys == null ? null : patientKeys.key(s.studyId()),
-                                    b.metadata().get(i)));
+                                    meta));
                             // per image, not per batch: --commit-every 7 with batches of 64 commits after image 7
                             if (++counts[1] >= opts.commitEvery()) {
                                 index.commit();

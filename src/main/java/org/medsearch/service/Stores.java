@@ -128,6 +128,20 @@ public final class Stores {
         return keys;
     }
 
+    /**
+     * Where {@link PacsSync} remembers what a PACS gave that the index does not hold (undecodable
+     * instances): inside an index directory, as its salt; for a Solr collection, beside the salt file.
+     */
+    public static Path pacsLedger(IndexLocation location, String source) {
+        String name = "dicomweb-ledger-"
+                + org.medsearch.util.Hashing.sha256Hex(source).substring(0, 12) + ".json";
+        if (!location.isSolr()) {
+            return location.directory().resolve(name);
+        }
+        Path dir = solrSaltFile().toAbsolutePath().getParent();
+        return dir.resolve("dicomweb").resolve(location.toString().replaceAll("[^A-Za-z0-9._-]", "_") + "-" + name);
+    }
+
     private static final String SALT_CHECK = "medsearch salt check";
 
     /**
