@@ -157,6 +157,8 @@
       b.append(img, meta, dist);
       b.addEventListener('click', () => openViewer(hit, i + 1, b));
       li.append(b);
+      const pacs = pacsLink(hit, 'Open result ' + (i + 1) + ' in the PACS viewer');
+      if (pacs) li.append(pacs);
       results.append(li);
     });
     const t = r.timings;
@@ -204,6 +206,19 @@
     box.hidden = false;
   }
 
+  // the server fills viewerUrl from its --viewer-url template; only http(s) links are shown
+  function pacsLink(hit, label) {
+    if (!hit.viewerUrl || !/^https?:\/\//i.test(hit.viewerUrl)) return null;
+    const a = document.createElement('a');
+    a.className = 'open-in-pacs';
+    a.href = hit.viewerUrl;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    a.textContent = 'Open in viewer';
+    a.setAttribute('aria-label', label);
+    return a;
+  }
+
   function openViewer(hit, rank, opener) {
     lastOpener = opener;
     $('viewer-title').textContent = 'Result ' + rank + ': ' + hit.label;
@@ -211,6 +226,14 @@
     const img = $('viewer-image');
     img.alt = 'Result ' + rank + ', class ' + hit.label;
     img.src = hit.imageUrl;
+    const pacs = $('viewer-pacs');
+    if (hit.viewerUrl && /^https?:\/\//i.test(hit.viewerUrl)) {
+      pacs.href = hit.viewerUrl;
+      pacs.hidden = false;
+    } else {
+      pacs.removeAttribute('href');
+      pacs.hidden = true;
+    }
     viewer.showModal();
     $('viewer-close').focus();
   }

@@ -36,10 +36,17 @@ final class PacsOptions {
     int parallel = 4;
 
     @Option(
+            names = "--pacs-retries",
+            paramLabel = "N",
+            description = "Retries of a PACS request that failed to connect, timed out or got a 5xx, with"
+                    + " back-off from 0.5 s, doubling (default ${DEFAULT-VALUE}).")
+    int retries = 4;
+
+    @Option(
             names = "--pacs-timeout",
             paramLabel = "SECONDS",
             description = "The longest a connection or an answer of the PACS may take; failed requests are"
-                    + " retried 4 times with back-off (default ${DEFAULT-VALUE}).")
+                    + " retried (--pacs-retries) (default ${DEFAULT-VALUE}).")
     int timeoutSeconds = 30;
 
     /** A client for {@code location}, its options checked. */
@@ -50,6 +57,9 @@ final class PacsOptions {
         if (timeoutSeconds < 1) {
             throw new MedsearchException("--pacs-timeout must be at least 1 second, got " + timeoutSeconds);
         }
+        if (retries < 0 || retries > 20) {
+            throw new MedsearchException("--pacs-retries must be between 0 and 20, got " + retries);
+        }
         if (trustStore != null && !location.tls()) {
             throw new MedsearchException("--pacs-trust is for dicomwebs:// (HTTPS) locations, not " + location);
         }
@@ -59,6 +69,7 @@ final class PacsOptions {
                 .optTrustStore(trustStore)
                 .optParallel(parallel)
                 .optTimeout(Duration.ofSeconds(timeoutSeconds))
+                .optRetries(retries, 500)
                 .build();
     }
 }

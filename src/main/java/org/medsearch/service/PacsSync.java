@@ -264,26 +264,34 @@ public final class PacsSync {
         int notImages = 0;
         int known = 0;
         List<Unit> units = new ArrayList<>();
+        // every listing first: whether this archive returns Rows at all decides what "no Rows" means
+        List<Map.Entry<DicomJson, List<DicomJson>>> listings = new ArrayList<>();
         for (DicomJson s : seriesList) {
             if (stop.get()) {
                 break;
             }
             String study = s.string(DicomJson.STUDY_UID);
             String series = s.string(DicomJson.SERIES_UID);
-            if (study == null || series == null) {
-                continue;
+            if (study != null && series != null) {
+                listings.add(Map.entry(s, pacs.searchInstances(study, series)));
             }
+        }
+        boolean rowsKnown =
+                listings.stream().flatMap(e -> e.getValue().stream()).anyMatch(d -> d.integer(DicomJson.ROWS, 0) > 0);
+        for (Map.Entry<DicomJson, List<DicomJson>> listing : listings) {
+            DicomJson s = listing.getKey();
+            List<DicomJson> listed = listing.getValue();
+            String study = s.string(DicomJson.STUDY_UID);
+            String series = s.string(DicomJson.SERIES_UID);
             String modality = s.string(DicomJson.MODALITY);
             int seriesNumber = s.integer("00200011", 0);
-            List<DicomJson> listed = pacs.searchInstances(study, series);
-            boolean rowsKnown = listed.stream().anyMatch(d -> d.integer(DicomJson.ROWS, 0) > 0);
             List<Ref> images = new ArrayList<>();
             for (DicomJson d : listed) {
                 String sop = d.string(DicomJson.SOP_INSTANCE_UID);
                 if (sop == null) {
                     continue;
                 }
-                if (rowsKnown && d.integer(DicomJson.ROWS, 0) <= 0) {
+                if (notAnImage(d.string(DicomJson.SOP_CLASS_UID)) || (rowsKnown && d.integer(DicomJson.ROWS, 0) <= 0)) {
                     notImages++;
                     continue;
                 }
@@ -605,6 +613,28 @@ public final class PacsSync {
         return Hashing.sha256Hex(String.join(
                 ",",
                 refs.stream().map(r -> keys.key("sop:" + r.instance())).sorted().toList()));
+    }
+
+    /**
+     * SOP classes that never hold an image: structured reports and key objects (…88.*), presentation
+     * states (…11.*), encapsulated documents (…104.*), raw data (…66), waveforms (…9.*) and RT
+     * structure sets, plans and doses other than RT images (…481.2 and up).
+     */
+    static boolean notAnImage(String sopClass) {
+        if (sopClass == null) {
+            return false;
+        }
+        String storage = "1.2.840.10008.5.1.4.1.1.";
+        if (!sopClass.startsWith(storage)) {
+            return false;
+        }
+        String rest = sopClass.substring(storage.length());
+        return rest.startsWith("88.")
+                || rest.startsWith("11.")
+                || rest.startsWith("104.")
+                || rest.equals("66")
+                || rest.startsWith("9.")
+                || (rest.startsWith("481.") && !rest.equals("481.1"));
     }
 
     /** A stored slice's content hash is "SETHASH#plane/i": the set hash. */

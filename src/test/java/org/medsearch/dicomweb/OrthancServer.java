@@ -323,7 +323,9 @@ public final class OrthancServer implements AutoCloseable {
         // Force: Orthanc otherwise refuses caller-given UIDs ("Trying to override a value inherited
         // from a parent module")
         body.put("Force", true);
-        body.put("Content", "data:image/png;base64," + Base64.getEncoder().encodeToString(png));
+        if (png != null) { // null: an instance without pixel data, as a report or key object
+            body.put("Content", "data:image/png;base64," + Base64.getEncoder().encodeToString(png));
+        }
         HttpRequest.Builder b = request("tools/create-dicom")
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(Json.MAPPER.writeValueAsBytes(body)));
