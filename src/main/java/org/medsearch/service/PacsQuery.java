@@ -2,6 +2,7 @@ package org.medsearch.service;
 
 import org.medsearch.dicomweb.DicomJson;
 import org.medsearch.dicomweb.DicomWebClient;
+import org.medsearch.dicomweb.DicomWebException;
 import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.ImageReaders;
 import org.medsearch.image.MedicalImage;
@@ -32,13 +33,16 @@ public final class PacsQuery {
     /** The instance's bytes; a UID the PACS does not know is a {@link MedsearchException}. */
     public static byte[] retrieve(DicomWebClient pacs, String sopInstanceUid) throws MedsearchException {
         DicomJson found = pacs.findInstance(sopInstanceUid)
-                .orElseThrow(() -> new MedsearchException(
+                .orElseThrow(() -> new DicomWebException(
+                        DicomWebException.Kind.NO_SUCH_INSTANCE,
                         "the PACS at " + pacs.location() + " has no instance " + sopInstanceUid));
         String study = found.string(DicomJson.STUDY_UID);
         String series = found.string(DicomJson.SERIES_UID);
         if (study == null || series == null) {
-            throw new MedsearchException("the PACS at " + pacs.location() + " lists instance " + sopInstanceUid
-                    + " without its study and series");
+            throw new DicomWebException(
+                    DicomWebException.Kind.FAILED,
+                    "the PACS at " + pacs.location() + " lists instance " + sopInstanceUid
+                            + " without its study and series");
         }
         return pacs.retrieve(study, series, sopInstanceUid);
     }
