@@ -89,6 +89,47 @@ class ArchitectureTest {
                 .check(classes);
     }
 
+    /**
+     * The DICOMweb client is a leaf (it knows HTTP, JSON and medsearch's error type, nothing of
+     * images, models or indexes), and it only reads: no request it builds can change the PACS.
+     */
+    @Test
+    void theDicomWebClientIsALeafThatOnlyReads() {
+        noClasses()
+                .that()
+                .resideInAPackage("org.medsearch.dicomweb..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "org.medsearch.model..",
+                        "org.medsearch.index..",
+                        "org.medsearch.image..",
+                        "org.medsearch.dataset..",
+                        "org.medsearch.service..",
+                        "org.medsearch.server..",
+                        "org.medsearch.cli..")
+                .check(classes);
+        noClasses()
+                .that()
+                .resideInAnyPackage("org.medsearch.dicomweb..", "org.medsearch.service..")
+                .should()
+                .callMethod(
+                        java.net.http.HttpRequest.Builder.class, "POST", java.net.http.HttpRequest.BodyPublisher.class)
+                .orShould()
+                .callMethod(
+                        java.net.http.HttpRequest.Builder.class, "PUT", java.net.http.HttpRequest.BodyPublisher.class)
+                .orShould()
+                .callMethod(java.net.http.HttpRequest.Builder.class, "DELETE")
+                .orShould()
+                .callMethod(
+                        java.net.http.HttpRequest.Builder.class,
+                        "method",
+                        String.class,
+                        java.net.http.HttpRequest.BodyPublisher.class)
+                .because("medsearch only reads from a PACS")
+                .check(classes);
+    }
+
     /** SolrJ is reached through the Solr store's package only (its clients, retries and Jetty-free setup). */
     @Test
     void solrjStaysInTheSolrPackage() {
