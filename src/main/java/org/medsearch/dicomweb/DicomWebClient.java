@@ -251,19 +251,41 @@ public final class DicomWebClient implements AutoCloseable {
 
     private List<DicomJson> paged(String rel) throws MedsearchException {
         List<DicomJson> all = new ArrayList<>();
-        for (int offset = 0; ; offset += PAGE) {
-            List<DicomJson> page = qido(rel + "&limit=" + PAGE + "&offset=" + offset);
-            all.addAll(page);
-            if (page.size() < PAGE) {
+        JsonNode firstOfLast = null;
+        for (int offset = 0; ; ) {
+            Page page = qidoPage(rel + "&limit=" + PAGE + "&offset=" + offset);
+            List<DicomJson> got = page.datasets();
+            if (got.isEmpty()) {
                 return all;
             }
+            if (got.get(0).node().equals(firstOfLast)) {
+                throw new DicomWebException(
+                        DicomWebException.Kind.FAILED,
+                        "the PACS at " + location + " ignores the QIDO-RS offset: it sent the same page again"
+                                + " (offset " + offset + ")");
+            }
+            all.addAll(got);
+            // more than asked: the archive ignored the limit and sent everything; fewer without a Warning: the
+            // last page (with one, PS3.18 8.3.4.4, the archive capped the page and has more)
+            if (got.size() > PAGE || (got.size() < PAGE && !page.partial())) {
+                return all;
+            }
+            firstOfLast = got.get(0).node();
+            offset += got.size();
         }
     }
 
     private List<DicomJson> qido(String rel) throws MedsearchException {
+        return qidoPage(rel).datasets();
+    }
+
+    /** The datasets of one QIDO-RS answer, and whether it came with a Warning (a capped page, or an ignored key). */
+    private record Page(List<DicomJson> datasets, boolean partial) {}
+
+    private Page qidoPage(String rel) throws MedsearchException {
         Answer r = send(rel, "application/dicom+json, application/json");
         if (r.status() == 204) {
-            return List.of();
+            return new Page(List.of(), false);
         }
         checkStatus(r, "QIDO-RS");
         JsonNode root;
@@ -282,7 +304,7 @@ public final class DicomWebClient implements AutoCloseable {
             }
             out.add(new DicomJson(n));
         }
-        return out;
+        return new Page(out, r.header("Warning").isPresent());
     }
 
     private void checkStatus(Answer r, String what) throws MedsearchException {

@@ -82,7 +82,8 @@ public record DicomWebLocation(boolean tls, String host, int port, String path) 
         return (tls ? "dicomwebs" : "dicomweb") + "://" + hostForUri() + ":" + port + path;
     }
 
-    private static String shown(String s) {
+    private static String shown(String raw) {
+        String s = raw.replaceAll("\\p{Cntrl}", "?"); // a line break would split the one-line message
         return s.length() > 80 ? s.substring(0, 80) + "..." : s;
     }
 }

@@ -68,6 +68,7 @@ public final class MultipartRelated {
             throw new MedsearchException("the multipart answer holds no part (its boundary never appears)");
         }
         List<Part> parts = new ArrayList<>();
+        byte[] next = ("\r\n--" + boundary).getBytes(StandardCharsets.ISO_8859_1);
         int pos = at + delimiter.length;
         while (true) {
             if (startsWith(body, pos, "--")) {
@@ -77,9 +78,11 @@ public final class MultipartRelated {
             int headersEnd = indexOf(body, "\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1), pos);
             Map<String, String> headers = new LinkedHashMap<>();
             int bodyStart;
+            int firstDelimiter = indexOf(body, next, pos);
             if (startsWith(body, pos, "\r\n")) {
-                bodyStart = pos + 2; // a part without headers
-            } else if (headersEnd < 0) {
+                bodyStart = firstDelimiter == pos ? pos : pos + 2; // a part without headers (and maybe without body)
+            } else if (headersEnd < 0 || (firstDelimiter >= 0 && firstDelimiter < headersEnd + 2)) {
+                // no blank line before the next delimiter: a later part's must not serve
                 throw new MedsearchException("a part of the multipart answer has no end of its headers");
             } else {
                 for (String line : new String(body, pos, headersEnd - pos, StandardCharsets.ISO_8859_1).split("\r\n")) {
@@ -90,10 +93,10 @@ public final class MultipartRelated {
                                 line.substring(colon + 1).strip());
                     }
                 }
-                bodyStart = headersEnd + 4;
+                // the delimiter right after the headers' CRLF: a part without body
+                bodyStart = firstDelimiter == headersEnd + 2 ? firstDelimiter : headersEnd + 4;
             }
-            byte[] next = ("\r\n--" + boundary).getBytes(StandardCharsets.ISO_8859_1);
-            int end = indexOf(body, next, bodyStart);
+            int end = firstDelimiter; // at or after bodyStart
             if (end < 0) {
                 throw new MedsearchException(
                         "the multipart answer is truncated (no delimiter after part " + (parts.size() + 1) + ")");
