@@ -96,7 +96,7 @@ public final class DicomWebClient implements AutoCloseable {
         HttpClient.Builder hb = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(b.timeout)
-                .followRedirects(HttpClient.Redirect.NORMAL);
+                .followRedirects(HttpClient.Redirect.NEVER);
         if (b.trustStore != null) {
             hb.sslContext(sslContext(b.trustStore));
         }
@@ -309,6 +309,14 @@ public final class DicomWebClient implements AutoCloseable {
 
     private void checkStatus(Answer r, String what) throws MedsearchException {
         int s = r.status();
+        if (s / 100 == 3) {
+            // not followed: the credentials would go wherever the redirect points
+            throw new DicomWebException(
+                    DicomWebException.Kind.FAILED,
+                    "the PACS at " + location + " redirects " + what + " (HTTP " + s + ") to "
+                            + r.header("Location").orElse("nowhere")
+                            + ": give the location it redirects to");
+        }
         if (s == 401 || s == 403) {
             throw new DicomWebException(
                     DicomWebException.Kind.CREDENTIALS,

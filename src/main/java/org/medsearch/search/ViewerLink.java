@@ -41,7 +41,8 @@ public final class ViewerLink {
 
     public static ViewerLink parse(String template) throws MedsearchException {
         String t = template == null ? "" : template.strip();
-        if (!(t.startsWith("https://") || t.startsWith("http://")) || t.contains(" ") || t.length() > 2000) {
+        String scheme = t.toLowerCase(java.util.Locale.ROOT);
+        if (!(scheme.startsWith("https://") || scheme.startsWith("http://")) || t.contains(" ") || t.length() > 2000) {
             throw new MedsearchException("a viewer URL template is an http(s) URL with {study}, {series} or {instance},"
                     + " got '" + (t.length() > 80 ? t.substring(0, 80) + "..." : t) + "'");
         }
@@ -73,7 +74,10 @@ public final class ViewerLink {
             if (v == null || v.isBlank()) {
                 return null;
             }
-            m.appendReplacement(out, Matcher.quoteReplacement(URLEncoder.encode(v, StandardCharsets.UTF_8)));
+            m.appendReplacement(
+                    out,
+                    Matcher.quoteReplacement(
+                            URLEncoder.encode(v, StandardCharsets.UTF_8).replace("+", "%20")));
         }
         m.appendTail(out);
         return out.toString();

@@ -168,6 +168,34 @@ class DicomWebClientTest {
     }
 
     @Test
+    void aRedirectIsNotFollowedSoTheCredentialsStayWithThePacs() throws Exception {
+        HttpServer elsewhere = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        AtomicInteger reached = new AtomicInteger();
+        elsewhere.createContext("/", ex -> {
+            reached.incrementAndGet();
+            send(ex, 200, "application/dicom+json", "[]");
+        });
+        elsewhere.start();
+        try {
+            String target = "http://127.0.0.1:" + elsewhere.getAddress().getPort() + "/dicom-web/series";
+            route = (ex, n) -> {
+                ex.getResponseHeaders().set("Location", target);
+                send(ex, 302, "text/plain", "moved");
+            };
+            try (DicomWebClient c =
+                    client().optCredentials(PacsCredentials.basic("u", "p")).build()) {
+                DicomWebException e = assertThrows(DicomWebException.class, () -> c.searchSeries(QidoFilter.ALL));
+                assertEquals(DicomWebException.Kind.FAILED, e.kind());
+                assertTrue(
+                        e.getMessage().contains("redirects") && e.getMessage().contains(target), e.getMessage());
+            }
+            assertEquals(0, reached.get(), "the redirect's target never saw the request (nor the credentials)");
+        } finally {
+            elsewhere.stop(0);
+        }
+    }
+
+    @Test
     void aFullLastPageIsFollowedByOneMoreRequest() throws Exception {
         List<String> uids = uids("1.2.3.5.", 2000);
         route = qidoOver(uids, Integer.MAX_VALUE, false);
