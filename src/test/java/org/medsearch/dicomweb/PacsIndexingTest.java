@@ -157,11 +157,8 @@ class PacsIndexingTest {
     @Order(4)
     void searchingByInstanceGivesTheHitsOfTheSameFileOnDisk() throws Exception {
         for (String uid : List.copyOf(onDisk.keySet()).subList(0, 3)) {
-            CliRun fromPacs = CliRun.run(
+            CliRun fromPacs = cli(
                     "search",
-                    "--model",
-                    model.toString(),
-                    "--index",
                     index.toString(),
                     "--k",
                     "5",
@@ -174,11 +171,8 @@ class PacsIndexingTest {
                     auth.toString(),
                     "--instance",
                     uid);
-            CliRun fromDisk = CliRun.run(
+            CliRun fromDisk = cli(
                     "search",
-                    "--model",
-                    model.toString(),
-                    "--index",
                     index.toString(),
                     "--k",
                     "5",
@@ -196,11 +190,8 @@ class PacsIndexingTest {
             // the query itself is indexed: it is its own nearest neighbour
             assertEquals(0.0, a.get("results").get(0).get("distance").asDouble(), 1e-9);
         }
-        CliRun missing = CliRun.run(
+        CliRun missing = cli(
                 "search",
-                "--model",
-                model.toString(),
-                "--index",
                 index.toString(),
                 "--from",
                 orthanc.location(),
@@ -215,11 +206,8 @@ class PacsIndexingTest {
     @Order(5)
     void linkBackStoresTheUidsOnlyWhenAskedFor() throws Exception {
         Path linked = work.resolve("linked");
-        CliRun r = CliRun.run(
+        CliRun r = cli(
                 "index",
-                "--model",
-                model.toString(),
-                "--index",
                 linked.toString(),
                 "--from",
                 orthanc.location(),
@@ -247,33 +235,13 @@ class PacsIndexingTest {
     @Order(6)
     void userMistakesAreOneLineWithStatusTwo() throws Exception {
         Path wrong = Files.writeString(work.resolve("wrong-auth"), "basic " + orthanc.user() + ":not-the-password");
-        CliRun.run(
-                        "index",
-                        "--model",
-                        model.toString(),
-                        "--index",
-                        index.toString(),
-                        "--from",
-                        orthanc.location(),
-                        "--pacs-auth",
-                        wrong.toString())
+        cli("index", index.toString(), "--from", orthanc.location(), "--pacs-auth", wrong.toString())
                 .assertUserError("refused the credentials (HTTP 401)");
-        CliRun.run("index", "--model", model.toString(), "--index", index.toString(), "--from", orthanc.location())
-                .assertUserError("asks for credentials (HTTP 401)");
-        CliRun.run(
-                        "index",
-                        "--model",
-                        model.toString(),
-                        "--index",
-                        index.toString(),
-                        "--from",
-                        "dicomweb://user:pw@127.0.0.1:1/dicom-web")
+        cli("index", index.toString(), "--from", orthanc.location()).assertUserError("asks for credentials (HTTP 401)");
+        cli("index", index.toString(), "--from", "dicomweb://user:pw@127.0.0.1:1/dicom-web")
                 .assertUserError("must not carry credentials");
-        CliRun.run(
+        cli(
                         "index",
-                        "--model",
-                        model.toString(),
-                        "--index",
                         index.toString(),
                         "--from",
                         orthanc.location(),
@@ -282,11 +250,8 @@ class PacsIndexingTest {
                         "--study-date",
                         "2024-01-01")
                 .assertUserError("a study date is YYYYMMDD");
-        CliRun.run(
+        cli(
                         "index",
-                        "--model",
-                        model.toString(),
-                        "--index",
                         index.toString(),
                         "--from",
                         orthanc.location(),
@@ -306,11 +271,8 @@ class PacsIndexingTest {
         });
         web.start();
         try {
-            CliRun.run(
+            cli(
                             "index",
-                            "--model",
-                            model.toString(),
-                            "--index",
                             index.toString(),
                             "--from",
                             "dicomweb://127.0.0.1:" + web.getAddress().getPort() + "/dicom-web")
@@ -329,11 +291,8 @@ class PacsIndexingTest {
         }
         orthanc.stop();
         try {
-            CliRun r = CliRun.run(
+            CliRun r = cli(
                     "index",
-                    "--model",
-                    model.toString(),
-                    "--index",
                     index.toString(),
                     "--from",
                     orthanc.location(),
@@ -378,17 +337,7 @@ class PacsIndexingTest {
             orthanc.upload(f);
         }
         Path shared = work.resolve("shared-index");
-        CliRun r = CliRun.run(
-                "index",
-                "--model",
-                model.toString(),
-                "--index",
-                shared.toString(),
-                "--from",
-                orthanc.location(),
-                "--pacs-auth",
-                auth.toString(),
-                "-q");
+        CliRun r = cli("index", shared.toString(), "--from", orthanc.location(), "--pacs-auth", auth.toString(), "-q");
         assertEquals(0, r.code(), r.toString());
         org.medsearch.dataset.PatientKeys keys =
                 org.medsearch.dataset.PatientKeys.loadOrCreate(org.medsearch.dataset.PatientKeys.saltFile(shared));
@@ -427,11 +376,8 @@ class PacsIndexingTest {
         }
         // a QIDO filter: only the CT series
         Path ct = work.resolve("ct-index");
-        CliRun c = CliRun.run(
+        CliRun c = cli(
                 "index",
-                "--model",
-                model.toString(),
-                "--index",
                 ct.toString(),
                 "--from",
                 orthanc.location(),
@@ -450,17 +396,15 @@ class PacsIndexingTest {
 
     // ---- helpers ----
 
+    /** {@code command --model MODEL --index idx rest...} in this JVM. */
+    static CliRun cli(String command, Object idx, String... rest) {
+        List<String> args = new ArrayList<>(List.of(command, "--model", model.toString(), "--index", idx.toString()));
+        args.addAll(List.of(rest));
+        return CliRun.run(args.toArray(String[]::new));
+    }
+
     static CliRun index(Path idx) {
-        return CliRun.run(
-                "index",
-                "--model",
-                model.toString(),
-                "--index",
-                idx.toString(),
-                "--from",
-                orthanc.location(),
-                "--pacs-auth",
-                auth.toString());
+        return cli("index", idx.toString(), "--from", orthanc.location(), "--pacs-auth", auth.toString());
     }
 
     /** Creates a Secondary Capture of {@code img} with a patient's name and id; returns its SOP Instance UID. */
