@@ -379,8 +379,8 @@ public final class DicomWebClient implements AutoCloseable {
             } catch (SSLHandshakeException e) {
                 throw new DicomWebException(
                         DicomWebException.Kind.TLS,
-                        "TLS with the PACS at " + location + " failed: its certificate is not"
-                                + " trusted, or does not name " + location.host() + " (" + oneLine(e) + ")");
+                        "TLS with the PACS at " + location + " failed: its certificate is not trusted (give its CA"
+                                + " as a trust store) or does not name " + location.host() + " (" + oneLine(e) + ")");
             } catch (SSLException e) {
                 throw new DicomWebException(
                         DicomWebException.Kind.TLS, "TLS with the PACS at " + location + " failed: " + oneLine(e));
@@ -497,9 +497,19 @@ public final class DicomWebClient implements AutoCloseable {
         return s.isEmpty() ? "(empty body)" : s;
     }
 
+    /** A cause for people: the innermost message, one line, without Java class names. */
     private static String oneLine(Throwable e) {
-        String m = e.getMessage();
-        return m == null ? e.getClass().getSimpleName() : m.replaceAll("\\s+", " ");
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t && t.getCause().getMessage() != null) {
+            t = t.getCause();
+        }
+        String m = t.getMessage() != null ? t.getMessage() : e.getMessage();
+        if (m == null) {
+            return "no detail";
+        }
+        return m.replaceAll("([a-z][a-z0-9_]*\\.)+[A-Za-z0-9_$]*(Exception|Error): ?", "")
+                .replaceAll("\\s+", " ")
+                .strip();
     }
 
     /** A UID as a path or query value: DICOM UIDs are digits and dots; anything else is refused, not escaped. */

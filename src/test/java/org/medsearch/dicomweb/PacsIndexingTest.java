@@ -394,6 +394,33 @@ class PacsIndexingTest {
         }
     }
 
+    @Test
+    @Order(9)
+    void overHttpsWithTheGivenTrustStoreAndRefusedWithoutIt() throws Exception {
+        try (OrthancServer tls = OrthancServer.start(
+                work.resolve("orthanc-tls"), OrthancServer.Options.defaults().withTls(true))) {
+            tls.createSecondaryCapture(
+                    TestImages.png(TestImages.pattern("disc", 64, new Random(5))), Map.of("PatientID", PATIENT_ID));
+            assertTrue(tls.location().startsWith("dicomwebs://"), tls.location());
+            Path tlsAuth = Files.writeString(work.resolve("tls-auth"), "basic " + tls.user() + ":" + tls.password());
+            Path tlsIndex = work.resolve("tls-index");
+            // the JDK's trust store does not know the archive's self-signed certificate
+            cli("index", tlsIndex, "--from", tls.location(), "--pacs-auth", tlsAuth.toString())
+                    .assertUserError("its certificate is not trusted");
+            CliRun r = cli(
+                    "index",
+                    tlsIndex,
+                    "--from",
+                    tls.location(),
+                    "--pacs-auth",
+                    tlsAuth.toString(),
+                    "--pacs-trust",
+                    tls.certificatePem().toString());
+            assertEquals(0, r.code(), r.toString());
+            assertTrue(r.out().contains("1 images added"), r.out());
+        }
+    }
+
     // ---- helpers ----
 
     /** {@code command --model MODEL --index idx rest...} in this JVM. */
