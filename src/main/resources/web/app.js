@@ -142,6 +142,13 @@
       img.src = hit.thumbnailUrl;
       img.alt = '';
       img.loading = 'lazy';
+      // an image the server cannot show (a PACS image indexed without --link-back): say so, no broken icon
+      img.addEventListener('error', () => {
+        const none = document.createElement('span');
+        none.className = 'no-preview';
+        none.textContent = 'no preview';
+        img.replaceWith(none);
+      });
       const meta = document.createElement('span');
       meta.className = 'meta';
       const label = document.createElement('span');

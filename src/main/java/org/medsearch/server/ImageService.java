@@ -12,6 +12,8 @@ import java.util.UUID;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.medsearch.dataset.SampleLoader;
+import org.medsearch.dicomweb.DicomWebException;
+import org.medsearch.dicomweb.DicomWebLocation;
 import org.medsearch.image.DecodeCapacityException;
 import org.medsearch.image.ImageFormatException;
 import org.medsearch.image.ImageReaders;
@@ -24,6 +26,7 @@ import org.medsearch.model.Embedding;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
+import org.medsearch.search.ViewerLink;
 import org.medsearch.service.SearchService;
 import org.medsearch.util.FileUtil;
 import org.medsearch.util.Hashing;
@@ -142,6 +145,7 @@ public final class ImageService {
     private final MemoryBudget budget;
     private final Path uploads;
     private final Object writeLock = new Object();
+    private volatile PacsAccess pacs = PacsAccess.NONE;
 
     /**
      * @param service searches and writes the index; its backend computes what {@code queue}'s model computes
@@ -159,6 +163,11 @@ public final class ImageService {
                         new ReadLimits(config.maxUploadBytes(), config.maxPixels(), config.maxDecodedBytes(), budget));
         this.prep = service.backend().preprocessing();
         this.uploads = service.uploadsDirectory().toAbsolutePath().normalize();
+    }
+
+    /** The PACS that images indexed from it (with their UIDs) are rendered from. */
+    public void optPacs(PacsAccess p) {
+        this.pacs = p;
     }
 
     public List<String> classes() {
@@ -289,7 +298,9 @@ public final class ImageService {
             return Optional.empty();
         }
         try (Gate g = enter(renderGate)) {
-            MedicalImage m = SampleLoader.load(img.get().path(), readers);
+            MedicalImage m = fromPacs(img.get())
+                    ? pacsImage(id, img.get())
+                    : SampleLoader.load(img.get().path(), readers);
             return Optional.of(PngRenderer.png(PngRenderer.fit(m, side)));
         } catch (DecodeCapacityException e) {
             throw busy();
@@ -297,6 +308,37 @@ public final class ImageService {
             // the operator's log may name the file; the client only learns that it cannot be had
             LOG.warn("image {} ({}): {}", id, img.get().path(), e.getMessage());
             throw new ApiException(404, "not_found", "image " + id + " is indexed, but its file cannot be read");
+        }
+    }
+
+    private static boolean fromPacs(IndexedImage img) {
+        return DicomWebLocation.looksLike(img.path());
+    }
+
+    /**
+     * An image indexed from a PACS, retrieved from it again: only with the UIDs that {@code index
+     * --link-back} stored and a server that reads that PACS ({@code serve --pacs}).
+     */
+    private MedicalImage pacsImage(long id, IndexedImage img) throws IOException {
+        java.util.Map<String, String> meta = img.metadata() == null ? java.util.Map.of() : img.metadata();
+        String study = meta.get(ViewerLink.KEYS.get("study"));
+        String series = meta.get(ViewerLink.KEYS.get("series"));
+        String instance = meta.get(ViewerLink.KEYS.get("instance"));
+        if (pacs.pacs() == null || study == null || series == null || instance == null) {
+            throw new ApiException(
+                    404,
+                    "not_found",
+                    "image " + id + " is in the PACS: it is shown when indexed with --link-back (a 2D image) and"
+                            + " served with --pacs");
+        }
+        try {
+            return readers.read(pacs.pacs().retrieve(study, series, instance));
+        } catch (DicomWebException e) {
+            LOG.warn("image {} from the PACS: {}", id, e.getMessage());
+            if (e.kind() == DicomWebException.Kind.NO_SUCH_INSTANCE) {
+                throw new ApiException(404, "not_found", "image " + id + " is no longer in the PACS");
+            }
+            throw new ApiException(502, "pacs_unavailable", "the PACS could not be read; try again later");
         }
     }
 

@@ -92,6 +92,7 @@ public final class SearchServer {
         try {
             queue.warmUp();
             ImageService service = new ImageService(config, retriever, queue);
+            service.optPacs(pacs);
             ModelSummary summary = ModelSummary.of(retriever.backend().manifest(), Engines.threads());
             RequestStats stats = new RequestStats();
             ApiRoutes routes =

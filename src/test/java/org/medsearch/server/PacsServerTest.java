@@ -173,6 +173,19 @@ class PacsServerTest {
 
     @Test
     @Order(2)
+    void imagesIndexedFromThePacsAreRenderedFromIt() throws Exception {
+        JsonNode a = Http.json(searchInstance(uids.get(2), 3));
+        for (JsonNode hit : a.get("results")) {
+            HttpResponse<byte[]> png = http.get(hit.get("thumbnailUrl").asText());
+            assertEquals(200, png.statusCode(), Http.text(png));
+            assertEquals("image/png", png.headers().firstValue("Content-Type").orElse(""));
+            java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(png.body()));
+            assertEquals(64, img.getWidth(), "the capture's 64x64 pixels, from the PACS");
+        }
+    }
+
+    @Test
+    @Order(2)
     void mistakesAndAnUnknownInstanceAreClearErrors() throws Exception {
         Http.assertError(searchInstance("1.2.3.4.5.6.7.8.9.10", 5), 404, "not_found");
         Http.assertError(searchInstance("1.2.3; DROP", 5), 400, "bad_request");
@@ -198,7 +211,16 @@ class PacsServerTest {
             WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(60));
             driver.findElement(By.id("file"))
                     .sendKeys(files.get(1).toAbsolutePath().toString());
-            wait.until(d -> d.findElements(By.cssSelector("#results .result")).size() == 6);
+            wait.until(
+                    d -> d.findElements(By.cssSelector("#results .result")).size() == 6
+                            && (Boolean)
+                                    ((org.openqa.selenium.JavascriptExecutor) d)
+                                            .executeScript(
+                                                    "return [...document.querySelectorAll('#results img')].every(i => i.complete && i.naturalWidth > 0)"));
+            assertEquals(
+                    6,
+                    driver.findElements(By.cssSelector("#results img")).size(),
+                    "every hit's thumbnail comes from the PACS");
             List<WebElement> items = driver.findElements(By.cssSelector("#results li"));
             for (WebElement li : items) {
                 long id =
@@ -239,6 +261,13 @@ class PacsServerTest {
             JsonNode a = Http.json(new Http(plain.port())
                     .post("/api/search", new MultipartBody().file("image", "q.dcm", Files.readAllBytes(files.get(0)))));
             assertFalse(a.get("results").get(0).has("viewerUrl"));
+            // without the PACS, an image indexed from it cannot be shown: a 404 that says why
+            JsonNode e = Http.assertError(
+                    new Http(plain.port())
+                            .get(a.get("results").get(0).get("thumbnailUrl").asText()),
+                    404,
+                    "not_found");
+            assertTrue(e.get("message").asText().contains("is in the PACS"), e.toString());
         } finally {
             plain.stop();
         }

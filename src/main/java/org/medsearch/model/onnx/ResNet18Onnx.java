@@ -28,6 +28,9 @@ public final class ResNet18Onnx {
     public static final String INPUT = "input";
     public static final String FEATURES = "features";
     public static final String LOGITS = "logits";
+    /** The last convolutional block's output {@code (N, 512, g, g)}, before the pooling: explanation graphs only. */
+    public static final String FEATURE_MAP = "feature_map";
+
     public static final String BATCH = "N";
     /** Opset 17: every operator here, and per-channel QuantizeLinear/DequantizeLinear for int8. */
     public static final int OPSET = 17;
@@ -42,6 +45,15 @@ public final class ResNet18Onnx {
      * @throws IllegalArgumentException when a tensor is missing or has the wrong shape
      */
     public static OnnxModel build(Map<String, Tensor> stateDict, int numClasses, int imageSize) {
+        return build(stateDict, numClasses, imageSize, false);
+    }
+
+    /**
+     * Builds the graph, with {@value #FEATURE_MAP} as a third output when {@code withFeatureMap}:
+     * the spatial features whose average the {@value #FEATURES} are, for similarity maps.
+     */
+    public static OnnxModel build(
+            Map<String, Tensor> stateDict, int numClasses, int imageSize, boolean withFeatureMap) {
         Map<String, long[]> layout = ResNet18.layout(numClasses);
         for (Map.Entry<String, long[]> e : layout.entrySet()) {
             if (e.getKey().endsWith("num_batches_tracked")) {
@@ -98,7 +110,21 @@ public final class ResNet18Onnx {
                 OnnxModel.Attribute.of("transB", 1L));
         m.output(FEATURES, OnnxModel.FLOAT, BATCH, (long) ResNet18.FEATURE_DIM);
         m.output(LOGITS, OnnxModel.FLOAT, BATCH, (long) numClasses);
+        if (withFeatureMap) {
+            long g = grid(imageSize);
+            m.node("Identity", List.of(h), List.of(FEATURE_MAP));
+            m.output(FEATURE_MAP, OnnxModel.FLOAT, BATCH, (long) ResNet18.FEATURE_DIM, g, g);
+        }
         return m;
+    }
+
+    /** The side of the last block's feature grid for an input side: five halvings, rounding up. */
+    public static int grid(int imageSize) {
+        int g = imageSize;
+        for (int i = 0; i < 5; i++) {
+            g = (g + 1) / 2;
+        }
+        return g;
     }
 
     /** A convolution with the BatchNorm after it folded in: y = conv(x, w * s) + (beta - mean * s). */
