@@ -150,7 +150,8 @@ final class PacsIndexing {
             throws java.io.IOException {
         out.printf(
                 "%s %s: %d series, %d image instances (%d already indexed or known bad, %d retrieved, %s),"
-                        + " %d images added, %d skipped%s; %d images in the index (%.1f s, %.0f img/s)%n",
+                        + " %d images added, %d skipped%s; %d images in the index (%.1f s, of which %.1f s listing;"
+                        + " %.0f img/s)%n",
                 r.stopped() ? "Stopped syncing" : "Synced",
                 location,
                 r.series(),
@@ -163,6 +164,7 @@ final class PacsIndexing {
                 r.notImages() > 0 ? ", " + r.notImages() + " not images" : "",
                 idx.size(),
                 r.seconds(),
+                r.listSeconds(),
                 r.imagesPerSecond());
         for (ScanReport.Skipped s : r.skipped().stream().limit(20).toList()) {
             out.println("  skipped " + s.relativePath() + ": " + s.reason());

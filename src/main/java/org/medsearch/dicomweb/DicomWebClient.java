@@ -206,6 +206,18 @@ public final class DicomWebClient implements AutoCloseable {
                 + DicomJson.NUMBER_OF_FRAMES + "," + DicomJson.ROWS);
     }
 
+    /**
+     * Every instance of every series that matches {@code filter}, in one paged search of all
+     * instances (QIDO-RS requires an archive to match study- and series-level keys there), each
+     * with its Study and Series Instance UIDs: a few requests where listing series by series takes
+     * one per series.
+     */
+    public List<DicomJson> searchAllInstances(QidoFilter filter) throws MedsearchException {
+        String q = filter.query();
+        return paged("instances?" + (q.isEmpty() ? "" : q + "&") + "includefield=" + DicomJson.NUMBER_OF_FRAMES + ","
+                + DicomJson.ROWS + "," + DicomJson.STUDY_UID + "," + DicomJson.SERIES_UID);
+    }
+
     /** The instance with this SOP Instance UID, if the archive has it. */
     public Optional<DicomJson> findInstance(String sopInstanceUid) throws MedsearchException {
         List<DicomJson> found = qido("instances?SOPInstanceUID=" + uid(sopInstanceUid) + "&limit=2");

@@ -108,7 +108,7 @@ public final class PacsSync {
             QidoFilter filter, boolean linkBack, int batchSize, int commitEvery, int chunk, int slices, Plane plane) {
 
         public static Options defaults() {
-            return new Options(QidoFilter.ALL, false, 64, 10_000, 256, SliceSelector.DEFAULT_COUNT, Plane.AXIAL);
+            return new Options(QidoFilter.ALL, false, 64, 10_000, 512, SliceSelector.DEFAULT_COUNT, Plane.AXIAL);
         }
 
         public Options withFilter(QidoFilter f) {
@@ -145,6 +145,7 @@ public final class PacsSync {
      * @param bytes bytes retrieved
      * @param seconds the pass's wall time
      * @param stopped whether a stop request ended it early
+     * @param listSeconds of which listing the series' instances (QIDO-RS)
      */
     public record Report(
             int series,
@@ -156,7 +157,8 @@ public final class PacsSync {
             List<ScanReport.Skipped> skipped,
             long bytes,
             double seconds,
-            boolean stopped) {
+            boolean stopped,
+            double listSeconds) {
 
         public double imagesPerSecond() {
             return seconds <= 0 ? 0 : added / seconds;
@@ -265,17 +267,9 @@ public final class PacsSync {
         int known = 0;
         List<Unit> units = new ArrayList<>();
         // every listing first: whether this archive returns Rows at all decides what "no Rows" means
-        List<Map.Entry<DicomJson, List<DicomJson>>> listings = new ArrayList<>();
-        for (DicomJson s : seriesList) {
-            if (stop.get()) {
-                break;
-            }
-            String study = s.string(DicomJson.STUDY_UID);
-            String series = s.string(DicomJson.SERIES_UID);
-            if (study != null && series != null) {
-                listings.add(Map.entry(s, pacs.searchInstances(study, series)));
-            }
-        }
+        long listStart = System.nanoTime();
+        List<Map.Entry<DicomJson, List<DicomJson>>> listings = list(seriesList, opts.filter());
+        double listSeconds = (System.nanoTime() - listStart) / 1e9;
         boolean rowsKnown =
                 listings.stream().flatMap(e -> e.getValue().stream()).anyMatch(d -> d.integer(DicomJson.ROWS, 0) > 0);
         for (Map.Entry<DicomJson, List<DicomJson>> listing : listings) {
@@ -375,7 +369,74 @@ public final class PacsSync {
                 List.copyOf(skipped),
                 bytes,
                 (System.nanoTime() - t0) / 1e9,
-                stop.get());
+                stop.get(),
+                listSeconds);
+    }
+
+    /**
+     * Each series' instances: by one paged search over all instances when the archive answers it,
+     * else series by series, {@link DicomWebClient#parallel()} listings at a time (one QIDO-RS
+     * request per series: for an archive of single-image series, as many requests as images).
+     */
+    private List<Map.Entry<DicomJson, List<DicomJson>>> list(List<DicomJson> seriesList, QidoFilter filter)
+            throws IOException {
+        if (seriesList.size() > 1) {
+            try {
+                return listAtOnce(seriesList, filter);
+            } catch (org.medsearch.dicomweb.DicomWebException e) {
+                if (e.kind() == org.medsearch.dicomweb.DicomWebException.Kind.CREDENTIALS
+                        || e.kind() == org.medsearch.dicomweb.DicomWebException.Kind.UNREACHABLE
+                        || e.kind() == org.medsearch.dicomweb.DicomWebException.Kind.TLS) {
+                    throw e;
+                }
+                // an archive without searches over all instances: series by series, then
+                log.accept("  the PACS refused one search over all instances (" + e.getMessage()
+                        + "): listing series by series");
+            }
+        }
+        return listEach(seriesList);
+    }
+
+    /** One paged search of all matching instances, grouped by series (only the series listed). */
+    private List<Map.Entry<DicomJson, List<DicomJson>>> listAtOnce(List<DicomJson> seriesList, QidoFilter filter)
+            throws IOException {
+        Map<String, List<DicomJson>> bySeries = new HashMap<>();
+        for (DicomJson d : pacs.searchAllInstances(filter)) {
+            String series = d.string(DicomJson.SERIES_UID);
+            if (series != null) {
+                bySeries.computeIfAbsent(series, k -> new ArrayList<>()).add(d);
+            }
+        }
+        List<Map.Entry<DicomJson, List<DicomJson>>> out = new ArrayList<>(seriesList.size());
+        for (DicomJson s : seriesList) {
+            String series = s.string(DicomJson.SERIES_UID);
+            if (series != null && s.string(DicomJson.STUDY_UID) != null) {
+                out.add(Map.entry(s, bySeries.getOrDefault(series, List.of())));
+            }
+        }
+        return out;
+    }
+
+    private List<Map.Entry<DicomJson, List<DicomJson>>> listEach(List<DicomJson> seriesList) throws IOException {
+        ExecutorService pool = Executors.newFixedThreadPool(pacs.parallel(), daemon("dicomweb-list"));
+        try {
+            List<Map.Entry<DicomJson, Future<List<DicomJson>>>> pending = new ArrayList<>();
+            for (DicomJson s : seriesList) {
+                String study = s.string(DicomJson.STUDY_UID);
+                String series = s.string(DicomJson.SERIES_UID);
+                if (study != null && series != null) {
+                    pending.add(Map.entry(
+                            s, pool.submit(() -> stop.get() ? List.of() : pacs.searchInstances(study, series))));
+                }
+            }
+            List<Map.Entry<DicomJson, List<DicomJson>>> out = new ArrayList<>(pending.size());
+            for (Map.Entry<DicomJson, Future<List<DicomJson>>> e : pending) {
+                out.add(Map.entry(e.getKey(), get(e.getValue())));
+            }
+            return out;
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /** Retrieves a chunk's instances, {@link DicomWebClient#parallel()} at a time. */
