@@ -94,6 +94,14 @@ final class SearchCommand implements Callable<Integer> {
     Path sheet;
 
     @Option(
+            names = "--explain",
+            paramLabel = "DIR",
+            description = "Also write, for each query and hit, both images with their similarity map over them"
+                    + " (where the distance comes from, cell by cell of the feature grid) into DIR, as"
+                    + " QUERY-RANK-query.png and QUERY-RANK-hit.png.")
+    Path explain;
+
+    @Option(
             names = "--json",
             description = "Print each answer as one line of JSON, in the shape of the API's search "
                     + "answer (schema 'Search' in /api/openapi.json), plus the query's file name.")
@@ -153,27 +161,36 @@ final class SearchCommand implements Callable<Integer> {
             SearchService retriever = new SearchService(backend, idx);
             ImageReaders readers = retriever.readers();
             currentReaders = readers;
+            if (explain != null) {
+                java.nio.file.Files.createDirectories(explain);
+            }
             List<ContactSheet.Row> rows = new ArrayList<>();
-            for (Query query : all) {
-                MedicalImage img;
-                try {
-                    img = query.image().read();
-                } catch (ImageFormatException e) {
-                    err.println("medsearch: " + query.name() + ": " + e.getMessage());
-                    err.flush();
-                    status = 2;
-                    continue;
+            try (org.medsearch.service.Explainer explainer =
+                    explain == null ? null : org.medsearch.service.Explainer.open(model, 0, Output.progress(false))) {
+                for (Query query : all) {
+                    MedicalImage img;
+                    try {
+                        img = query.image().read();
+                    } catch (ImageFormatException e) {
+                        err.println("medsearch: " + query.name() + ": " + e.getMessage());
+                        err.flush();
+                        status = 2;
+                        continue;
+                    }
+                    Path q = query.file() != null ? query.file() : Path.of(query.name());
+                    SearchResult r = retriever.search(img, request);
+                    if (json) {
+                        out.println(SearchAnswer.of(request, r, SearchAnswer.Timings.of(0, 0, r))
+                                .withQuery(query.name())
+                                .toJson());
+                    } else {
+                        Printing.search(out, q, r);
+                    }
+                    rows.add(new ContactSheet.Row(query.name(), img, r));
+                    if (explainer != null) {
+                        explainHits(explainer, query.name(), img, r, readers, json ? err : out);
+                    }
                 }
-                Path q = query.file() != null ? query.file() : Path.of(query.name());
-                SearchResult r = retriever.search(img, request);
-                if (json) {
-                    out.println(SearchAnswer.of(request, r, SearchAnswer.Timings.of(0, 0, r))
-                            .withQuery(query.name())
-                            .toJson());
-                } else {
-                    Printing.search(out, q, r);
-                }
-                rows.add(new ContactSheet.Row(query.name(), img, r));
             }
             if (sheet != null && !rows.isEmpty()) {
                 ContactSheet.write(sheet, rows, readers);
@@ -182,6 +199,37 @@ final class SearchCommand implements Callable<Integer> {
         }
         out.flush();
         return status;
+    }
+
+    /** Writes the similarity maps of a query and each of its hits that can be read. */
+    private void explainHits(
+            org.medsearch.service.Explainer explainer,
+            String name,
+            MedicalImage query,
+            SearchResult r,
+            ImageReaders readers,
+            PrintWriter to)
+            throws java.io.IOException {
+        String stem = name.replaceAll("[^A-Za-z0-9._-]", "_");
+        int rank = 0;
+        long nanos = 0;
+        for (org.medsearch.index.Hit h : r.hits()) {
+            rank++;
+            MedicalImage hit;
+            try {
+                hit = org.medsearch.dataset.SampleLoader.load(h.image().path(), readers);
+            } catch (ImageFormatException e) {
+                to.println("  hit " + rank + " (image " + h.id() + ") cannot be read for its map: " + e.getMessage());
+                continue;
+            }
+            org.medsearch.service.Explainer.Explanation e = explainer.explain(query, hit, 256);
+            nanos += e.nanos();
+            java.nio.file.Files.write(explain.resolve(String.format("%s-%02d-query.png", stem, rank)), e.queryPng());
+            java.nio.file.Files.write(explain.resolve(String.format("%s-%02d-hit.png", stem, rank)), e.hitPng());
+        }
+        to.printf(
+                "Similarity maps of %s and its %d hits: %s (%.0f ms each)%n",
+                name, rank, explain, rank == 0 ? 0.0 : nanos / 1e6 / rank);
     }
 
     /** A query image: its name as shown, its file (null from a PACS), and how to read it. */

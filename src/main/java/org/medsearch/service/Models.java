@@ -9,6 +9,7 @@ import org.medsearch.index.IndexInfo;
 import org.medsearch.index.VectorFormat;
 import org.medsearch.index.VectorStore;
 import org.medsearch.model.EmbeddingBackend;
+import org.medsearch.model.FeatureMapper;
 import org.medsearch.model.InferenceRuntime;
 import org.medsearch.model.ModelBundle;
 import org.medsearch.model.ModelManifest;
@@ -17,6 +18,7 @@ import org.medsearch.model.ResNet18;
 import org.medsearch.model.TorchBackend;
 import org.medsearch.model.onnx.OnnxBackend;
 import org.medsearch.model.onnx.OnnxCodec;
+import org.medsearch.model.onnx.OnnxGraphs;
 import org.medsearch.model.onnx.OnnxModel;
 import org.medsearch.model.onnx.Ort;
 import org.medsearch.model.onnx.Quantizer;
@@ -78,6 +80,26 @@ public final class Models {
             case ONNX -> OnnxBackend.open(model, OnnxBackend.FP32);
             case ONNX_INT8 -> OnnxBackend.open(model, OnnxBackend.INT8);
         };
+    }
+
+    /**
+     * The model as a {@link FeatureMapper} for similarity maps: its fp32 graph with the feature map
+     * as an extra output, built in memory from the weights (whatever runtime searches), so an
+     * explanation costs one forward pass per image.
+     *
+     * @param imageSize the ImageNet backbone's input size (0: 224); bundles record theirs
+     */
+    public static FeatureMapper explainer(Path model, int imageSize, Progress progress) throws IOException {
+        if (isImagenet(model)) {
+            Path weights = Pretrained.imagenetFile(Pretrained.cacheDir(), Pretrained.Source.imagenet(), progress);
+            int size = imageSize > 0 ? imageSize : IMAGENET_SIZE;
+            return OnnxBackend.of(
+                    OnnxBackend.FP32,
+                    ModelBundle.imagenetManifest(weights, size),
+                    OnnxCodec.write(ResNet18Onnx.build(ModelBundle.imagenetWeights(weights), 1000, size, true)));
+        }
+        ModelManifest m = ModelBundle.readManifest(model);
+        return OnnxBackend.of(OnnxBackend.FP32, m, OnnxCodec.write(OnnxGraphs.fromBundle(model, m, true)));
     }
 
     /** The seed of {@link #untrained}'s weights. */

@@ -30,7 +30,7 @@ import org.medsearch.util.MedsearchException;
  * }
  * }</pre>
  */
-public final class OnnxBackend implements EmbeddingBackend {
+public final class OnnxBackend implements EmbeddingBackend, org.medsearch.model.FeatureMapper {
 
     public static final String FP32 = "onnx";
     public static final String INT8 = "onnx-int8";
@@ -109,6 +109,37 @@ public final class OnnxBackend implements EmbeddingBackend {
                 out.add(new Embedding(v, p));
             }
             return out;
+        } catch (OrtException | MedsearchException e) {
+            throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The feature maps of {@code n} images: only on a graph built with them
+     * ({@link ResNet18Onnx#build(Map, int, int, boolean)}).
+     *
+     * @throws IllegalStateException on a graph without the {@value ResNet18Onnx#FEATURE_MAP} output
+     */
+    @Override
+    public org.medsearch.model.FeatureMaps featureMaps(float[] nhwc, int n) {
+        if (!session.getOutputNames().contains(ResNet18Onnx.FEATURE_MAP)) {
+            throw new IllegalStateException("this graph has no feature map output: open it as an explainer");
+        }
+        EmbeddingBackend.checkBatch(prep, nhwc, n);
+        int s = prep.imageSize();
+        int g = ResNet18Onnx.grid(s);
+        long[] shape = {n, s, s, Preprocessing.CHANNELS};
+        try (OnnxTensor x = OnnxTensor.createTensor(Ort.environment(), FloatBuffer.wrap(nhwc), shape);
+                OrtSession.Result r = session.run(
+                        Map.of(ResNet18Onnx.INPUT, x),
+                        java.util.Set.of(ResNet18Onnx.FEATURES, ResNet18Onnx.FEATURE_MAP))) {
+            FloatBuffer feats = ((OnnxTensor) r.get(ResNet18Onnx.FEATURES).orElseThrow()).getFloatBuffer();
+            FloatBuffer maps = ((OnnxTensor) r.get(ResNet18Onnx.FEATURE_MAP).orElseThrow()).getFloatBuffer();
+            float[] f = new float[n * ResNet18.FEATURE_DIM];
+            float[] m = new float[n * ResNet18.FEATURE_DIM * g * g];
+            feats.get(f);
+            maps.get(m);
+            return new org.medsearch.model.FeatureMaps(n, g, m, f);
         } catch (OrtException | MedsearchException e) {
             throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
         }

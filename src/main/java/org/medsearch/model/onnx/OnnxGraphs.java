@@ -123,9 +123,14 @@ public final class OnnxGraphs {
 
     /** The fp32 graph of a bundle's weights, checked against the manifest's hash. */
     static OnnxModel fromBundle(Path dir, ModelManifest m) throws MedsearchException {
+        return fromBundle(dir, m, false);
+    }
+
+    /** As {@link #fromBundle(Path, ModelManifest)}, with the feature map output for explanations. */
+    public static OnnxModel fromBundle(Path dir, ModelManifest m, boolean withFeatureMap) throws MedsearchException {
         Map<String, Tensor> sd = ModelBundle.readWeights(dir, m);
         try {
-            return ResNet18Onnx.build(sd, m.classes().size(), m.preprocessing().imageSize());
+            return ResNet18Onnx.build(sd, m.classes().size(), m.preprocessing().imageSize(), withFeatureMap);
         } catch (IllegalArgumentException e) {
             throw new MedsearchException("cannot read " + dir.resolve(m.weightsFile()) + ": " + e.getMessage());
         }

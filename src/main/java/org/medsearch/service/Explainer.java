@@ -1,0 +1,95 @@
+package org.medsearch.service;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.medsearch.image.MedicalImage;
+import org.medsearch.image.Preprocessing;
+import org.medsearch.model.FeatureMapper;
+import org.medsearch.model.FeatureMaps;
+import org.medsearch.search.SimilarityMap;
+import org.medsearch.util.Progress;
+
+/**
+ * Explains a hit: the {@link SimilarityMap} of a query and a hit, and both images with it laid over
+ * them. It runs the model's fp32 graph with its feature maps (one forward pass for the two images
+ * together) whatever runtime searched; the maps of a blank gray image, computed once when the
+ * explainer opens, are subtracted from every cell so that the zero padding's mark on the border
+ * cells, the same in every image, is not taken for similarity.
+ *
+ * <p>Contract: an explanation of a query and an indexed image costs one forward pass per image;
+ * its {@link SimilarityMap#distance()} is the pair's distance as the index computes it, to float
+ * rounding. Thread-safe.
+ *
+ * <pre>{@code
+ * try (Explainer x = Explainer.open(Path.of("model"), 0, Progress.NONE)) {
+ *     Explainer.Explanation e = x.explain(query, hit, 256);
+ *     Files.write(Path.of("query.png"), e.queryPng());
+ * }
+ * }</pre>
+ */
+public final class Explainer implements AutoCloseable {
+
+    /** The gray level of the blank image whose maps are the baseline. */
+    static final float BLANK = 0.5f;
+
+    private final FeatureMapper mapper;
+    private final FeatureMaps blank;
+
+    private Explainer(FeatureMapper mapper) {
+        this.mapper = mapper;
+        int s = mapper.preprocessing().imageSize();
+        float[] gray = new float[s * s];
+        Arrays.fill(gray, BLANK);
+        this.blank = mapper.featureMaps(mapper.preprocessing().apply(new MedicalImage(s, s, gray)), 1);
+    }
+
+    /** The explainer of a model bundle, or of {@code imagenet} at {@code imageSize} (0: 224). */
+    public static Explainer open(Path model, int imageSize, Progress progress) throws IOException {
+        return new Explainer(Models.explainer(model, imageSize, progress));
+    }
+
+    /** An explainer over a mapper it then owns (tests). */
+    public static Explainer of(FeatureMapper mapper) {
+        return new Explainer(mapper);
+    }
+
+    /**
+     * A query and a hit explained.
+     *
+     * @param map where their distance comes from
+     * @param queryPng the query with its similarity map over it
+     * @param hitPng the hit with its similarity map over it
+     * @param nanos the time it took, forward pass included
+     */
+    public record Explanation(SimilarityMap map, byte[] queryPng, byte[] hitPng, long nanos) {}
+
+    /** The maps of a query and a hit; the overlays' longer side is {@code side} pixels. */
+    public Explanation explain(MedicalImage query, MedicalImage hit, int side) {
+        long t0 = System.nanoTime();
+        SimilarityMap m = map(query, hit);
+        byte[] q = SimilarityMap.overlayPng(query, m.queryHeat(), m.grid(), side);
+        byte[] h = SimilarityMap.overlayPng(hit, m.hitHeat(), m.grid(), side);
+        return new Explanation(m, q, h, System.nanoTime() - t0);
+    }
+
+    /** The similarity map alone (one forward pass of the two images). */
+    public SimilarityMap map(MedicalImage query, MedicalImage hit) {
+        Preprocessing p = mapper.preprocessing();
+        float[] a = p.apply(query);
+        float[] b = p.apply(hit);
+        float[] both = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        return SimilarityMap.of(mapper.featureMaps(both, 2), 0, 1, blank, 0);
+    }
+
+    /** The pre-processing the maps are computed on. */
+    public Preprocessing preprocessing() {
+        return mapper.preprocessing();
+    }
+
+    @Override
+    public void close() {
+        mapper.close();
+    }
+}
