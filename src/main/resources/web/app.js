@@ -16,6 +16,9 @@
   let previewUrl = null;    // its object URL, revoked when replaced
   let lastOpener = null;    // the result button that opened the viewer, to return focus to
   let generation = 0;       // answers to superseded searches are dropped
+  let region = null;        // {x, y, w, h} in the query image's own pixels, or null for all of it
+  const marks = new Map();  // hit id -> 'relevant' | 'irrelevant', for the next search
+  let dragged = false;      // a region was drawn: the click that ends it does not open the file chooser
 
   function showError(title, message) {
     errorBox.replaceChildren();
@@ -41,6 +44,8 @@
 
   function setQuery(file) {
     current = file;
+    setRegion(null);
+    marks.clear();
     $('file-name').textContent = file.name;
     if (previewUrl) URL.revokeObjectURL(previewUrl);
     previewUrl = URL.createObjectURL(file);
@@ -62,6 +67,11 @@
     form.append('image', current);
     form.append('k', String(clampK()));
     form.append('scope', scopeInput.value);
+    if (region) form.append('region', [region.x, region.y, region.w, region.h].join(','));
+    const relevant = [...marks].filter(([, v]) => v === 'relevant').map(([id]) => id);
+    const irrelevant = [...marks].filter(([, v]) => v === 'irrelevant').map(([id]) => id);
+    if (relevant.length) form.append('relevant', relevant.join(','));
+    if (irrelevant.length) form.append('irrelevant', irrelevant.join(','));
     status.textContent = 'Searching…';
     drop.setAttribute('aria-busy', 'true');
     let response;
@@ -163,7 +173,7 @@
       dist.textContent = 'distance ' + hit.distance.toPrecision(3);
       b.append(img, meta, dist);
       b.addEventListener('click', () => openViewer(hit, i + 1, b));
-      li.append(b);
+      li.append(b, markButtons(hit, i + 1));
       const pacs = pacsLink(hit, 'Open result ' + (i + 1) + ' in the PACS viewer');
       if (pacs) li.append(pacs);
       results.append(li);
@@ -174,6 +184,40 @@
       : r.results.length + ' most similar images ' + scopeText(r) + ' (predicted ' + r.predicted.name + ', '
         + percent(r.predicted.probability) + autoText(r) + '). Server time ' + t.totalMs.toFixed(0) + ' ms.';
     renderVote(r);
+    $('feedback-bar').hidden = r.results.length === 0;
+    updateMarks();
+  }
+
+  // relevance feedback: two toggles per hit; the marks go with the next search (the API keeps no state)
+  function markButtons(hit, rank) {
+    const box = document.createElement('span');
+    box.className = 'marks';
+    for (const [value, label, text] of [['relevant', 'Relevant', '✓'], ['irrelevant', 'Not relevant', '✗']]) {
+      const m = document.createElement('button');
+      m.type = 'button';
+      m.className = 'mark ' + value;
+      m.textContent = text;
+      m.setAttribute('aria-label', label + ': result ' + rank);
+      m.setAttribute('aria-pressed', String(marks.get(hit.id) === value));
+      m.addEventListener('click', () => {
+        if (marks.get(hit.id) === value) marks.delete(hit.id); else marks.set(hit.id, value);
+        for (const other of box.querySelectorAll('.mark')) {
+          other.setAttribute('aria-pressed', String(marks.get(hit.id) === other.classList[1]));
+        }
+        updateMarks();
+      });
+      box.append(m);
+    }
+    return box;
+  }
+
+  function updateMarks() {
+    const rel = [...marks.values()].filter((v) => v === 'relevant').length;
+    const irr = marks.size - rel;
+    $('refine').disabled = marks.size === 0;
+    $('marks').textContent = marks.size === 0
+      ? 'Mark results as relevant or not, then search again.'
+      : rel + ' relevant, ' + irr + ' not relevant: the search moves toward the first and away from the others.';
   }
 
   // which classes were searched, in words: one class, all of them, or a list
@@ -243,7 +287,96 @@
     }
     viewer.showModal();
     $('viewer-close').focus();
+    explain(hit);
   }
+
+  // both similarity maps of the query and the opened hit (one forward pass per image on the server)
+  async function explain(hit) {
+    const box = $('explain');
+    box.hidden = true;
+    if (!current) return;
+    const form = new FormData();
+    form.append('image', current);
+    form.append('id', String(hit.id));
+    if (region) form.append('region', [region.x, region.y, region.w, region.h].join(','));
+    try {
+      const response = await fetch('/api/explain', { method: 'POST', body: form });
+      if (!response.ok || !viewer.open) return;
+      const e = await response.json();
+      $('explain-query').src = e.queryOverlay;
+      $('explain-hit').src = e.hitOverlay;
+      box.hidden = false;
+    } catch (err) {
+      // the plain view stays; the maps are an extra
+    }
+  }
+
+  // search by region: drag a box on the query image; its pixels, not the screen's, go to the server
+  function setRegion(r) {
+    region = r;
+    const box = $('region-box');
+    $('region-clear').hidden = !r;
+    $('region-text').textContent = r
+      ? 'Searching the region ' + r.w + '×' + r.h + ' at (' + r.x + ', ' + r.y + ').'
+      : 'Drag on the image to search one part of it.';
+    if (!r) box.hidden = true;
+  }
+
+  (() => {
+    const img = $('query-preview');
+    const box = $('region-box');
+    let start = null;
+    const point = (e) => {
+      const rect = img.getBoundingClientRect();
+      return {
+        x: Math.min(Math.max(e.clientX - rect.left, 0), rect.width),
+        y: Math.min(Math.max(e.clientY - rect.top, 0), rect.height),
+        rect,
+      };
+    };
+    img.addEventListener('pointerdown', (e) => {
+      if (img.hidden) return;
+      e.preventDefault();
+      start = point(e);
+      img.setPointerCapture(e.pointerId);
+    });
+    img.addEventListener('pointermove', (e) => {
+      if (!start) return;
+      const p = point(e);
+      const left = Math.min(start.x, p.x);
+      const top = Math.min(start.y, p.y);
+      box.style.left = (img.offsetLeft + left) + 'px';
+      box.style.top = (img.offsetTop + top) + 'px';
+      box.style.width = Math.abs(p.x - start.x) + 'px';
+      box.style.height = Math.abs(p.y - start.y) + 'px';
+      box.hidden = false;
+    });
+    img.addEventListener('pointerup', (e) => {
+      if (!start) return;
+      const p = point(e);
+      const sx = img.naturalWidth / p.rect.width;
+      const sy = img.naturalHeight / p.rect.height;
+      const r = {
+        x: Math.round(Math.min(start.x, p.x) * sx),
+        y: Math.round(Math.min(start.y, p.y) * sy),
+        w: Math.round(Math.abs(p.x - start.x) * sx),
+        h: Math.round(Math.abs(p.y - start.y) * sy),
+      };
+      start = null;
+      if (r.w >= 8 && r.h >= 8) {
+        dragged = true;
+        r.w = Math.min(r.w, img.naturalWidth - r.x);
+        r.h = Math.min(r.h, img.naturalHeight - r.y);
+        setRegion(r);
+        marks.clear();
+        search();
+      } else {
+        box.hidden = !region;
+      }
+    });
+  })();
+  $('region-clear').addEventListener('click', () => { setRegion(null); marks.clear(); search(); });
+  $('refine').addEventListener('click', () => search());
 
   // the dialog closes with Escape (natively), the Close button or a click on the backdrop
   $('viewer-close').addEventListener('click', () => viewer.close());
@@ -253,7 +386,10 @@
   fileInput.addEventListener('change', () => {
     if (fileInput.files && fileInput.files[0]) setQuery(fileInput.files[0]);
   });
-  drop.addEventListener('click', () => fileInput.click());
+  drop.addEventListener('click', () => {
+    if (dragged) { dragged = false; return; }
+    fileInput.click();
+  });
   drop.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' || e.key === ' ') {
       e.preventDefault();

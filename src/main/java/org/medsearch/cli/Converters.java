@@ -110,6 +110,13 @@ final class Converters {
         }
     }
 
+    static final class Regions implements ITypeConverter<org.medsearch.image.Region> {
+        @Override
+        public org.medsearch.image.Region convert(String value) {
+            return Converters.convert(value, org.medsearch.image.Region::parse);
+        }
+    }
+
     static final class Planes implements ITypeConverter<Plane> {
         @Override
         public Plane convert(String value) {

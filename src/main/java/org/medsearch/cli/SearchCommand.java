@@ -94,6 +94,28 @@ final class SearchCommand implements Callable<Integer> {
     Path sheet;
 
     @Option(
+            names = "--region",
+            paramLabel = "X,Y,W,H",
+            converter = Converters.Regions.class,
+            description = "Search with this part of each query image only: a box in the image's pixels (left, top,"
+                    + " width, height), cropped, then pre-processed as any image.")
+    org.medsearch.image.Region region;
+
+    @Option(
+            names = "--relevant",
+            paramLabel = "IDS",
+            description = "Relevance feedback: ids of earlier hits that are relevant (comma-separated); the query"
+                    + " moves toward them (Rocchio, beta 0.75) and the scope widens to their classes.")
+    String relevant;
+
+    @Option(
+            names = "--irrelevant",
+            paramLabel = "IDS",
+            description = "Relevance feedback: ids of earlier hits that are not relevant; the query moves away from"
+                    + " them (Rocchio, gamma 0.15).")
+    String irrelevant;
+
+    @Option(
             names = "--explain",
             paramLabel = "DIR",
             description = "Also write, for each query and hit, both images with their similarity map over them"
@@ -157,7 +179,7 @@ final class SearchCommand implements Callable<Integer> {
                 EmbeddingBackend backend = Models.openFor(model, idx, chosen, Output.progress(false))) {
             SearchFilter filter = filter(idx);
             SearchRequest request = new SearchRequest(
-                    k, scope, filter, exact ? VectorStore.SearchMode.EXACT : VectorStore.SearchMode.AUTO);
+                    k, scope, filter, exact ? VectorStore.SearchMode.EXACT : VectorStore.SearchMode.AUTO, feedback());
             SearchService retriever = new SearchService(backend, idx);
             ImageReaders readers = retriever.readers();
             currentReaders = readers;
@@ -176,6 +198,13 @@ final class SearchCommand implements Callable<Integer> {
                         err.flush();
                         status = 2;
                         continue;
+                    }
+                    if (region != null) {
+                        try {
+                            img = region.crop(img);
+                        } catch (IllegalArgumentException e) {
+                            throw new MedsearchException(query.name() + ": " + e.getMessage());
+                        }
                     }
                     Path q = query.file() != null ? query.file() : Path.of(query.name());
                     SearchResult r = retriever.search(img, request);
@@ -230,6 +259,15 @@ final class SearchCommand implements Callable<Integer> {
         to.printf(
                 "Similarity maps of %s and its %d hits: %s (%.0f ms each)%n",
                 name, rank, explain, rank == 0 ? 0.0 : nanos / 1e6 / rank);
+    }
+
+    private org.medsearch.search.Feedback feedback() throws MedsearchException {
+        try {
+            return org.medsearch.search.Feedback.of(
+                    org.medsearch.search.Feedback.ids(relevant), org.medsearch.search.Feedback.ids(irrelevant));
+        } catch (IllegalArgumentException e) {
+            throw new MedsearchException("--relevant/--irrelevant: " + e.getMessage());
+        }
     }
 
     /** A query image: its name as shown, its file (null from a PACS), and how to read it. */

@@ -52,10 +52,12 @@ final class Serving {
         CountDownLatch stopped = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
         try (EmbeddingBackend backend = Models.open(modelDir, 0, runtime, Progress.NONE);
-                VectorStore idx = Stores.open(indexDir, cfg.writesEnabled(), fetch)) {
+                VectorStore idx = Stores.open(indexDir, cfg.writesEnabled(), fetch);
+                org.medsearch.service.Explainer explainer =
+                        org.medsearch.service.Explainer.open(modelDir, 0, Progress.NONE)) {
             SearchServer server;
             try {
-                server = SearchServer.start(cfg, new SearchService(backend, idx), pacs);
+                server = SearchServer.start(cfg, new SearchService(backend, idx), pacs, explainer);
             } catch (RuntimeException e) {
                 throw new MedsearchException("cannot serve on " + cfg.host() + ":" + cfg.port() + ": "
                         + Main.oneLine(String.valueOf(e.getMessage())));

@@ -16,8 +16,9 @@ import org.medsearch.index.VectorStore.SearchMode;
  *     {@code predicted}; {@code all} for a bare backbone)
  * @param filter conditions besides the scope (modality, excluded patient, ...)
  * @param mode which search path: the planner's choice (AUTO) or the exact scan
+ * @param feedback the reader's marks on earlier hits ({@link Feedback#NONE}: none)
  */
-public record SearchRequest(int k, Scope scope, SearchFilter filter, SearchMode mode) {
+public record SearchRequest(int k, Scope scope, SearchFilter filter, SearchMode mode, Feedback feedback) {
 
     public static final int MAX_K = 1000;
     /** The paper's 10 closest images. */
@@ -33,6 +34,13 @@ public record SearchRequest(int k, Scope scope, SearchFilter filter, SearchMode 
         if (mode == null) {
             mode = SearchMode.AUTO;
         }
+        if (feedback == null) {
+            feedback = Feedback.NONE;
+        }
+    }
+
+    public SearchRequest(int k, Scope scope, SearchFilter filter, SearchMode mode) {
+        this(k, scope, filter, mode, Feedback.NONE);
     }
 
     public SearchRequest(int k, Scope scope, SearchFilter filter) {
@@ -44,10 +52,14 @@ public record SearchRequest(int k, Scope scope, SearchFilter filter, SearchMode 
     }
 
     public SearchRequest withFilter(SearchFilter f) {
-        return new SearchRequest(k, scope, f, mode);
+        return new SearchRequest(k, scope, f, mode, feedback);
     }
 
     public SearchRequest withMode(SearchMode m) {
-        return new SearchRequest(k, scope, filter, m);
+        return new SearchRequest(k, scope, filter, m, feedback);
+    }
+
+    public SearchRequest withFeedback(Feedback f) {
+        return new SearchRequest(k, scope, filter, mode, f);
     }
 }

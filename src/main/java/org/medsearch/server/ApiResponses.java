@@ -36,6 +36,35 @@ public final class ApiResponses {
     /** {@code GET /api/health}. */
     public record Health(String status, int indexSize, boolean writesEnabled) {}
 
+    /**
+     * An explanation: where the distance between the query and image {@code id} comes from, cell by
+     * cell of each image's {@code grid x grid} feature grid (row-major; 1 = most alike), and both
+     * images with their map laid over them, as PNG data URLs.
+     */
+    public record Explanation(
+            long id,
+            double distance,
+            int grid,
+            float[] queryHeat,
+            float[] hitHeat,
+            String queryOverlay,
+            String hitOverlay,
+            double millis) {}
+
+    static Explanation explained(ImageService.Explained e) {
+        org.medsearch.service.Explainer.Explanation x = e.explanation();
+        java.util.Base64.Encoder b64 = java.util.Base64.getEncoder();
+        return new Explanation(
+                e.id(),
+                x.map().distance(),
+                x.map().grid(),
+                x.map().queryHeat(),
+                x.map().hitHeat(),
+                "data:image/png;base64," + b64.encodeToString(x.queryPng()),
+                "data:image/png;base64," + b64.encodeToString(x.hitPng()),
+                ms(x.nanos()));
+    }
+
     /** {@code POST /api/images}. */
     public record Added(
             long id, String label, SearchAnswer.ClassProbability predicted, String thumbnailUrl, String imageUrl) {}

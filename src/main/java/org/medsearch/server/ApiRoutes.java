@@ -8,6 +8,8 @@ import java.io.UncheckedIOException;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import org.medsearch.dicomweb.DicomWebException;
+import org.medsearch.image.Region;
+import org.medsearch.search.Feedback;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchAnswer;
 import org.medsearch.search.SearchRequest;
@@ -69,6 +71,7 @@ final class ApiRoutes {
 
     void register(JavalinDefaultRoutingApi r) {
         r.post("/api/search", this::search);
+        r.post("/api/explain", this::explain);
         r.get("/api/images/{id}/thumbnail", this::thumbnail);
         r.get("/api/images/{id}", this::image);
         r.post("/api/images", this::add);
@@ -89,14 +92,55 @@ final class ApiRoutes {
         service.refuseIfBusy();
         form.receive();
         SearchRequest request = SearchRequest.of(
-                form.intField("k", SearchRequest.DEFAULT_K, 1, MAX_K), service.scope(scope(form.field("scope"))));
-        String instance = form.field("instance");
-        ImageService.Upload upload =
-                instance == null || instance.isBlank() ? () -> form.file("image") : fromPacs(instance.strip(), form);
-        ImageService.Outcome o = service.search(ImageService.Query.of(upload, request));
+                        form.intField("k", SearchRequest.DEFAULT_K, 1, MAX_K),
+                        service.scope(scope(form.field("scope"))))
+                .withFeedback(feedback(form));
+        ImageService.Outcome o = service.search(ImageService.Query.of(upload(form), request, region(form)));
         // the one writer of search answers, shared with `medsearch search --json`
         ctx.contentType("application/json")
                 .result(ApiResponses.search(o, pacs.viewer()).toJson());
+    }
+
+    /** Explains a query (an upload, or a PACS instance) and an indexed image: both similarity maps. */
+    private void explain(Context ctx) throws Exception {
+        MultipartForm form = new MultipartForm(ctx, config.maxUploadBytes());
+        form.checkDeclaredSize();
+        service.refuseIfBusy();
+        form.receive();
+        String raw = form.field("id");
+        if (raw == null || !ID.matcher(raw.strip()).matches()) {
+            throw ApiException.badRequest("id must be the decimal id of an indexed image");
+        }
+        ImageService.Explained e = service.explain(upload(form), region(form), Long.parseLong(raw.strip()));
+        ctx.json(ApiResponses.explained(e));
+    }
+
+    /** The query image: the {@code image} part, or the PACS instance named by {@code instance}. */
+    private ImageService.Upload upload(MultipartForm form) {
+        String instance = form.field("instance");
+        return instance == null || instance.isBlank() ? () -> form.file("image") : fromPacs(instance.strip(), form);
+    }
+
+    /** The form's region ({@code x,y,w,h} in the query image's pixels), or null. */
+    private static Region region(MultipartForm form) {
+        String raw = form.field("region");
+        if (raw == null || raw.isBlank()) {
+            return null;
+        }
+        try {
+            return Region.parse(raw);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage());
+        }
+    }
+
+    /** The reader's marks ({@code relevant} and {@code irrelevant}: ids, comma-separated). */
+    private static Feedback feedback(MultipartForm form) {
+        try {
+            return Feedback.of(Feedback.ids(form.field("relevant")), Feedback.ids(form.field("irrelevant")));
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage());
+        }
     }
 
     /** The query image from the PACS, retrieved once the search holds its ticket. */

@@ -21,12 +21,14 @@ import org.medsearch.image.MedicalImage;
 import org.medsearch.image.MemoryBudget;
 import org.medsearch.image.Preprocessing;
 import org.medsearch.image.ReadLimits;
+import org.medsearch.image.Region;
 import org.medsearch.index.IndexedImage;
 import org.medsearch.model.Embedding;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
 import org.medsearch.search.SearchResult;
 import org.medsearch.search.ViewerLink;
+import org.medsearch.service.Explainer;
 import org.medsearch.service.SearchService;
 import org.medsearch.util.FileUtil;
 import org.medsearch.util.Hashing;
@@ -79,6 +81,11 @@ public final class ImageService {
 
         SearchRequest request();
 
+        /** The part of the image to search with, or null for all of it. */
+        default Region region() {
+            return null;
+        }
+
         /** A query whose image is already at hand. */
         static Query of(byte[] image, SearchRequest request) {
             return of(() -> image, request);
@@ -86,6 +93,11 @@ public final class ImageService {
 
         /** A query whose image is read from {@code upload} once admitted. */
         static Query of(Upload upload, SearchRequest request) {
+            return of(upload, request, null);
+        }
+
+        /** A query with {@code region} of the image read from {@code upload} (null: the whole image). */
+        static Query of(Upload upload, SearchRequest request, Region region) {
             return new Query() {
                 @Override
                 public byte[] image() throws IOException {
@@ -95,6 +107,11 @@ public final class ImageService {
                 @Override
                 public SearchRequest request() {
                     return request;
+                }
+
+                @Override
+                public Region region() {
+                    return region;
                 }
             };
         }
@@ -146,6 +163,7 @@ public final class ImageService {
     private final Path uploads;
     private final Object writeLock = new Object();
     private volatile PacsAccess pacs = PacsAccess.NONE;
+    private volatile Explainer explainer;
 
     /**
      * @param service searches and writes the index; its backend computes what {@code queue}'s model computes
@@ -212,7 +230,7 @@ public final class ImageService {
         long t0 = System.nanoTime();
         SearchRequest request = query.request();
         try (InferenceQueue.Ticket ticket = queue.tryAdmit().orElseThrow(ApiException::overloaded)) {
-            Decoded d = decodeUpload(query::image);
+            Decoded d = decodeUpload(query::image, query.region());
             SearchResult res = service.search(d.input(), request);
             return new Outcome(request, res, d.nanos(), ticket.result(), System.nanoTime() - t0);
         }
@@ -344,15 +362,72 @@ public final class ImageService {
 
     private record Decoded(byte[] bytes, MedicalImage image, float[] input, long nanos) {}
 
-    @SuppressWarnings("try") // the gate is held for the decode's duration and never read
     private Decoded decodeUpload(Upload upload) throws IOException, InterruptedException {
+        return decodeUpload(upload, null);
+    }
+
+    /** Decodes an upload and pre-processes it, or its {@code region} (null: all of it). */
+    @SuppressWarnings("try") // the gate is held for the decode's duration and never read
+    private Decoded decodeUpload(Upload upload, Region region) throws IOException, InterruptedException {
         byte[] bytes = upload.bytes();
         try (Gate g = enter(uploadGate)) {
             long t0 = System.nanoTime();
-            MedicalImage img = decode(bytes);
+            MedicalImage img = cropped(decode(bytes), region);
             float[] input = prep.apply(img);
             return new Decoded(bytes, img, input, System.nanoTime() - t0);
         }
+    }
+
+    private static MedicalImage cropped(MedicalImage img, Region region) {
+        if (region == null) {
+            return img;
+        }
+        try {
+            return region.crop(img);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage());
+        }
+    }
+
+    /**
+     * A query and an indexed image explained: where their distance comes from on each image
+     * ({@link Explainer}); 404 for an unknown id or an image that cannot be read, 400 on a server
+     * started without explanations.
+     */
+    @SuppressWarnings("try") // the ticket and the gate are held for the explanation's duration
+    public Explained explain(Upload upload, Region region, long id) throws IOException, InterruptedException {
+        Explainer x = explainer;
+        if (x == null) {
+            throw ApiException.badRequest("this server gives no explanations");
+        }
+        Optional<IndexedImage> img = service.image(id);
+        if (img.isEmpty()) {
+            throw ApiException.notFound("no image with id " + id);
+        }
+        try (InferenceQueue.Ticket ticket = queue.tryAdmit().orElseThrow(ApiException::overloaded)) {
+            Decoded d = decodeUpload(upload, region);
+            MedicalImage hit;
+            try (Gate g = enter(renderGate)) {
+                hit = fromPacs(img.get())
+                        ? pacsImage(id, img.get())
+                        : SampleLoader.load(img.get().path(), readers);
+            } catch (ImageFormatException e) {
+                LOG.warn("image {} ({}): {}", id, img.get().path(), e.getMessage());
+                throw new ApiException(404, "not_found", "image " + id + " is indexed, but its file cannot be read");
+            }
+            return new Explained(id, x.explain(d.image(), hit, EXPLAIN_SIDE));
+        }
+    }
+
+    /** The overlays' longer side, pixels. */
+    static final int EXPLAIN_SIDE = 256;
+
+    /** An explanation of the query and image {@code id}. */
+    public record Explained(long id, Explainer.Explanation explanation) {}
+
+    /** Explanations for {@link #explain}, from the model's fp32 graph with its feature maps. */
+    public void optExplainer(Explainer x) {
+        this.explainer = x;
     }
 
     /** Decodes an upload; the type comes from the content alone. 415: not an image; 422: a broken or too large one. */

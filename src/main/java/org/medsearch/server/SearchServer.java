@@ -70,6 +70,13 @@ public final class SearchServer {
         return start(config, retriever, retriever.backend()::embed, pacs);
     }
 
+    /** As above, explaining hits ({@code POST /api/explain}) with {@code explainer} (null: no explanations). */
+    public static SearchServer start(
+            ServerConfig config, SearchService retriever, PacsAccess pacs, org.medsearch.service.Explainer explainer)
+            throws IOException {
+        return start(config, retriever, retriever.backend()::embed, pacs, explainer);
+    }
+
     /** As {@link #start(ServerConfig, SearchService, InferenceQueue.BatchModel, PacsAccess)}, without a PACS. */
     public static SearchServer start(ServerConfig config, SearchService retriever, InferenceQueue.BatchModel model)
             throws IOException {
@@ -83,6 +90,16 @@ public final class SearchServer {
     public static SearchServer start(
             ServerConfig config, SearchService retriever, InferenceQueue.BatchModel model, PacsAccess pacs)
             throws IOException {
+        return start(config, retriever, model, pacs, null);
+    }
+
+    static SearchServer start(
+            ServerConfig config,
+            SearchService retriever,
+            InferenceQueue.BatchModel model,
+            PacsAccess pacs,
+            org.medsearch.service.Explainer explainer)
+            throws IOException {
         InferenceQueue queue = new InferenceQueue(
                 model,
                 retriever.backend().preprocessing().inputLength(),
@@ -93,6 +110,7 @@ public final class SearchServer {
             queue.warmUp();
             ImageService service = new ImageService(config, retriever, queue);
             service.optPacs(pacs);
+            service.optExplainer(explainer);
             ModelSummary summary = ModelSummary.of(retriever.backend().manifest(), Engines.threads());
             RequestStats stats = new RequestStats();
             ApiRoutes routes =

@@ -18,6 +18,7 @@ import org.medsearch.index.VectorStore;
 import org.medsearch.model.Embedding;
 import org.medsearch.model.EmbeddingBackend;
 import org.medsearch.model.ModelManifest;
+import org.medsearch.search.Feedback;
 import org.medsearch.search.NeighbourVote;
 import org.medsearch.search.Scope;
 import org.medsearch.search.SearchRequest;
@@ -249,8 +250,25 @@ public final class SearchService {
             f = f.withClasses(allowed);
             searched = List.copyOf(allowed);
         }
+        float[] query = e.vector();
+        Feedback fb = request.feedback();
+        if (!fb.isEmpty()) {
+            // Rocchio: toward the hits the reader marked relevant, away from the others; the scope
+            // widens to the relevant hits' classes (a reader who says "this one too" means it)
+            List<float[]> rel = vectors(fb.relevant());
+            List<float[]> irr = vectors(fb.irrelevant());
+            query = fb.move(query, rel, irr);
+            if (f.classes() != null && request.filter().classes() == null) {
+                Set<String> widened = new LinkedHashSet<>(f.classes());
+                for (long id : fb.relevant()) {
+                    index.get(id).ifPresent(img -> widened.add(img.searchClass()));
+                }
+                f = f.withClasses(widened);
+                searched = inModelOrder(widened, classes);
+            }
+        }
         long t1 = System.nanoTime();
-        VectorStore.SearchResults r = index.search(e.vector(), request.k(), f, request.mode());
+        VectorStore.SearchResults r = index.search(query, request.k(), f, request.mode());
         long t2 = System.nanoTime();
         return new SearchResult(
                 predicted,
@@ -266,6 +284,15 @@ public final class SearchService {
                 searched,
                 threshold,
                 NeighbourVote.of(r.hits(), predicted));
+    }
+
+    /** The stored vectors of those of {@code ids} still indexed, in id order. */
+    private List<float[]> vectors(Set<Long> ids) throws IOException {
+        List<float[]> out = new ArrayList<>();
+        for (long id : new TreeSet<>(ids)) {
+            index.get(id).ifPresent(img -> out.add(img.vector()));
+        }
+        return out;
     }
 
     /** {@code names} in the model's class order, names the model does not know after them, sorted. */

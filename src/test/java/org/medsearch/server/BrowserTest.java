@@ -281,6 +281,96 @@ class BrowserTest {
     }
 
     @Test
+    void drawingARegionSearchesWithThatPartOfTheQuery() {
+        driver.findElement(By.id("file"))
+                .sendKeys(built.data()
+                        .resolve("disc/img_004.png")
+                        .toAbsolutePath()
+                        .toString());
+        waitForResults(10);
+        String whole = firstDistance();
+        WebElement img = driver.findElement(By.id("query-preview"));
+        Rectangle r = img.getRect();
+        new org.openqa.selenium.interactions.Actions(driver)
+                .moveToElement(img, -r.getWidth() / 4, -r.getHeight() / 4)
+                .clickAndHold()
+                .moveByOffset(r.getWidth() / 2, r.getHeight() / 2)
+                .release()
+                .perform();
+        waitUntil(d -> text("region-text").startsWith("Searching the region"));
+        waitUntil(d -> results().size() == 10 && !firstDistance().equals(whole));
+        assertTrue(
+                text("region-text").matches("Searching the region \\d+×\\d+ at \\(\\d+, \\d+\\)\\."),
+                text("region-text"));
+        assertTrue(driver.findElement(By.id("region-box")).isDisplayed(), "the box stays drawn");
+        assertFalse(
+                (Boolean) js("return document.activeElement && document.activeElement.id === 'file'"),
+                "drawing did not open the file chooser");
+        screenshotAs(name + "-region");
+        driver.findElement(By.id("region-clear")).click();
+        waitUntil(d -> text("region-text").startsWith("Drag on the image"));
+        waitUntil(d -> results().size() == 10 && firstDistance().equals(whole));
+    }
+
+    @Test
+    void openingAHitShowsBothSimilarityMaps() {
+        driver.findElement(By.id("file"))
+                .sendKeys(built.data()
+                        .resolve("columns/img_011.png")
+                        .toAbsolutePath()
+                        .toString());
+        waitForResults(10);
+        results().get(1).click();
+        waitUntil(d -> (Boolean) js("return document.getElementById('viewer').open"));
+        waitUntil(d -> (Boolean) js("const q = document.getElementById('explain-query'),"
+                + " h = document.getElementById('explain-hit');"
+                + " return !document.getElementById('explain').hidden && q.complete && q.naturalWidth > 0"
+                + " && h.complete && h.naturalWidth > 0"));
+        assertEquals(256L, js("return document.getElementById('explain-query').naturalWidth"));
+        screenshotAs(name + "-maps");
+        driver.findElement(By.id("viewer-close")).click();
+    }
+
+    @Test
+    void markingHitsAndSearchingAgainMovesTheQuery() {
+        driver.findElement(By.id("file"))
+                .sendKeys(built.data()
+                        .resolve("stripes/img_012.png")
+                        .toAbsolutePath()
+                        .toString());
+        waitForResults(10);
+        List<WebElement> items = driver.findElements(By.cssSelector("#results li"));
+        String relevant = items.get(8).findElement(By.cssSelector(".result")).getAttribute("data-id");
+        String irrelevant = items.get(1).findElement(By.cssSelector(".result")).getAttribute("data-id");
+        items.get(8).findElement(By.cssSelector(".mark.relevant")).click();
+        items.get(9).findElement(By.cssSelector(".mark.relevant")).click();
+        items.get(1).findElement(By.cssSelector(".mark.irrelevant")).click();
+        assertEquals(
+                "true",
+                items.get(8).findElement(By.cssSelector(".mark.relevant")).getAttribute("aria-pressed"));
+        assertTrue(text("marks").startsWith("2 relevant, 1 not relevant"), text("marks"));
+        screenshotAs(name + "-marked");
+        driver.findElement(By.id("refine")).click();
+        // the query moved toward results 9 and 10 and away from result 2: the first rises, the last falls
+        waitUntil(d -> rankOf(relevant) >= 0 && rankOf(relevant) < 8);
+        assertTrue(
+                rankOf(irrelevant) < 0 || rankOf(irrelevant) > 1, "rank of the irrelevant hit: " + rankOf(irrelevant));
+        screenshotAs(name + "-refined");
+    }
+
+    /** The first hit's distance as shown, read in one script (the grid may be re-rendered meanwhile). */
+    static String firstDistance() {
+        Object d = js("const e = document.querySelector('#results .result .distance'); return e ? e.textContent : ''");
+        return String.valueOf(d);
+    }
+
+    /** The 0-based rank of the hit with this id on the page, or -1; read in one script. */
+    static int rankOf(String id) {
+        Object ids = js("return [...document.querySelectorAll('#results .result')].map(b => b.dataset.id)");
+        return ((List<?>) ids).indexOf(id);
+    }
+
+    @Test
     void onATabletTheQueryComesAboveTheResults() {
         driver.manage().window().setSize(new Dimension(820, 1180));
         driver.get(running.server.url());

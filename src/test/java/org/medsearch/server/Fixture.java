@@ -140,10 +140,12 @@ final class Fixture {
         final SearchServer server;
         final LuceneIndex index;
         final Http http;
+        private final org.medsearch.service.Explainer explainer;
 
-        Running(SearchServer server, LuceneIndex index) {
+        Running(SearchServer server, LuceneIndex index, org.medsearch.service.Explainer explainer) {
             this.server = server;
             this.index = index;
+            this.explainer = explainer;
             this.http = new Http(server.port());
         }
 
@@ -153,6 +155,7 @@ final class Fixture {
                 server.stop();
             } finally {
                 index.close();
+                explainer.close();
             }
         }
     }
@@ -168,13 +171,17 @@ final class Fixture {
     static Running start(Built b, ServerConfig cfg, Path scratch, InferenceQueue.BatchModel model) throws IOException {
         Path dir = cfg.writesEnabled() ? copyIndex(b.index(), scratch.resolve("index")) : b.index();
         LuceneIndex index = LuceneIndex.open(dir, cfg.writesEnabled());
+        org.medsearch.service.Explainer explainer = null;
         try {
             SearchService r = new SearchService(new Embedder(b.bundle()), index);
-            SearchServer s = model == null
-                    ? SearchServer.start(cfg.withPort(0), r)
-                    : SearchServer.start(cfg.withPort(0), r, model);
-            return new Running(s, index);
+            explainer = org.medsearch.service.Explainer.open(b.model(), 0, org.medsearch.util.Progress.NONE);
+            SearchServer s = SearchServer.start(
+                    cfg.withPort(0), r, model == null ? r.backend()::embed : model, PacsAccess.NONE, explainer);
+            return new Running(s, index, explainer);
         } catch (IOException | RuntimeException e) {
+            if (explainer != null) {
+                explainer.close();
+            }
             index.close();
             throw e;
         }
