@@ -205,6 +205,7 @@ class ApiTest {
         assertEquals(
                 Set.of(
                         "/api/search",
+                        "/api/explain",
                         "/api/images",
                         "/api/images/{id}",
                         "/api/images/{id}/thumbnail",
