@@ -220,10 +220,10 @@ final class SearchCommand implements Callable<Integer> {
                         explainHits(explainer, query.name(), img, r, readers, json ? err : out);
                     }
                 }
-            }
-            if (sheet != null && !rows.isEmpty()) {
-                ContactSheet.write(sheet, rows, readers);
-                (json ? err : out).println("Contact sheet: " + sheet);
+                if (sheet != null && !rows.isEmpty()) {
+                    ContactSheet.write(sheet, rows, readers, explainer == null ? null : explainer::map);
+                    (json ? err : out).println("Contact sheet: " + sheet);
+                }
             }
         }
         out.flush();

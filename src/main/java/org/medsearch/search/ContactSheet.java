@@ -27,6 +27,10 @@ import org.medsearch.util.FileUtil;
  * <pre>{@code
  * ContactSheet.write(Path.of("sheet.png"), List.of(new ContactSheet.Row("query.png", queryImage, result)), readers);
  * }</pre>
+ *
+ * <p>With a map maker ({@code search --explain} with {@code --sheet}), each result tile shows the
+ * result with its similarity map over it, and in its corner the query with the query's map for
+ * that pair.
  */
 public final class ContactSheet {
     private ContactSheet() {}
@@ -39,6 +43,17 @@ public final class ContactSheet {
     public record Row(String queryName, MedicalImage query, SearchResult result) {}
 
     public static void write(Path file, List<Row> rows, ImageReaders readers) throws IOException {
+        write(file, rows, readers, null);
+    }
+
+    /** Makes the similarity maps of a query and a hit: {@code [queryHeat, hitHeat]} and the grid. */
+    @FunctionalInterface
+    public interface Maps {
+        SimilarityMap of(MedicalImage query, MedicalImage hit);
+    }
+
+    /** As {@link #write(Path, List, ImageReaders)}, with each pair's similarity maps when {@code maps} is given. */
+    public static void write(Path file, List<Row> rows, ImageReaders readers, Maps maps) throws IOException {
         int cols =
                 1 + rows.stream().mapToInt(r -> r.result().hits().size()).max().orElse(0);
         int w = PAD + cols * (TILE + PAD);
@@ -73,7 +88,19 @@ public final class ContactSheet {
                     } catch (ImageFormatException e) {
                         // the indexed file moved or changed: keep the slot, say so
                     }
-                    if (img != null) {
+                    if (img != null && maps != null) {
+                        SimilarityMap m = maps.of(row.query(), img);
+                        g.drawImage(SimilarityMap.overlay(img, m.hitHeat(), m.grid(), TILE), x, y, null);
+                        int inset = TILE / 3;
+                        g.drawImage(
+                                SimilarityMap.overlay(row.query(), m.queryHeat(), m.grid(), inset),
+                                x + TILE - inset,
+                                y + TILE - inset,
+                                null);
+                        g.setColor(new Color(80, 160, 255));
+                        g.setStroke(new BasicStroke(1));
+                        g.drawRect(x + TILE - inset, y + TILE - inset, inset - 1, inset - 1);
+                    } else if (img != null) {
                         tile(g, img, x, y);
                     } else {
                         g.setColor(Color.DARK_GRAY);

@@ -19,11 +19,11 @@ import org.medsearch.model.FeatureMaps;
  * |fq - fh|^2 = (1/L) sum_l (Fq_l - Fh_p(l)) . (fq - fh)
  * </pre>
  *
- * medsearch pairs the cells so that the paired cells are as alike as possible (the assignment that
- * minimises the sum of squared cell distances, by the Hungarian algorithm): each query cell is
- * matched with the part of the hit that looks most like it, overall. A pair's own squared distance
- * says how alike the two parts are; {@link #queryHeat()} and {@link #hitHeat()} turn it into
- * similarity in [0, 1], 1 for the most alike pair, on each image's grid. Without the pairing (cell
+ * medsearch pairs the cells so that the paired cells are as alike in kind as possible (the
+ * one-to-one assignment that maximises the sum of their cosines, by the Hungarian algorithm): each
+ * query cell is matched with the part of the hit that looks most like it, overall. What a pair
+ * shares is the inner product of its two cells; {@link #queryHeat()} and {@link #hitHeat()} scale
+ * it to [0, 1], 1 for the pair that shares most, on each image's grid. Without the pairing (cell
  * against the other image's mean) an image whose features are simply weaker somewhere, as at its
  * zero-padded border, would look "similar" there; the pairing compares parts with parts. No
  * gradient and no classifier is involved: one forward pass of each image gives the maps.
@@ -40,11 +40,11 @@ import org.medsearch.model.FeatureMaps;
  *
  * @param grid cells per side
  * @param pairing query cell l is paired with hit cell {@code pairing[l]}
- * @param pairDistances the mean squared difference of each pair's cell vectors, by query cell
+ * @param pairShared the inner product of each pair's cell vectors over the dimensions, by query cell
  * @param shares each pair's share of the distance, by query cell
  * @param distance mean squared error between the two feature vectors
  */
-public record SimilarityMap(int grid, int[] pairing, float[] pairDistances, float[] shares, double distance) {
+public record SimilarityMap(int grid, int[] pairing, float[] pairShared, float[] shares, double distance) {
 
     /** The map of images {@code q} (the query) and {@code h} (the hit) of {@code maps}. */
     public static SimilarityMap of(FeatureMaps maps, int q, int h) {
@@ -94,18 +94,24 @@ public record SimilarityMap(int grid, int[] pairing, float[] pairDistances, floa
             double x = fq[c] - fh[c];
             sq += x * x;
         }
-        float[] pairDistances = new float[cells];
+        float[] pairShared = new float[cells];
         float[] shares = new float[cells];
         for (int l = 0; l < cells; l++) {
             int m = pairing[l];
-            pairDistances[l] = (float) cost[l][m];
+            // how much the pair shares: the inner product of the two (baseline-corrected) cells, so
+            // that strong parts alike in kind count more than faint ones alike by accident
+            double dot = 0;
+            for (int c = 0; c < d; c++) {
+                dot += a[l][c] * (double) bb[m][c];
+            }
+            pairShared[l] = (float) (dot / d);
             double s = 0;
             for (int c = 0; c < d; c++) {
                 s += (a[l][c] - bb[m][c]) * (double) (fq[c] - fh[c]);
             }
             shares[l] = (float) (s / cells / d);
         }
-        return new SimilarityMap(g, pairing, pairDistances, shares, sq / d);
+        return new SimilarityMap(g, pairing, pairShared, shares, sq / d);
     }
 
     private static double[] norms(float[][] v) {
@@ -135,14 +141,14 @@ public record SimilarityMap(int grid, int[] pairing, float[] pairDistances, floa
 
     /** The query's cells as similarity in [0, 1]: 1 where the query is most like its counterpart in the hit. */
     public float[] queryHeat() {
-        return heat(pairDistances);
+        return heat(pairShared);
     }
 
     /** The hit's cells as similarity in [0, 1]: each hit cell takes its query partner's value. */
     public float[] hitHeat() {
-        float[] byHit = new float[pairDistances.length];
+        float[] byHit = new float[pairShared.length];
         for (int l = 0; l < pairing.length; l++) {
-            byHit[pairing[l]] = pairDistances[l];
+            byHit[pairing[l]] = pairShared[l];
         }
         return heat(byHit);
     }
@@ -168,7 +174,7 @@ public record SimilarityMap(int grid, int[] pairing, float[] pairDistances, floa
         float[] h = new float[shares.length];
         float range = max - min;
         for (int i = 0; i < h.length; i++) {
-            h[i] = range > 0 ? (max - shares[i]) / range : 1f;
+            h[i] = range > 0 ? (shares[i] - min) / range : 1f;
         }
         return h;
     }

@@ -133,9 +133,14 @@ class SimilarityMapTest {
                 "all",
                 "--explain",
                 out.toString(),
+                "--sheet",
+                out.resolve("sheet.png").toString(),
                 query.toString());
         assertEquals(0, r.code(), r.toString());
         assertTrue(r.out().contains("Similarity maps of img_001.png and its 3 hits"), r.out());
+        java.awt.image.BufferedImage sheet =
+                javax.imageio.ImageIO.read(out.resolve("sheet.png").toFile());
+        assertEquals(8 + 4 * (128 + 8), sheet.getWidth(), "the query and its 3 hits, with their maps");
         for (int rank = 1; rank <= 3; rank++) {
             for (String which : List.of("query", "hit")) {
                 Path png = out.resolve(String.format("img_001.png-%02d-%s.png", rank, which));
