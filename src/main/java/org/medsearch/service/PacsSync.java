@@ -254,7 +254,7 @@ public final class PacsSync {
             if (p.startsWith(instancePrefix)) {
                 indexedInstances.add(cut(p.substring(instancePrefix.length())));
             } else if (p.startsWith(seriesPrefix)) {
-                indexedSeries.put(cut(p.substring(seriesPrefix.length())), seriesHash(e.getValue(), p));
+                indexedSeries.put(cut(p.substring(seriesPrefix.length())), seriesHash(e.getValue()));
             }
         }
         Ledger ledger = Ledger.load(ledgerFile);
@@ -301,7 +301,7 @@ public final class PacsSync {
                     && !ledger.notVolume(seriesKey);
             if (volume) {
                 String setHash = setHash(images);
-                if (setHash.equals(indexedSeries.get(seriesKey)) || setHash.equals(ledger.failure(seriesKey))) {
+                if (setHash.equals(indexedSeries.get(seriesKey))) {
                     known += images.size();
                 } else {
                     units.add(new Unit(seriesKey, setHash, images));
@@ -699,7 +699,7 @@ public final class PacsSync {
     }
 
     /** A stored slice's content hash is "SETHASH#plane/i": the set hash. */
-    private static String seriesHash(String contentHash, String path) {
+    private static String seriesHash(String contentHash) {
         int hash = contentHash == null ? -1 : contentHash.indexOf('#');
         return hash < 0 ? contentHash : contentHash.substring(0, hash);
     }
