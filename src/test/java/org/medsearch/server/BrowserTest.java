@@ -117,6 +117,12 @@ class BrowserTest {
         }
     }
 
+    /** Chooses the fixture's image {@code relative} as the query, through the file input. */
+    static void upload(String relative) {
+        driver.findElement(By.id("file"))
+                .sendKeys(built.data().resolve(relative).toAbsolutePath().toString());
+    }
+
     static void waitUntil(java.util.function.Function<WebDriver, Boolean> condition) {
         new WebDriverWait(driver, Duration.ofSeconds(60)).until(condition::apply);
     }
@@ -144,11 +150,7 @@ class BrowserTest {
 
     @Test
     void anUploadShowsThePredictionBarsAndTheGrid() {
-        driver.findElement(By.id("file"))
-                .sendKeys(built.data()
-                        .resolve("disc/img_004.png")
-                        .toAbsolutePath()
-                        .toString());
+        upload("disc/img_004.png");
         waitForResults(10);
         assertEquals("disc", text("predicted-class"));
         List<WebElement> bars = driver.findElements(By.cssSelector("#probabilities li"));
@@ -221,11 +223,7 @@ class BrowserTest {
 
     @Test
     void kAndScopeChangeTheSearch() {
-        driver.findElement(By.id("file"))
-                .sendKeys(built.data()
-                        .resolve("columns/img_002.png")
-                        .toAbsolutePath()
-                        .toString());
+        upload("columns/img_002.png");
         waitForResults(10);
         driver.findElement(By.id("k")).sendKeys(Keys.chord(Keys.CONTROL, "a"), "4", Keys.TAB);
         waitForResults(4);
@@ -258,11 +256,7 @@ class BrowserTest {
         keys.sendKeys(Keys.TAB).perform();
         assertEquals("scope", driver.switchTo().activeElement().getAttribute("id"));
 
-        driver.findElement(By.id("file"))
-                .sendKeys(built.data()
-                        .resolve("disc/img_020.png")
-                        .toAbsolutePath()
-                        .toString());
+        upload("disc/img_020.png");
         waitForResults(10);
         js("document.getElementById('scope').focus()");
         keys.sendKeys(Keys.TAB).perform();
@@ -282,11 +276,7 @@ class BrowserTest {
 
     @Test
     void drawingARegionSearchesWithThatPartOfTheQuery() {
-        driver.findElement(By.id("file"))
-                .sendKeys(built.data()
-                        .resolve("disc/img_004.png")
-                        .toAbsolutePath()
-                        .toString());
+        upload("disc/img_004.png");
         waitForResults(10);
         String whole = firstDistance();
         WebElement img = driver.findElement(By.id("query-preview"));
@@ -314,11 +304,7 @@ class BrowserTest {
 
     @Test
     void openingAHitShowsBothSimilarityMaps() {
-        driver.findElement(By.id("file"))
-                .sendKeys(built.data()
-                        .resolve("columns/img_011.png")
-                        .toAbsolutePath()
-                        .toString());
+        upload("columns/img_011.png");
         waitForResults(10);
         results().get(1).click();
         waitUntil(d -> (Boolean) js("return document.getElementById('viewer').open"));
@@ -333,11 +319,7 @@ class BrowserTest {
 
     @Test
     void markingHitsAndSearchingAgainMovesTheQuery() {
-        driver.findElement(By.id("file"))
-                .sendKeys(built.data()
-                        .resolve("stripes/img_012.png")
-                        .toAbsolutePath()
-                        .toString());
+        upload("stripes/img_012.png");
         waitForResults(10);
         List<WebElement> items = driver.findElements(By.cssSelector("#results li"));
         String relevant = items.get(8).findElement(By.cssSelector(".result")).getAttribute("data-id");
@@ -374,11 +356,7 @@ class BrowserTest {
     void onATabletTheQueryComesAboveTheResults() {
         driver.manage().window().setSize(new Dimension(820, 1180));
         driver.get(running.server.url());
-        driver.findElement(By.id("file"))
-                .sendKeys(built.data()
-                        .resolve("stripes/img_030.png")
-                        .toAbsolutePath()
-                        .toString());
+        upload("stripes/img_030.png");
         waitForResults(10);
         Rectangle query = driver.findElement(By.cssSelector(".panel.query")).getRect();
         Rectangle res = driver.findElement(By.cssSelector(".panel.results")).getRect();

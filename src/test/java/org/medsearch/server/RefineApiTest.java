@@ -5,13 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.networknt.schema.Error;
 import com.networknt.schema.InputFormat;
 import com.networknt.schema.Schema;
-import com.networknt.schema.SchemaRegistry;
-import com.networknt.schema.SpecificationVersion;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,15 +37,7 @@ class RefineApiTest {
     static void start() throws Exception {
         built = Fixture.synthetic();
         running = Fixture.start(built, ServerConfig.defaults(), scratch);
-        JsonNode openapi;
-        try (InputStream in = ApiRoutes.class.getResourceAsStream("openapi.json")) {
-            openapi = ApiResponses.MAPPER.readTree(in);
-        }
-        ObjectNode root = ApiResponses.MAPPER.createObjectNode();
-        root.put("$ref", "#/components/schemas/Explanation");
-        root.set("components", openapi.path("components"));
-        explanation = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_4)
-                .getSchema(ApiResponses.MAPPER.writeValueAsString(root), InputFormat.JSON);
+        explanation = SearchAnswerSchemaTest.schema("Explanation");
         query = Files.readAllBytes(built.data().resolve("disc/img_007.png"));
     }
 

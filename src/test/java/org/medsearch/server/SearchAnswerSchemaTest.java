@@ -46,15 +46,20 @@ class SearchAnswerSchemaTest {
     static void start() throws Exception {
         built = Fixture.synthetic();
         running = Fixture.start(built, ServerConfig.defaults(), scratch);
+        search = schema("Search");
+    }
+
+    /** The OpenAPI file's schema {@code component}, with the components its $refs resolve in. */
+    static Schema schema(String component) throws java.io.IOException {
         JsonNode openapi;
         try (InputStream in = ApiRoutes.class.getResourceAsStream("openapi.json")) {
             openapi = ApiResponses.MAPPER.readTree(in);
         }
         // the components travel with the root schema, so that its $refs resolve inside the document
         ObjectNode root = ApiResponses.MAPPER.createObjectNode();
-        root.put("$ref", "#/components/schemas/Search");
+        root.put("$ref", "#/components/schemas/" + component);
         root.set("components", openapi.path("components"));
-        search = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_4)
+        return SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_4)
                 .getSchema(ApiResponses.MAPPER.writeValueAsString(root), InputFormat.JSON);
     }
 
