@@ -163,7 +163,7 @@ final class SearchCommand implements Callable<Integer> {
         }
         List<Query> all = new ArrayList<>();
         if (queries != null) {
-            queries.forEach(q -> all.add(new Query(q.getFileName().toString(), q, () -> readers(q))));
+            queries.forEach(q -> all.add(new Query(q.getFileName().toString(), q, r -> r.read(q))));
         }
         org.medsearch.dicomweb.DicomWebClient client = null;
         if (from != null) {
@@ -171,7 +171,7 @@ final class SearchCommand implements Callable<Integer> {
             client.probe();
             for (String uid : instances) {
                 org.medsearch.dicomweb.DicomWebClient c = client;
-                all.add(new Query(uid, null, () -> org.medsearch.service.PacsQuery.read(c, uid, currentReaders)));
+                all.add(new Query(uid, null, r -> org.medsearch.service.PacsQuery.read(c, uid, r)));
             }
         }
         int status = 0;
@@ -182,7 +182,6 @@ final class SearchCommand implements Callable<Integer> {
                     k, scope, filter, exact ? VectorStore.SearchMode.EXACT : VectorStore.SearchMode.AUTO, feedback());
             SearchService retriever = new SearchService(backend, idx);
             ImageReaders readers = retriever.readers();
-            currentReaders = readers;
             if (explain != null) {
                 java.nio.file.Files.createDirectories(explain);
             }
@@ -192,7 +191,7 @@ final class SearchCommand implements Callable<Integer> {
                 for (Query query : all) {
                     MedicalImage img;
                     try {
-                        img = query.image().read();
+                        img = query.image().read(readers);
                     } catch (ImageFormatException e) {
                         err.println("medsearch: " + query.name() + ": " + e.getMessage());
                         err.flush();
@@ -270,18 +269,12 @@ final class SearchCommand implements Callable<Integer> {
         }
     }
 
-    /** A query image: its name as shown, its file (null from a PACS), and how to read it. */
+    /** A query image: its name as shown, its file (null from a PACS), and how to read it with the model's readers. */
     private record Query(String name, Path file, ImageSource image) {}
 
     @FunctionalInterface
     private interface ImageSource {
-        MedicalImage read() throws java.io.IOException;
-    }
-
-    private ImageReaders currentReaders;
-
-    private MedicalImage readers(Path q) throws java.io.IOException {
-        return currentReaders.read(q);
+        MedicalImage read(ImageReaders readers) throws java.io.IOException;
     }
 
     private SearchFilter filter(VectorStore idx) throws java.io.IOException {

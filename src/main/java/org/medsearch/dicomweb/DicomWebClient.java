@@ -524,9 +524,14 @@ public final class DicomWebClient implements AutoCloseable {
                 .strip();
     }
 
+    /** Whether {@code s} has the form of a DICOM UID: digits and dots, 1 to 64 characters. */
+    public static boolean isUid(String s) {
+        return s != null && s.matches("[0-9.]{1,64}");
+    }
+
     /** A UID as a path or query value: DICOM UIDs are digits and dots; anything else is refused, not escaped. */
     static String uid(String uid) throws MedsearchException {
-        if (uid == null || !uid.matches("[0-9.]{1,64}")) {
+        if (!isUid(uid)) {
             throw new MedsearchException(
                     "'" + (uid == null ? "" : uid.length() > 70 ? uid.substring(0, 70) + "..." : uid)
                             + "' is not a DICOM UID (digits and dots, at most 64 characters)");

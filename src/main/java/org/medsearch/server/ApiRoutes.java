@@ -151,7 +151,7 @@ final class ApiRoutes {
         if (form.hasFile("image")) {
             throw ApiException.badRequest("give an image or an instance, not both");
         }
-        if (!uid.matches("[0-9.]{1,64}")) {
+        if (!org.medsearch.dicomweb.DicomWebClient.isUid(uid)) {
             throw ApiException.badRequest("instance must be a SOP Instance UID (digits and dots, at most 64)");
         }
         return () -> {

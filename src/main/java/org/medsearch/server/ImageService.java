@@ -309,22 +309,27 @@ public final class ImageService {
         return render(id, Integer.MAX_VALUE);
     }
 
-    @SuppressWarnings("try") // the gate is held for the render's duration and never read
     private Optional<byte[]> render(long id, int side) throws IOException, InterruptedException {
         Optional<IndexedImage> img = service.image(id);
         if (img.isEmpty()) {
             return Optional.empty();
         }
+        return Optional.of(PngRenderer.png(PngRenderer.fit(load(id, img.get()), side)));
+    }
+
+    /**
+     * Decodes an indexed image under the render gate: its file, or its instance in the PACS. 404 when
+     * it cannot be had, 503 when decoding memory is short.
+     */
+    @SuppressWarnings("try") // the gate is held for the decode's duration and never read
+    private MedicalImage load(long id, IndexedImage img) throws IOException, InterruptedException {
         try (Gate g = enter(renderGate)) {
-            MedicalImage m = fromPacs(img.get())
-                    ? pacsImage(id, img.get())
-                    : SampleLoader.load(img.get().path(), readers);
-            return Optional.of(PngRenderer.png(PngRenderer.fit(m, side)));
+            return fromPacs(img) ? pacsImage(id, img) : SampleLoader.load(img.path(), readers);
         } catch (DecodeCapacityException e) {
             throw busy();
         } catch (ImageFormatException e) {
             // the operator's log may name the file; the client only learns that it cannot be had
-            LOG.warn("image {} ({}): {}", id, img.get().path(), e.getMessage());
+            LOG.warn("image {} ({}): {}", id, img.path(), e.getMessage());
             throw new ApiException(404, "not_found", "image " + id + " is indexed, but its file cannot be read");
         }
     }
@@ -394,7 +399,7 @@ public final class ImageService {
      * ({@link Explainer}); 404 for an unknown id or an image that cannot be read, 400 on a server
      * started without explanations.
      */
-    @SuppressWarnings("try") // the ticket and the gate are held for the explanation's duration
+    @SuppressWarnings("try") // the ticket is held for the explanation's duration and never read
     public Explained explain(Upload upload, Region region, long id) throws IOException, InterruptedException {
         Explainer x = explainer;
         if (x == null) {
@@ -406,15 +411,7 @@ public final class ImageService {
         }
         try (InferenceQueue.Ticket ticket = queue.tryAdmit().orElseThrow(ApiException::overloaded)) {
             Decoded d = decodeUpload(upload, region);
-            MedicalImage hit;
-            try (Gate g = enter(renderGate)) {
-                hit = fromPacs(img.get())
-                        ? pacsImage(id, img.get())
-                        : SampleLoader.load(img.get().path(), readers);
-            } catch (ImageFormatException e) {
-                LOG.warn("image {} ({}): {}", id, img.get().path(), e.getMessage());
-                throw new ApiException(404, "not_found", "image " + id + " is indexed, but its file cannot be read");
-            }
+            MedicalImage hit = load(id, img.get());
             return new Explained(id, x.explain(d.image(), hit, EXPLAIN_SIDE));
         }
     }

@@ -1,6 +1,7 @@
 package org.medsearch.service;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.medsearch.image.MedicalImage;
@@ -13,8 +14,8 @@ import org.medsearch.util.Progress;
 /**
  * Explains a hit: the {@link SimilarityMap} of a query and a hit, and both images with it laid over
  * them. It runs the model's fp32 graph with its feature maps (one forward pass for the two images
- * together) whatever runtime searched; the maps of a blank gray image, computed once when the
- * explainer opens, are subtracted from every cell so that the zero padding's mark on the border
+ * together) whatever runtime searched; the maps of a blank gray image, computed once with the
+ * graph at the first explanation, are subtracted from every cell so that the zero padding's mark on the border
  * cells, the same in every image, is not taken for similarity.
  *
  * <p>Contract: an explanation of a query and an indexed image costs one forward pass per image;
@@ -33,25 +34,50 @@ public final class Explainer implements AutoCloseable {
     /** The gray level of the blank image whose maps are the baseline. */
     static final float BLANK = 0.5f;
 
-    private final FeatureMapper mapper;
-    private final FeatureMaps blank;
-
-    private Explainer(FeatureMapper mapper) {
-        this.mapper = mapper;
-        int s = mapper.preprocessing().imageSize();
-        float[] gray = new float[s * s];
-        Arrays.fill(gray, BLANK);
-        this.blank = mapper.featureMaps(mapper.preprocessing().apply(new MedicalImage(s, s, gray)), 1);
+    /** Builds the mapper: the graph from the weights and its session, done on first use by {@link #open}. */
+    @FunctionalInterface
+    private interface Loader {
+        FeatureMapper load() throws IOException;
     }
 
-    /** The explainer of a model bundle, or of {@code imagenet} at {@code imageSize} (0: 224). */
-    public static Explainer open(Path model, int imageSize, Progress progress) throws IOException {
-        return new Explainer(Models.explainer(model, imageSize, progress));
+    private final Loader loader;
+    private FeatureMapper mapper;
+    private FeatureMaps blank;
+
+    private Explainer(Loader loader) {
+        this.loader = loader;
     }
 
-    /** An explainer over a mapper it then owns (tests). */
+    /**
+     * The explainer of a model bundle, or of {@code imagenet} at {@code imageSize} (0: 224). The
+     * graph is built at the first explanation, so that a server that is never asked for one does not
+     * pay for it at start.
+     */
+    public static Explainer open(Path model, int imageSize, Progress progress) {
+        return new Explainer(() -> Models.explainer(model, imageSize, progress));
+    }
+
+    /** An explainer over a mapper it then owns, ready at once (tests). */
     public static Explainer of(FeatureMapper mapper) {
-        return new Explainer(mapper);
+        Explainer x = new Explainer(() -> mapper);
+        x.ready();
+        return x;
+    }
+
+    /** The mapper and the blank image's maps, made on first use. */
+    private synchronized FeatureMapper ready() {
+        if (mapper == null) {
+            try {
+                mapper = loader.load();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot build the explanation graph: " + e.getMessage(), e);
+            }
+            int s = mapper.preprocessing().imageSize();
+            float[] gray = new float[s * s];
+            Arrays.fill(gray, BLANK);
+            blank = mapper.featureMaps(mapper.preprocessing().apply(new MedicalImage(s, s, gray)), 1);
+        }
+        return mapper;
     }
 
     /**
@@ -75,21 +101,24 @@ public final class Explainer implements AutoCloseable {
 
     /** The similarity map alone (one forward pass of the two images). */
     public SimilarityMap map(MedicalImage query, MedicalImage hit) {
+        FeatureMapper mapper = ready();
         Preprocessing p = mapper.preprocessing();
         float[] a = p.apply(query);
         float[] b = p.apply(hit);
         float[] both = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, both, a.length, b.length);
-        return SimilarityMap.of(mapper.featureMaps(both, 2), 0, 1, blank, 0);
+        return SimilarityMap.of(mapper.featureMaps(both, 2), 0, 1, baseline(), 0);
     }
 
-    /** The pre-processing the maps are computed on. */
-    public Preprocessing preprocessing() {
-        return mapper.preprocessing();
+    private synchronized FeatureMaps baseline() {
+        return blank;
     }
 
     @Override
-    public void close() {
-        mapper.close();
+    public synchronized void close() {
+        if (mapper != null) {
+            mapper.close();
+            mapper = null;
+        }
     }
 }
