@@ -29,7 +29,7 @@ final class SolrSchema {
     private SolrSchema() {}
 
     /** Bumped when the configset changes incompatibly; part of the configset's name. */
-    static final int CONFIGSET_VERSION = 1;
+    static final int CONFIGSET_VERSION = 2;
 
     static final String PATH = "path";
     static final String KIND = "kind";

@@ -821,6 +821,8 @@ public final class SolrVectorStore implements VectorStore {
             filterQueries(filter).forEach(q::addFilterQuery);
             q.setFields(SolrSchema.IMAGE_FIELDS + ",score");
             q.setRows(rows);
+            // few rows: the shards send them whole in the first round, which saves the second
+            q.set("distrib.singlePass", true);
             q.addSort("score", SolrQuery.ORDER.desc);
             q.addSort(SolrSchema.ID, SolrQuery.ORDER.asc);
             SolrDocumentList docs = query("searching", q).getResults();

@@ -39,7 +39,10 @@ class SolrBenchmarkTest {
                     "-XX:+UseParallelGC",
                     // Lucene's SIMD distances, as a production Solr should run
                     "--add-modules",
-                    "jdk.incubator.vector"));
+                    "jdk.incubator.vector",
+                    // Lucene 9.12 was tested up to Java 22; a later runtime (-Dmedsearch.solr.java) keeps the
+                    // Vector API only with this bound raised
+                    "-Dorg.apache.lucene.vectorization.upperJavaFeatureVersion=99"));
             String extra = System.getProperty("bench.solrJvm", "");
             if (!extra.isBlank()) {
                 jvm.addAll(List.of(extra.trim().split("\\s+")));

@@ -130,7 +130,7 @@ public final class SolrTestCluster implements AutoCloseable {
         Files.writeString(args, "-cp \"" + cp.replace("\\", "\\\\") + "\"\n", StandardCharsets.UTF_8);
 
         List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add(childJava());
         cmd.add("@" + args);
         cmd.addAll(DEFAULT_JVM_OPTIONS);
         cmd.addAll(jvmOptions);
@@ -145,6 +145,20 @@ public final class SolrTestCluster implements AutoCloseable {
             p.destroyForcibly();
             throw e;
         }
+    }
+
+    /**
+     * The child's {@code java}: this JVM's, or the JDK named by {@code -Dmedsearch.solr.java=JDK_HOME}.
+     * Lucene 9.12 uses the Vector API (SIMD distances) on Java 20 and later only, as a production Solr
+     * on Java 21 does; Java 17, this project's runtime, takes the scalar path.
+     */
+    static String childJava() {
+        String home = System.getProperty("medsearch.solr.java", "").strip();
+        Path java = Path.of(home.isEmpty() ? System.getProperty("java.home") : home, "bin", "java");
+        if (!Files.isExecutable(java)) {
+            throw new IllegalStateException("-Dmedsearch.solr.java=" + home + ": no executable " + java);
+        }
+        return java.toString();
     }
 
     /** The ZooKeeper address with Solr's chroot, as {@code CloudSolrClient} takes it: {@code 127.0.0.1:PORT/solr}. */
