@@ -1,6 +1,7 @@
 package org.medsearch.cli;
 
 import java.io.PrintWriter;
+import java.util.Map;
 import org.medsearch.util.MedsearchException;
 import org.medsearch.util.Version;
 import picocli.CommandLine;
@@ -46,6 +47,9 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** The configuration file and environment of the running command line (see {@link Settings}). */
+    static Settings settings;
+
     static boolean debug = Boolean.getBoolean("medsearch.debug") || System.getenv("MEDSEARCH_DEBUG") != null;
 
     /**
@@ -75,6 +79,11 @@ public final class Main implements Runnable {
 
     /** Runs the command line with the given streams and returns the exit code (tests must not exit). */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
+        return run(System.getenv(), out, err, args);
+    }
+
+    /** As {@link #run(PrintWriter, PrintWriter, String...)} with another environment (for {@link Settings}). */
+    static int run(Map<String, String> env, PrintWriter out, PrintWriter err, String... args) {
         for (String a : args) {
             if (a.equals("--debug")) {
                 debug = true;
@@ -83,6 +92,14 @@ public final class Main implements Runnable {
         CommandLine cl = commandLine();
         cl.setOut(out);
         cl.setErr(err);
+        try {
+            settings = Settings.load(args, env, cl);
+        } catch (MedsearchException e) {
+            err.println("medsearch: " + oneLine(e.getMessage()));
+            err.flush();
+            return 2;
+        }
+        settings.install(cl);
         try {
             return cl.execute(java.util.Arrays.stream(args)
                     .filter(a -> !a.equals("--debug"))
@@ -105,7 +122,16 @@ public final class Main implements Runnable {
     private static int handleParameters(CommandLine.ParameterException e, String[] args) {
         CommandLine cl = e.getCommandLine();
         PrintWriter err = cl.getErr();
-        err.println("medsearch: " + oneLine(String.valueOf(e.getMessage())) + " (see: medsearch "
+        String from = "";
+        if (settings != null
+                && e.getArgSpec() instanceof CommandLine.Model.OptionSpec o
+                && java.util.Arrays.stream(args)
+                        .noneMatch(a -> java.util.Arrays.stream(o.names())
+                                .anyMatch(n -> a.equals(n) || a.startsWith(n + "=")))) {
+            Settings.Source s = settings.source(cl, o);
+            from = s.kind().equals("environment") || s.kind().equals("file") ? " (from " + s + ")" : "";
+        }
+        err.println("medsearch: " + oneLine(String.valueOf(e.getMessage())) + from + " (see: medsearch "
                 + (cl.getCommandName().equals("medsearch") ? "" : cl.getCommandName() + " ") + "--help)");
         err.flush();
         return 2;

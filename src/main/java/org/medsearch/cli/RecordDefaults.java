@@ -72,7 +72,13 @@ final class RecordDefaults {
                     Map.entry(
                             "--upload-deadline",
                             String.valueOf(d.uploadDeadline().toSeconds())),
-                    Map.entry("--grace", String.valueOf(d.grace().toSeconds())));
+                    Map.entry("--grace", String.valueOf(d.grace().toSeconds())),
+                    Map.entry("--plain-http", ServerConfig.PlainHttp.REDIRECT.key()),
+                    // the command keeps a trail unless told 'off'; the library's default has none
+                    Map.entry("--audit", "~/.medsearch/audit.jsonl"),
+                    Map.entry("--audit-max-size", String.valueOf(ServerConfig.Audit.OFF.maxBytes() >> 20)),
+                    Map.entry("--audit-keep", String.valueOf(ServerConfig.Audit.OFF.keep())),
+                    Map.entry("--stats-access", "open"));
         }
 
         @Override

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.medsearch.server.ServerConfig;
+import org.medsearch.server.Tokens;
 import org.medsearch.service.IndexLocation;
 import org.medsearch.util.MedsearchException;
 import picocli.CommandLine.Command;
@@ -25,7 +26,10 @@ import picocli.CommandLine.Spec;
         description = {
             "Serve the search page and the REST API (see /api/openapi.json) until Ctrl-C or SIGTERM.",
             "Writes (POST /api/images, DELETE /api/images/{id}) are off unless a token is given with --token-file "
-                    + "or the MEDSEARCH_TOKEN environment variable; clients send it as 'Authorization: Bearer <token>'."
+                    + "or the MEDSEARCH_TOKEN environment variable, or writer tokens with --tokens; clients send it as"
+                    + " 'Authorization: Bearer <token>'.",
+            "Options also come from MEDSEARCH_* variables and --config FILE (flag > environment > file > default);"
+                    + " --print-config shows the result."
         })
 final class ServeCommand implements Callable<Integer> {
 
@@ -152,9 +156,70 @@ final class ServeCommand implements Callable<Integer> {
                     + " and/or {instance}, e.g. 'https://ohif.example.org/viewer?StudyInstanceUIDs={study}'.")
     String viewerUrl;
 
+    @Option(
+            names = "--tokens",
+            paramLabel = "FILE",
+            description = "Named tokens with roles, one 'NAME ROLE TOKEN' per line (ROLE: search, writer, admin;"
+                    + " TOKEN: sha256:HEX or the token; see 'medsearch token'). Instead of --token-file.")
+    Path tokensFile;
+
+    @Option(
+            names = "--tls-keystore",
+            paramLabel = "FILE",
+            description = "Serve HTTPS only, with this PKCS#12 keystore (the server's key and certificate chain);"
+                    + " its password from --tls-password-file or $MEDSEARCH_TLS_PASSWORD.")
+    Path tlsKeystore;
+
+    @Option(names = "--tls-password-file", paramLabel = "FILE", description = "A file holding the keystore's password.")
+    Path tlsPasswordFile;
+
+    @Option(
+            names = "--plain-http",
+            paramLabel = "redirect|refuse",
+            description = "With --tls-keystore, what a plain-HTTP request gets: 'redirect' (GET and HEAD to"
+                    + " https://, other methods refused) or 'refuse' (403) (default ${DEFAULT-VALUE}).")
+    String plainHttp;
+
+    @Option(
+            names = "--audit",
+            paramLabel = "FILE|off",
+            description = "Append one JSON line per search, view, explanation, add and delete to FILE; if it cannot"
+                    + " be written, requests are refused (503). 'off' keeps no trail (default ${DEFAULT-VALUE}).")
+    String audit;
+
+    @Option(
+            names = "--audit-max-size",
+            paramLabel = "MiB",
+            description = "Rotate the audit file past this size (default ${DEFAULT-VALUE}).")
+    int auditMaxMiB;
+
+    @Option(
+            names = "--audit-keep",
+            paramLabel = "N",
+            description = "Rotated audit files to keep (default ${DEFAULT-VALUE}).")
+    int auditKeep;
+
+    @Option(
+            names = "--stats-access",
+            paramLabel = "open|admin",
+            description =
+                    "Who may read /metrics and /api/stats: anyone, or admin tokens only (default ${DEFAULT-VALUE}).")
+    String statsAccess;
+
+    @Option(
+            names = "--print-config",
+            description = "Print the effective configuration (every setting, its value and where it came from;"
+                    + " secrets masked) and exit.")
+    boolean printConfig;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = Output.out(spec);
+        if (printConfig) {
+            Main.settings.describe(spec.commandLine()).forEach(out::println);
+            out.flush();
+            return 0;
+        }
         org.medsearch.search.ViewerLink viewer =
                 viewerUrl == null ? null : org.medsearch.search.ViewerLink.parse(viewerUrl);
         org.medsearch.dicomweb.DicomWebClient client = null;
@@ -164,7 +229,11 @@ final class ServeCommand implements Callable<Integer> {
         }
         ServerConfig cfg;
         try {
-            cfg = config(token(tokenFile));
+            cfg = config(token(tokenFile))
+                    .withTokens(tokens(tokenFile, tokensFile))
+                    .withTls(tls())
+                    .withAudit(audit())
+                    .withStatsAdminOnly(statsAdminOnly());
         } catch (IllegalArgumentException e) {
             throw new MedsearchException(flagged(e.getMessage()));
         }
@@ -194,7 +263,9 @@ final class ServeCommand implements Callable<Integer> {
             Map.entry("decodeMemoryBytes", "--decode-memory"),
             Map.entry("minUploadBytesPerSecond", "--min-upload-rate"),
             Map.entry("uploadDeadline", "--upload-deadline"),
-            Map.entry("grace", "--grace"));
+            Map.entry("grace", "--grace"),
+            Map.entry("auditMaxBytes", "--audit-max-size"),
+            Map.entry("auditKeep", "--audit-keep"));
 
     /** A config message, which starts with a component's name (and may compare it with another), in flags. */
     static String flagged(String message) {
@@ -219,6 +290,69 @@ final class ServeCommand implements Callable<Integer> {
                 .withDecodeMemory((long) maxDecodedMiB << 20, (long) decodeMemoryMiB << 20)
                 .withUploadPace((long) minUploadKiBps << 10, Duration.ofSeconds(uploadDeadlineSeconds))
                 .withGrace(Duration.ofSeconds(graceSeconds));
+    }
+
+    /** The tokens: a tokens file, or the one token of --token-file or $MEDSEARCH_TOKEN, or none. */
+    static Tokens tokens(Path tokenFile, Path tokensFile) throws IOException {
+        if (tokensFile != null && tokenFile != null) {
+            throw new MedsearchException("give --tokens or --token-file, not both");
+        }
+        return tokensFile != null ? Tokens.read(tokensFile) : Tokens.single(token(tokenFile));
+    }
+
+    ServerConfig.Tls tls() throws IOException {
+        ServerConfig.PlainHttp rule = switch (plainHttp.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "redirect" -> ServerConfig.PlainHttp.REDIRECT;
+            case "refuse" -> ServerConfig.PlainHttp.REFUSE;
+            default -> throw new MedsearchException("--plain-http must be redirect or refuse, got '" + plainHttp + "'");
+        };
+        if (tlsKeystore == null) {
+            if (tlsPasswordFile != null) {
+                throw new MedsearchException("--tls-password-file needs --tls-keystore");
+            }
+            return null;
+        }
+        String password;
+        if (tlsPasswordFile != null) {
+            try {
+                password = Files.readString(tlsPasswordFile, StandardCharsets.UTF_8)
+                        .strip();
+            } catch (NoSuchFileException e) {
+                throw new MedsearchException("--tls-password-file " + tlsPasswordFile + " does not exist");
+            }
+        } else {
+            password = System.getenv("MEDSEARCH_TLS_PASSWORD");
+            if (password == null) {
+                throw new MedsearchException(
+                        "--tls-keystore needs its password: --tls-password-file FILE or $MEDSEARCH_TLS_PASSWORD");
+            }
+        }
+        return new ServerConfig.Tls(tlsKeystore, password, rule);
+    }
+
+    ServerConfig.Audit audit() throws MedsearchException {
+        String a = audit.strip();
+        if (a.equalsIgnoreCase("off")) {
+            return ServerConfig.Audit.OFF;
+        }
+        if (a.isEmpty()) {
+            throw new MedsearchException("--audit needs a file, or 'off'");
+        }
+        if (auditMaxMiB < 1) {
+            throw new MedsearchException("--audit-max-size must be at least 1 MiB");
+        }
+        return new ServerConfig.Audit(
+                Path.of(a.replaceFirst("^~(?=/|$)", System.getProperty("user.home"))),
+                (long) auditMaxMiB << 20,
+                auditKeep);
+    }
+
+    boolean statsAdminOnly() throws MedsearchException {
+        return switch (statsAccess.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "open" -> false;
+            case "admin" -> true;
+            default -> throw new MedsearchException("--stats-access must be open or admin, got '" + statsAccess + "'");
+        };
     }
 
     /** The token from a file, else from $MEDSEARCH_TOKEN, else null (writes off). */

@@ -82,13 +82,17 @@ final class Serving {
                                 }
                             },
                             "medsearch-shutdown"));
-            if (!ServerConfig.isLoopback(cfg.host())) {
-                err.println("medsearch: warning: listening on " + cfg.host() + ", not only on this machine; "
-                        + "there is no TLS: put a reverse proxy with HTTPS in front");
+            if (!ServerConfig.isLoopback(cfg.host()) && cfg.tls() == null) {
+                err.println("medsearch: warning: listening on " + cfg.host() + ", not only on this machine, "
+                        + "without TLS: give --tls-keystore, or put a reverse proxy with HTTPS in front");
             }
             out.printf(
-                    "Serving %d images, model %s, writes %s%nOpen %s (Ctrl-C to stop)%n",
-                    idx.size(), backend.fingerprint(), cfg.writesEnabled() ? "on" : "off", server.url());
+                    "Serving %d images, model %s, writes %s, audit trail %s%nOpen %s (Ctrl-C to stop)%n",
+                    idx.size(),
+                    backend.fingerprint(),
+                    cfg.writesEnabled() ? "on" : "off",
+                    cfg.audit().on() ? cfg.audit().file().toAbsolutePath() : "off",
+                    server.url());
             out.flush();
             err.flush();
             stopped.await();

@@ -5,6 +5,7 @@ import io.javalin.router.JavalinDefaultRoutingApi;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.List;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import org.medsearch.dicomweb.DicomWebException;
@@ -21,7 +22,7 @@ import org.medsearch.util.Version;
  * bodies are those of {@code openapi.json}; every error is an {@link ApiException}.
  *
  * <pre>{@code
- * Javalin.create(cfg -> new ApiRoutes(service, auth, stats, model, queue, config, PacsAccess.NONE).register(cfg.routes));
+ * Javalin.create(cfg -> new ApiRoutes(service, tokens, stats, model, queue, config, PacsAccess.NONE, metrics).register(cfg.routes));
  * }</pre>
  */
 final class ApiRoutes {
@@ -36,7 +37,8 @@ final class ApiRoutes {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ApiRoutes.class);
 
     private final ImageService service;
-    private final BearerAuth auth;
+    private final Tokens tokens;
+    private final ServerMetrics metrics;
     private final RequestStats stats;
     private final ModelSummary model;
     private final InferenceQueue queue;
@@ -46,15 +48,17 @@ final class ApiRoutes {
 
     ApiRoutes(
             ImageService service,
-            BearerAuth auth,
+            Tokens tokens,
             RequestStats stats,
             ModelSummary model,
             InferenceQueue queue,
             ServerConfig config,
-            PacsAccess pacs) {
+            PacsAccess pacs,
+            ServerMetrics metrics) {
         this.service = service;
         this.pacs = pacs;
-        this.auth = auth;
+        this.tokens = tokens;
+        this.metrics = metrics;
         this.stats = stats;
         this.model = model;
         this.queue = queue;
@@ -80,6 +84,7 @@ final class ApiRoutes {
         r.get("/api/health", this::health);
         r.get("/api/stats", this::stats);
         r.get("/api/openapi.json", this::openapi);
+        r.get("/metrics", this::metrics);
     }
 
     /**
@@ -96,6 +101,8 @@ final class ApiRoutes {
                         service.scope(scope(form.field("scope"))))
                 .withFeedback(feedback(form));
         ImageService.Outcome o = service.search(ImageService.Query.of(upload(form), request, region(form)));
+        RequestAudit.ids(ctx, o.result().hits().stream().map(h -> h.id()).toList());
+        metrics.search(o.result().modelNanos(), o.result().searchNanos());
         // the one writer of search answers, shared with `medsearch search --json`
         ctx.contentType("application/json")
                 .result(ApiResponses.search(o, pacs.viewer()).toJson());
@@ -111,7 +118,9 @@ final class ApiRoutes {
         if (raw == null || !ID.matcher(raw.strip()).matches()) {
             throw ApiException.badRequest("id must be the decimal id of an indexed image");
         }
-        ImageService.Explained e = service.explain(upload(form), region(form), Long.parseLong(raw.strip()));
+        long id = Long.parseLong(raw.strip());
+        RequestAudit.ids(ctx, List.of(id));
+        ImageService.Explained e = service.explain(upload(form), region(form), id);
         ctx.json(ApiResponses.explained(e));
     }
 
@@ -198,13 +207,14 @@ final class ApiRoutes {
     }
 
     private void add(Context ctx) throws Exception {
-        auth.check(ctx.header("Authorization"));
+        tokens.require(RequestAudit.principal(ctx), Tokens.Role.WRITER);
         MultipartForm form = new MultipartForm(ctx, config.maxUploadBytes());
         form.checkDeclaredSize();
         service.refuseIfBusy();
         form.receive();
         String label = form.field("label");
         ImageService.Added a = service.add(() -> form.file("image"), label == null ? null : label.strip());
+        RequestAudit.ids(ctx, List.of(a.id()));
         ctx.status(201).header("Location", ApiResponses.imageUrl(a.id()));
         ctx.json(new ApiResponses.Added(
                 a.id(),
@@ -215,7 +225,7 @@ final class ApiRoutes {
     }
 
     private void delete(Context ctx) throws Exception {
-        auth.check(ctx.header("Authorization"));
+        tokens.require(RequestAudit.principal(ctx), Tokens.Role.WRITER);
         long id = id(ctx);
         if (!service.delete(id)) {
             throw noSuchImage(id);
@@ -228,10 +238,13 @@ final class ApiRoutes {
     }
 
     private void health(Context ctx) throws IOException {
-        ctx.json(new ApiResponses.Health("ok", service.indexSize(), auth.enabled()));
+        ctx.json(new ApiResponses.Health("ok", service.indexSize(), tokens.writesEnabled()));
     }
 
     private void stats(Context ctx) throws IOException {
+        if (config.statsAdminOnly()) {
+            tokens.require(RequestAudit.principal(ctx), Tokens.Role.ADMIN);
+        }
         ctx.json(new ApiResponses.Stats(
                 service.indexSize(),
                 model,
@@ -240,6 +253,16 @@ final class ApiRoutes {
                 ApiResponses.Queue.of(queue.stats()),
                 RequestStats.memory(),
                 Version.current()));
+    }
+
+    /** Prometheus's text format; behind an admin's token when the operator says so. */
+    private void metrics(Context ctx) {
+        if (config.statsAdminOnly()) {
+            tokens.require(RequestAudit.principal(ctx), Tokens.Role.ADMIN);
+        }
+        ctx.header("Cache-Control", "no-store")
+                .contentType("text/plain; version=0.0.4; charset=utf-8")
+                .result(metrics.scrape());
     }
 
     private void openapi(Context ctx) {

@@ -38,6 +38,9 @@ final class ErrorMapper {
 
     private static final Logger LOG = LoggerFactory.getLogger(ErrorMapper.class);
 
+    /** The request attribute holding the error code of an error answer. */
+    static final String ERROR_CODE = "medsearch.error";
+
     static void register(JavalinDefaultRoutingApi routes) {
         routes.exception(ApiException.class, (e, ctx) -> write(ctx, e.status(), e.code(), e.getMessage(), e.headers()));
         routes.exception(HttpResponseException.class, (e, ctx) -> {
@@ -59,6 +62,11 @@ final class ErrorMapper {
         });
     }
 
+    /** Answers with an API error from outside a handler (a hook that must replace an answer). */
+    static void refuse(Context ctx, ApiException e) {
+        write(ctx, e.status(), e.code(), e.getMessage(), e.headers());
+    }
+
     private static void write(Context ctx, int status, String code, String message, Map<String, String> headers) {
         headers.forEach(ctx::header);
         if (ctx.req().getContentLengthLong() > 0 || ctx.header("Transfer-Encoding") != null) {
@@ -68,6 +76,7 @@ final class ErrorMapper {
             drain(ctx, status == 413 ? DRAIN_TOO_LARGE : DRAIN_OTHER);
             ctx.header("Connection", "close");
         }
+        ctx.attribute(ERROR_CODE, code); // for the audit record
         ctx.status(status).json(new ApiResponses.Error(code, message));
     }
 

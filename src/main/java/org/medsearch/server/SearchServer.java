@@ -113,9 +113,17 @@ public final class SearchServer {
             service.optExplainer(explainer);
             ModelSummary summary = ModelSummary.of(retriever.backend().manifest(), Engines.threads());
             RequestStats stats = new RequestStats();
-            ApiRoutes routes =
-                    new ApiRoutes(service, new BearerAuth(config.token()), stats, summary, queue, config, pacs);
-            Javalin app = Javalin.create(cfg -> configure(cfg, config, routes, stats));
+            ServerMetrics metrics = new ServerMetrics(queue::stats, service::indexSize);
+            AuditLog audit = config.audit().on()
+                    ? AuditLog.open(
+                            config.audit().file(),
+                            config.audit().maxBytes(),
+                            config.audit().keep())
+                    : null;
+            RequestAudit access = new RequestAudit(config.tokens(), audit, metrics);
+            ApiRoutes routes = new ApiRoutes(service, config.tokens(), stats, summary, queue, config, pacs, metrics);
+            Transport.checkKeystore(config.tls());
+            Javalin app = Javalin.create(cfg -> configure(cfg, config, routes, stats, metrics, access));
             startQuietly(app, config);
             return new SearchServer(app, queue, config);
         } catch (IOException | RuntimeException | Error e) {
@@ -140,7 +148,13 @@ public final class SearchServer {
         }
     }
 
-    private static void configure(JavalinConfig cfg, ServerConfig config, ApiRoutes routes, RequestStats stats) {
+    private static void configure(
+            JavalinConfig cfg,
+            ServerConfig config,
+            ApiRoutes routes,
+            RequestStats stats,
+            ServerMetrics metrics,
+            RequestAudit access) {
         cfg.startup.showJavalinBanner = false;
         cfg.startup.showOldJavalinVersionWarning = false;
         cfg.jsonMapper(new JavalinJackson(ApiResponses.MAPPER, false));
@@ -179,10 +193,21 @@ public final class SearchServer {
             sf.directory = "/web";
             sf.location = Location.CLASSPATH;
         });
-        cfg.requestLogger.http((ctx, ms) -> stats.record(route(ctx), ctx.statusCode()));
+        if (config.tls() != null) {
+            Transport.https(cfg, config);
+        }
+        cfg.requestLogger.http((ctx, ms) -> {
+            stats.record(route(ctx), ctx.statusCode());
+            metrics.request(ctx.method().name(), template(ctx), ctx.statusCode(), (long) (ms * 1_000_000L));
+        });
         cfg.routes.before(SearchServer::guard);
+        if (config.tls() != null) {
+            cfg.routes.before(ctx -> Transport.plainHttp(ctx, config.tls().plainHttp()));
+        }
         Origins origins = new Origins(config.corsOrigin());
         cfg.routes.before(origins::check);
+        cfg.routes.before(access::before);
+        cfg.routes.after(access::after);
         ErrorMapper.register(cfg.routes);
         routes.register(cfg.routes);
     }
@@ -203,8 +228,23 @@ public final class SearchServer {
     }
 
     private static String route(Context ctx) {
+        return ctx.method().name() + " " + template(ctx);
+    }
+
+    /** The route template of a request; for one refused before routing (401, a plain-HTTP 403), from its path. */
+    static String template(Context ctx) {
         Endpoint e = ctx.endpoints().matchedHttpEndpoint();
-        return e == null ? "other" : e.method.name() + " " + e.path;
+        if (e != null) {
+            return e.path;
+        }
+        String p = ctx.path();
+        if (p.matches("/api/images/[^/]+/thumbnail")) {
+            return "/api/images/{id}/thumbnail";
+        }
+        if (p.matches("/api/images/[^/]+")) {
+            return "/api/images/{id}";
+        }
+        return p.matches("/api/(search|explain|images|classes|health|stats|openapi\\.json)|/metrics") ? p : "other";
     }
 
     /** The port it listens on (useful with port 0). */
@@ -212,10 +252,10 @@ public final class SearchServer {
         return app.port();
     }
 
-    /** The base URL, e.g. {@code http://127.0.0.1:8080/}. */
+    /** The base URL, e.g. {@code http://127.0.0.1:8080/} ({@code https} with TLS). */
     public String url() {
         String h = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
-        return "http://" + h + ":" + port() + "/";
+        return (config.tls() != null ? "https" : "http") + "://" + h + ":" + port() + "/";
     }
 
     /** Stops gracefully: no new connections, requests in flight finish (up to the grace), then the workers stop. */

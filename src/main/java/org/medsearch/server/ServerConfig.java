@@ -2,6 +2,7 @@ package org.medsearch.server;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 
@@ -10,16 +11,16 @@ import java.util.Arrays;
  * or time that one client can make the server spend.
  *
  * <p>Contract: the constructor rejects nonsensical values with an {@link IllegalArgumentException}
- * whose message starts with the component's name (the command line maps it to its flag); a null {@code token} means writes are off, a null
+ * whose message starts with the component's name (the command line maps it to its flag); no writer token means writes are off, a null
  * {@code corsOrigin} means no CORS headers at all.
  *
  * <pre>{@code
- * ServerConfig cfg = ServerConfig.defaults().withPort(0).withToken(System.getenv("MEDSEARCH_TOKEN"));
+ * ServerConfig cfg = ServerConfig.defaults().withPort(0).withTokens(Tokens.read(Path.of("tokens")));
  * }</pre>
  *
  * @param host address to bind; loopback unless the operator says otherwise
  * @param port TCP port, 0 for any free one
- * @param token bearer token for {@code POST /api/images} and {@code DELETE /api/images/{id}}, or null
+ * @param tokens the bearer tokens and their roles ({@link Tokens#NONE}: writes off)
  * @param corsOrigin the one origin allowed to call the API from a browser, or null
  * @param queueSlots searches that may wait for the model beyond those it is computing; more get 503
  * @param maxBatch queries the model takes in one forward pass
@@ -33,11 +34,14 @@ import java.util.Arrays;
  * @param uploadDeadline the longest a request body may take to arrive; later ones are cut off with 408
  * @param thumbnailSize the longest side of a thumbnail, in pixels
  * @param grace how long a stop waits for the requests in flight
+ * @param tls HTTPS only, with this keystore; null for plain HTTP (behind a TLS-terminating proxy, or on loopback)
+ * @param audit the audit trail ({@link Audit#OFF}: none)
+ * @param statsAdminOnly whether {@code /metrics} and {@code /api/stats} need an admin's token
  */
 public record ServerConfig(
         String host,
         int port,
-        String token,
+        Tokens tokens,
         String corsOrigin,
         int queueSlots,
         int maxBatch,
@@ -49,10 +53,13 @@ public record ServerConfig(
         long minUploadBytesPerSecond,
         Duration uploadDeadline,
         int thumbnailSize,
-        Duration grace) {
+        Duration grace,
+        Tls tls,
+        Audit audit,
+        boolean statsAdminOnly) {
 
     /** Tokens shorter than this are guessable; {@code openssl rand -hex 32} gives 64 characters. */
-    public static final int MIN_TOKEN_LENGTH = 16;
+    public static final int MIN_TOKEN_LENGTH = Tokens.MIN_TOKEN_LENGTH;
     /** An upload's rate is judged only after this long: TCP's slow start and a client's first write take time. */
     public static final Duration UPLOAD_RATE_GRACE = Duration.ofSeconds(5);
 
@@ -63,11 +70,8 @@ public record ServerConfig(
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);
         }
-        if (token != null && token.strip().length() < MIN_TOKEN_LENGTH) {
-            throw new IllegalArgumentException("the write token must have at least " + MIN_TOKEN_LENGTH
-                    + " characters (try: openssl rand -hex 32)");
-        }
-        token = token == null ? null : token.strip();
+        tokens = tokens == null ? Tokens.NONE : tokens;
+        audit = audit == null ? Audit.OFF : audit;
         if (corsOrigin != null && Origins.normalise(corsOrigin) == null) {
             throw new IllegalArgumentException(
                     "corsOrigin must be a web origin such as https://viewer.example.org, got '" + corsOrigin + "'");
@@ -111,7 +115,8 @@ public record ServerConfig(
     /**
      * Loopback, port 8080, writes off, no CORS, 8 queue slots, batches of 16 on one worker, 32 MiB
      * uploads, 64 megapixels, 512 MiB per decode and 1 GiB for all decodes, uploads at 16 KiB/s at
-     * least and within 60 s, 128-pixel thumbnails, 10 s grace.
+     * least and within 60 s, 128-pixel thumbnails, 10 s grace; plain HTTP, no audit trail (the
+     * {@code serve} command's default has one), statistics open to all.
      */
     public static ServerConfig defaults() {
         return new ServerConfig(
@@ -129,7 +134,10 @@ public record ServerConfig(
                 16L << 10,
                 Duration.ofSeconds(60),
                 128,
-                Duration.ofSeconds(10));
+                Duration.ofSeconds(10),
+                null,
+                Audit.OFF,
+                false);
     }
 
     /**
@@ -147,7 +155,59 @@ public record ServerConfig(
     }
 
     public boolean writesEnabled() {
-        return token != null;
+        return tokens.writesEnabled();
+    }
+
+    /**
+     * HTTPS: a PKCS#12 keystore with the server's key and certificate chain, its password, and what
+     * a plain-HTTP request to the same port gets.
+     */
+    public record Tls(Path keystore, String password, PlainHttp plainHttp) {
+        public Tls {
+            if (keystore == null || password == null || plainHttp == null) {
+                throw new IllegalArgumentException("tls needs a keystore, its password and a plain-HTTP rule");
+            }
+        }
+
+        /** Keeps the password out of logs. */
+        @Override
+        public String toString() {
+            return "Tls[" + keystore + ", plain HTTP: " + plainHttp.key() + "]";
+        }
+    }
+
+    /** What a plain-HTTP request to an HTTPS server gets. */
+    public enum PlainHttp {
+        /** GET and HEAD are redirected (308) to the same URL over HTTPS; other methods are refused (403). */
+        REDIRECT,
+        /** Every plain request is refused with 403. */
+        REFUSE;
+
+        public String key() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /**
+     * The audit trail: a file (null: no trail, the operator's explicit choice), the size past which
+     * it is rotated, and how many rotated files are kept.
+     */
+    public record Audit(Path file, long maxBytes, int keep) {
+        /** No audit trail. */
+        public static final Audit OFF = new Audit(null, 100L << 20, 10);
+
+        public Audit {
+            if (maxBytes < 4096) {
+                throw new IllegalArgumentException("auditMaxBytes must be at least 4 KiB");
+            }
+            if (keep < 1 || keep > 1000) {
+                throw new IllegalArgumentException("auditKeep must be between 1 and 1000, got " + keep);
+            }
+        }
+
+        public boolean on() {
+            return file != null;
+        }
     }
 
     public ServerConfig withHost(String h) {
@@ -158,8 +218,28 @@ public record ServerConfig(
         return copy(c -> c.port = p);
     }
 
+    /** One token with every right (null: writes off). */
     public ServerConfig withToken(String t) {
-        return copy(c -> c.token = t);
+        return copy(c -> c.tokens = Tokens.single(t));
+    }
+
+    /** Named tokens with roles. */
+    public ServerConfig withTokens(Tokens t) {
+        return copy(c -> c.tokens = t);
+    }
+
+    /** HTTPS only (null: plain HTTP). */
+    public ServerConfig withTls(Tls t) {
+        return copy(c -> c.tls = t);
+    }
+
+    public ServerConfig withAudit(Audit a) {
+        return copy(c -> c.audit = a);
+    }
+
+    /** Whether {@code /metrics} and {@code /api/stats} need an admin's token. */
+    public ServerConfig withStatsAdminOnly(boolean adminOnly) {
+        return copy(c -> c.statsAdminOnly = adminOnly);
     }
 
     public ServerConfig withCorsOrigin(String o) {
@@ -212,7 +292,7 @@ public record ServerConfig(
     private static final class Components {
         String host;
         int port;
-        String token;
+        Tokens tokens;
         String corsOrigin;
         int queueSlots;
         int maxBatch;
@@ -225,11 +305,14 @@ public record ServerConfig(
         Duration uploadDeadline;
         int thumbnailSize;
         Duration grace;
+        Tls tls;
+        Audit audit;
+        boolean statsAdminOnly;
 
         Components(ServerConfig c) {
             host = c.host;
             port = c.port;
-            token = c.token;
+            tokens = c.tokens;
             corsOrigin = c.corsOrigin;
             queueSlots = c.queueSlots;
             maxBatch = c.maxBatch;
@@ -242,13 +325,16 @@ public record ServerConfig(
             uploadDeadline = c.uploadDeadline;
             thumbnailSize = c.thumbnailSize;
             grace = c.grace;
+            tls = c.tls;
+            audit = c.audit;
+            statsAdminOnly = c.statsAdminOnly;
         }
 
         ServerConfig build() {
             return new ServerConfig(
                     host,
                     port,
-                    token,
+                    tokens,
                     corsOrigin,
                     queueSlots,
                     maxBatch,
@@ -260,17 +346,21 @@ public record ServerConfig(
                     minUploadBytesPerSecond,
                     uploadDeadline,
                     thumbnailSize,
-                    grace);
+                    grace,
+                    tls,
+                    audit,
+                    statsAdminOnly);
         }
     }
 
     /** Keeps the token out of logs and exception messages. */
     @Override
     public String toString() {
-        return "ServerConfig[host=" + host + ", port=" + port + ", writes=" + (token != null ? "on" : "off")
+        return "ServerConfig[host=" + host + ", port=" + port + ", tokens=" + tokens
                 + ", cors=" + corsOrigin + ", queue=" + queueSlots + ", batch=" + maxBatch + ", workers=" + workers
                 + ", maxUploadBytes=" + maxUploadBytes + ", maxPixels=" + maxPixels + ", maxDecodedBytes="
                 + maxDecodedBytes + ", decodeMemoryBytes=" + decodeMemoryBytes + ", minUploadBytesPerSecond="
-                + minUploadBytesPerSecond + ", uploadDeadline=" + uploadDeadline + "]";
+                + minUploadBytesPerSecond + ", uploadDeadline=" + uploadDeadline + ", tls=" + tls + ", audit=" + audit
+                + ", statsAdminOnly=" + statsAdminOnly + "]";
     }
 }

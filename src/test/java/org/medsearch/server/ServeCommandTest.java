@@ -97,15 +97,19 @@ class ServeCommandTest {
 
     @Test
     void bearerTokensAreCheckedExactly() {
-        BearerAuth off = new BearerAuth(null);
+        Tokens off = Tokens.single(null);
         assertEquals(
                 403,
-                assertThrows(ApiException.class, () -> off.check("Bearer x")).status());
-        BearerAuth on = new BearerAuth(Fixture.TOKEN);
-        on.check("Bearer " + Fixture.TOKEN);
-        on.check("bearer  " + Fixture.TOKEN + " ");
+                assertThrows(ApiException.class, () -> off.require(off.authenticate("Bearer x"), Tokens.Role.WRITER))
+                        .status());
+        Tokens on = Tokens.single(Fixture.TOKEN);
+        on.require(on.authenticate("Bearer " + Fixture.TOKEN), Tokens.Role.WRITER);
+        on.require(on.authenticate("bearer  " + Fixture.TOKEN + " "), Tokens.Role.ADMIN);
+        assertEquals(
+                401,
+                assertThrows(ApiException.class, () -> on.require(on.authenticate(null), Tokens.Role.WRITER))
+                        .status());
         for (String bad : new String[] {
-            null,
             "",
             "Bearer",
             "Bearer ",
@@ -114,7 +118,9 @@ class ServeCommandTest {
             "Bearer " + Fixture.TOKEN.toUpperCase()
         }) {
             assertEquals(
-                    401, assertThrows(ApiException.class, () -> on.check(bad)).status(), String.valueOf(bad));
+                    401,
+                    assertThrows(ApiException.class, () -> on.authenticate(bad)).status(),
+                    bad);
         }
     }
 }
