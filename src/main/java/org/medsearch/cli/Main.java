@@ -38,6 +38,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             BenchIndexCommand.class,
             SolrCommand.class,
+            TokenCommand.class,
             InspectCommand.class,
             SlicesCommand.class,
             CommandLine.HelpCommand.class
