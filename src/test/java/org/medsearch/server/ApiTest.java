@@ -212,7 +212,8 @@ class ApiTest {
                         "/api/classes",
                         "/api/health",
                         "/api/stats",
-                        "/api/openapi.json"),
+                        "/api/openapi.json",
+                        "/metrics"),
                 fields(paths));
         assertTrue(paths.at("/~1api~1search/post/responses").has("503"));
         assertTrue(paths.at("/~1api~1images~1{id}").has("delete"));
