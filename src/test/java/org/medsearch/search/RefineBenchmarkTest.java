@@ -120,7 +120,10 @@ class RefineBenchmarkTest {
                 name, SIZE, SIZE, EPOCHS, (System.nanoTime() - t0) / 1e9);
         try (EmbeddingBackend backend = Models.open(model, 0, InferenceRuntime.ONNX, Progress.NONE);
                 VectorStore store = Stores.open(index, false);
-                Explainer explainer = Explainer.open(model, 0, Progress.NONE)) {
+                Explainer explainer = Explainer.open(model, 0, Progress.NONE);
+                org.medsearch.model.DistanceGradients gradients =
+                        org.medsearch.model.DistanceGradients.of(ModelBundle.load(model), true)) {
+            boolean gradientMap = System.getProperty("bench.map", "pairing").equals("gradient");
             SearchService svc = new SearchService(backend, store);
             ModelManifest m = ModelBundle.readManifest(model);
             Dataset ds = new DatasetScanner(backend.readers()).optDecode(false).scan(data);
@@ -153,7 +156,16 @@ class RefineBenchmarkTest {
                     SimilarityMap map = explainer.map(img, hitImg);
                     int g = map.grid();
                     int n = Math.max(1, (int) Math.ceil(0.1 * g * g));
-                    List<Integer> top = topCells(map.queryHeat(), n);
+                    float[] heat = map.queryHeat();
+                    if (gradientMap) {
+                        org.medsearch.image.Preprocessing p = gradients.preprocessing();
+                        float[] a = p.apply(img);
+                        float[][] gr = gradients.gradients(a, p.apply(hitImg));
+                        float[] base = p.apply(new MedicalImage(
+                                img.width(), img.height(), new float[img.pixels().length], img.metadata()));
+                        heat = org.medsearch.model.DistanceGradients.cellEffects(gr[0], a, base, p.imageSize(), g);
+                    }
+                    List<Integer> top = topCells(heat, n);
                     List<Integer> random = randomCells(g * g, n, new SplittableRandom(pairs));
                     double dTop = distance(backend, blank(img, top, g), hit.vector());
                     double dRandom = distance(backend, blank(img, random, g), hit.vector());
