@@ -63,7 +63,12 @@ final class Settings {
             "MEDSEARCH_CACHE",
             "MEDSEARCH_THREADS",
             "MEDSEARCH_DEBUG",
-            "MEDSEARCH_JAVA_OPTS");
+            // the launcher's and the release image's own (bin/medsearch, the base image's script, the health check)
+            "MEDSEARCH_JAVA_OPTS",
+            "MEDSEARCH_JAVA",
+            "MEDSEARCH_HEALTH_PORT",
+            "MEDSEARCH_DEBIAN_MIRROR",
+            "MEDSEARCH_DEBIAN_SECURITY");
 
     /** Of the reserved variables, those whose value is a secret: shown as set or not, never shown. */
     static final Set<String> SECRET =
