@@ -54,7 +54,10 @@ public final class SearchServer {
     private final InferenceQueue queue;
     private final ServerConfig config;
 
-    private SearchServer(Javalin app, InferenceQueue queue, ServerConfig config) {
+    private final ServerMetrics metrics;
+
+    private SearchServer(Javalin app, InferenceQueue queue, ServerConfig config, ServerMetrics metrics) {
+        this.metrics = metrics;
         this.app = app;
         this.queue = queue;
         this.config = config;
@@ -106,6 +109,7 @@ public final class SearchServer {
                 config.queueSlots(),
                 config.maxBatch(),
                 config.workers());
+        ServerMetrics metrics = null;
         try {
             queue.warmUp();
             ImageService service = new ImageService(config, retriever, queue);
@@ -113,21 +117,25 @@ public final class SearchServer {
             service.optExplainer(explainer);
             ModelSummary summary = ModelSummary.of(retriever.backend().manifest(), Engines.threads());
             RequestStats stats = new RequestStats();
-            ServerMetrics metrics = new ServerMetrics(queue::stats, service::indexSize);
+            ServerMetrics m = new ServerMetrics(queue::stats, service::indexSize);
+            metrics = m;
             AuditLog audit = config.audit().on()
                     ? AuditLog.open(
                             config.audit().file(),
                             config.audit().maxBytes(),
                             config.audit().keep())
                     : null;
-            RequestAudit access = new RequestAudit(config.tokens(), audit, metrics);
-            ApiRoutes routes = new ApiRoutes(service, config.tokens(), stats, summary, queue, config, pacs, metrics);
+            RequestAudit access = new RequestAudit(config.tokens(), audit, m);
+            ApiRoutes routes = new ApiRoutes(service, config.tokens(), stats, summary, queue, config, pacs, m);
             Transport.checkKeystore(config.tls());
-            Javalin app = Javalin.create(cfg -> configure(cfg, config, routes, stats, metrics, access));
+            Javalin app = Javalin.create(cfg -> configure(cfg, config, routes, stats, m, access));
             startQuietly(app, config);
-            return new SearchServer(app, queue, config);
+            return new SearchServer(app, queue, config, m);
         } catch (IOException | RuntimeException | Error e) {
             queue.close();
+            if (metrics != null) {
+                metrics.close();
+            }
             throw e;
         }
     }
@@ -273,6 +281,7 @@ public final class SearchServer {
                     config.grace().toSeconds());
         } finally {
             queue.close();
+            metrics.close();
         }
     }
 

@@ -38,7 +38,7 @@ import java.util.function.ToDoubleFunction;
  * String text = m.scrape();
  * }</pre>
  */
-public final class ServerMetrics {
+public final class ServerMetrics implements AutoCloseable {
 
     /** Where the index's size comes from (may fail, e.g. a cluster that is away: the gauge is then NaN). */
     public interface Size {
@@ -49,6 +49,8 @@ public final class ServerMetrics {
     private final Timer model;
     private final Timer search;
     private final Counter auditFailures;
+    /** Listens to the JVM's collectors until {@link #close}. */
+    private final JvmGcMetrics gc = new JvmGcMetrics();
     // Micrometer holds a meter's state weakly; a method reference has no other holder than these
     private final java.util.function.Supplier<InferenceQueue.Stats> queue;
     private final Size indexSize;
@@ -60,8 +62,6 @@ public final class ServerMetrics {
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
-        @SuppressWarnings("resource") // lives as long as the registry
-        JvmGcMetrics gc = new JvmGcMetrics();
         gc.bindTo(registry);
         model = histogram("medsearch.model", "Forward pass of a search's query (pre-processing included)");
         search = histogram("medsearch.search", "Index search of a search");
@@ -129,6 +129,13 @@ public final class ServerMetrics {
 
     public void auditFailure() {
         auditFailures.increment();
+    }
+
+    /** Stops listening to the JVM's collectors (a stopped server leaves nothing behind). */
+    @Override
+    public void close() {
+        gc.close();
+        registry.close();
     }
 
     /** Everything, in Prometheus's text format (version 0.0.4). */
