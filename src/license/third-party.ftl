@@ -15,8 +15,9 @@
     </#if>
 </#function>
 medsearch is licensed under the Apache License, Version 2.0 (LICENSE). It bundles the following
-${dependencyMap?size} third-party libraries (lib/), each under the licence(s) in parentheses; their licence
-texts are in the libraries' jars or at the URLs given. The CycloneDX SBOM (sbom/) lists the same.
+${dependencyMap?size} third-party libraries (lib/), each under the licence(s) in parentheses, with its Maven
+coordinates and project page; the licence texts are in the libraries' jars or on those pages. The
+CycloneDX SBOM (sbom/) lists the same libraries.
 
 <#list dependencyMap as e>
 <#assign project = e.getKey()/>

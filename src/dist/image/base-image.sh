@@ -9,8 +9,8 @@
 # No registry and no Docker daemon are needed, only Debian's package mirror: debootstrap makes the root
 # file system, apt-get in a chroot adds the JRE and the security updates. That needs root (chroot and
 # mount). `mvn package` runs this once per machine when the tarball is missing (the cache is
-# ~/.cache/medsearch/image-base/, see pom.xml: image.base); delete the tarball to rebuild it, e.g. for
-# newer security updates. Another base, from a registry: mvn package -Dimage.base=eclipse-temurin:17-jre
+# ~/.cache/medsearch/image-base/, see pom.xml: image.base, whose file name changes with this script's
+# output); delete the tarball to rebuild it, e.g. for newer security updates. Another base, from a registry: mvn package -Dimage.base=eclipse-temurin:17-jre
 #
 # Environment: MEDSEARCH_DEBIAN_MIRROR (default http://deb.debian.org/debian),
 #              MEDSEARCH_DEBIAN_SECURITY (default http://deb.debian.org/debian-security).
@@ -100,8 +100,11 @@ for d in data index model; do
 done
 rm -f "$root/usr/sbin/policy-rc.d"
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/debconf/*-old \
-  "$root"/var/log/* "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
+  "$root"/var/log/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
   "$root"/usr/share/locale/* "$root"/tmp/* "$root"/root/.bash_history
+# the packages' documentation less their copyright files: those (their licences) go with the image
+find "$root/usr/share/doc" -mindepth 2 ! -type d ! -name copyright -delete
+find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
 : >"$root/etc/resolv.conf"
 : >"$root/etc/hostname"
 

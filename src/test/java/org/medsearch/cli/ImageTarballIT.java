@@ -183,6 +183,10 @@ class ImageTarballIT {
             assertEquals(10001L, e.getLongUserId(), "/" + d + " belongs to 10001");
         }
         assertTrue(files.containsKey("usr/lib/jvm/java-17-openjdk-amd64/bin/java"), "Debian's Java 17");
+        // the licences of the packages go with the image; the rest of their documentation does not
+        assertTrue(files.containsKey("usr/share/doc/openjdk-17-jre-headless/copyright"), "the JRE's licence");
+        assertTrue(files.containsKey("usr/share/doc/libc6/copyright"), "the C library's licence");
+        assertFalse(files.containsKey("usr/share/doc/libc6/changelog.Debian.gz"));
     }
 
     @Test
