@@ -41,6 +41,7 @@ import picocli.CommandLine.Command;
             TokenCommand.class,
             InspectCommand.class,
             SlicesCommand.class,
+            CompletionCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
@@ -195,11 +196,17 @@ public final class Main implements Runnable {
         return s.replaceAll("\\s*\\R\\s*", " ").trim();
     }
 
-    /** Version string with the engine versions. */
+    /** {@code --version}: the version, the git commit and the time of the build, and the Java that runs it. */
     static final class VersionProvider implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"medsearch " + Version.current(), "Java " + System.getProperty("java.version")};
+            return new String[] {
+                "medsearch " + Version.current(),
+                "commit " + Version.commit(),
+                "built " + Version.buildTime(),
+                "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ", "
+                        + System.getProperty("java.home") + ")"
+            };
         }
     }
 }
