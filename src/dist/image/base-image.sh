@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the base of medsearch's OCI image: a minimal Debian bookworm with Debian's OpenJDK 17 runtime,
-# a non-root user (uid/gid 10001) owning /data, /index and /model, and the image's health check, written
+# a non-root user (uid/gid 10001) owning /data, /index, /model and /audit, and the image's health check, written
 # as a `docker save`-style tarball (manifest.json, config, one gzipped layer) that Jib reads as
 # <from><image>tar://...</image></from> and that `docker load` / `podman load` also take.
 #
@@ -94,7 +94,7 @@ java_home="/usr/lib/jvm/java-17-openjdk-$arch"
 [ -x "$root$java_home/bin/java" ] || fail "no java in $java_home after the install"
 jre="$(chroot "$root" dpkg-query -W -f '${Version}' openjdk-17-jre-headless)"
 
-for d in data index model; do
+for d in data index model audit; do
   mkdir -p "$root/$d"
   chown "$uid:$uid" "$root/$d"
 done

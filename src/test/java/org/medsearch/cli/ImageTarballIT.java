@@ -124,7 +124,7 @@ class ImageTarballIT {
         assertEquals("10001:10001", user);
         assertFalse(user.isEmpty() || user.equals("root") || user.startsWith("0:") || user.equals("0"));
 
-        assertEquals(Set.of("/data", "/index", "/model"), fieldNames(c.path("Volumes")));
+        assertEquals(Set.of("/data", "/index", "/model", "/audit"), fieldNames(c.path("Volumes")));
         assertEquals("/data", c.path("WorkingDir").asText());
 
         List<String> env = strings(c.path("Env"));
