@@ -314,12 +314,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         String password;
         if (tlsPasswordFile != null) {
-            try {
-                password = Files.readString(tlsPasswordFile, StandardCharsets.UTF_8)
-                        .strip();
-            } catch (NoSuchFileException e) {
-                throw new MedsearchException("--tls-password-file " + tlsPasswordFile + " does not exist");
-            }
+            password = readSecret(tlsPasswordFile, "--tls-password-file");
         } else {
             password = System.getenv("MEDSEARCH_TLS_PASSWORD");
             if (password == null) {
@@ -358,17 +353,22 @@ final class ServeCommand implements Callable<Integer> {
     /** The token from a file, else from $MEDSEARCH_TOKEN, else null (writes off). */
     static String token(Path file) throws IOException {
         if (file != null) {
-            try {
-                String t = Files.readString(file, StandardCharsets.UTF_8).strip();
-                if (t.isEmpty()) {
-                    throw new MedsearchException("--token-file " + file + " is empty");
-                }
-                return t;
-            } catch (NoSuchFileException e) {
-                throw new MedsearchException("--token-file " + file + " does not exist");
+            String t = readSecret(file, "--token-file");
+            if (t.isEmpty()) {
+                throw new MedsearchException("--token-file " + file + " is empty");
             }
+            return t;
         }
         String env = System.getenv("MEDSEARCH_TOKEN");
         return env == null || env.isBlank() ? null : env;
+    }
+
+    /** A secret from the file a flag names, stripped of surrounding white space. */
+    static String readSecret(Path file, String flag) throws IOException {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8).strip();
+        } catch (NoSuchFileException e) {
+            throw new MedsearchException(flag + " " + file + " does not exist");
+        }
     }
 }

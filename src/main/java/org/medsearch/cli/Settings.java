@@ -127,7 +127,7 @@ final class Settings {
                 throw new MedsearchException(
                         CONFIG_OPTION + " " + file + ": cannot be read as key = value lines (" + e.getMessage() + ")");
             }
-            for (String key : new TreeMap<>(Map.copyOf(castKeys(p))).keySet()) {
+            for (String key : new java.util.TreeSet<>(p.stringPropertyNames())) {
                 String[] at = resolveKey(key, known);
                 if (at == null) {
                     throw new MedsearchException(
@@ -385,13 +385,5 @@ final class Settings {
             cur = t;
         }
         return prev[b.length()];
-    }
-
-    private static Map<String, String> castKeys(Properties p) {
-        Map<String, String> m = new LinkedHashMap<>();
-        for (String k : p.stringPropertyNames()) {
-            m.put(k, p.getProperty(k));
-        }
-        return m;
     }
 }

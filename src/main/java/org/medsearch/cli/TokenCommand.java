@@ -69,12 +69,9 @@ final class TokenCommand implements Callable<Integer> {
             throw new MedsearchException(e.getMessage());
         }
         if (Files.exists(file)) {
-            Tokens.read(file); // refuses a broken file before it grows
-            for (String l : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                String[] f = l.strip().split("\\s+");
-                if (!l.strip().startsWith("#") && f[0].equals(name)) {
-                    throw new MedsearchException(file + " already has a token named '" + name + "'");
-                }
+            // refuses a broken file before it grows
+            if (Tokens.read(file).has(name)) {
+                throw new MedsearchException(file + " already has a token named '" + name + "'");
             }
         } else {
             if (file.toAbsolutePath().getParent() != null) {

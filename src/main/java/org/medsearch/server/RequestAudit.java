@@ -104,32 +104,18 @@ final class RequestAudit {
                 "the audit trail cannot be written, so the server refuses requests; the operator must fix it");
     }
 
+    /** The audited routes (method and template, as {@link SearchServer#template} names them) and their actions. */
+    private static final java.util.Map<String, String> ACTIONS = java.util.Map.of(
+            "POST /api/search", "search",
+            "POST /api/explain", "explain",
+            "POST /api/images", "add",
+            "GET /api/images/{id}", "view",
+            "GET /api/images/{id}/thumbnail", "thumbnail",
+            "DELETE /api/images/{id}", "delete");
+
     /** The audited action of a request, or null. */
     static String action(Context ctx) {
-        String path = ctx.path();
-        String method = ctx.method().name();
-        switch (path) {
-            case "/api/search":
-                return method.equals("POST") ? "search" : null;
-            case "/api/explain":
-                return method.equals("POST") ? "explain" : null;
-            case "/api/images":
-                return method.equals("POST") ? "add" : null;
-            default:
-                break;
-        }
-        Matcher m = IMAGE.matcher(path);
-        if (!m.matches()) {
-            return null;
-        }
-        if (m.group(2) != null) {
-            return method.equals("GET") ? "thumbnail" : null;
-        }
-        return switch (method) {
-            case "GET" -> "view";
-            case "DELETE" -> "delete";
-            default -> null;
-        };
+        return ACTIONS.get(ctx.method().name() + " " + SearchServer.template(ctx));
     }
 
     private static List<Long> pathId(Context ctx) {

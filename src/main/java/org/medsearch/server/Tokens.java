@@ -183,6 +183,11 @@ public final class Tokens {
         return entries.stream().anyMatch(e -> e.role().compareTo(Role.WRITER) >= 0);
     }
 
+    /** Whether a token has this name. */
+    public boolean has(String name) {
+        return entries.stream().anyMatch(e -> e.name().equals(name));
+    }
+
     /** How many tokens of each role (for the start-up line; never names or tokens). */
     public Map<Role, Long> counts() {
         Map<Role, Long> m = new java.util.EnumMap<>(Role.class);
