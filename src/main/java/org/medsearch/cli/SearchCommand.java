@@ -105,15 +105,24 @@ final class SearchCommand implements Callable<Integer> {
             names = "--relevant",
             paramLabel = "IDS",
             description = "Relevance feedback: ids of earlier hits that are relevant (comma-separated); the query"
-                    + " moves toward them (Rocchio, beta 0.75) and the scope widens to their classes.")
+                    + " moves toward them (Rocchio, see --rocchio) and the scope widens to their classes.")
     String relevant;
 
     @Option(
             names = "--irrelevant",
             paramLabel = "IDS",
             description = "Relevance feedback: ids of earlier hits that are not relevant; the query moves away from"
-                    + " them (Rocchio, gamma 0.15).")
+                    + " them (Rocchio, see --rocchio).")
     String irrelevant;
+
+    @Option(
+            names = "--rocchio",
+            paramLabel = "A,B,G",
+            defaultValue = "1,0.75,0.15",
+            description = "Rocchio's weights for --relevant/--irrelevant: the query moves to (A q + B mean(relevant)"
+                    + " - G mean(not relevant)) / (A + B - G), a group with no mark left out; A > G"
+                    + " (default ${DEFAULT-VALUE}).")
+    String rocchio;
 
     @Option(
             names = "--explain",
@@ -263,9 +272,10 @@ final class SearchCommand implements Callable<Integer> {
     private org.medsearch.search.Feedback feedback() throws MedsearchException {
         try {
             return org.medsearch.search.Feedback.of(
-                    org.medsearch.search.Feedback.ids(relevant), org.medsearch.search.Feedback.ids(irrelevant));
+                            org.medsearch.search.Feedback.ids(relevant), org.medsearch.search.Feedback.ids(irrelevant))
+                    .withWeights(org.medsearch.search.Feedback.weights(rocchio));
         } catch (IllegalArgumentException e) {
-            throw new MedsearchException("--relevant/--irrelevant: " + e.getMessage());
+            throw new MedsearchException("--relevant/--irrelevant/--rocchio: " + e.getMessage());
         }
     }
 

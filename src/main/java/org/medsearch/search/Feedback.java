@@ -10,15 +10,23 @@ import java.util.Set;
  * mean of those marked not relevant,
  *
  * <pre>
- * q' = alpha q + beta mean(relevant) - gamma mean(not relevant)
+ * q' = (alpha q + beta mean(relevant) - gamma mean(not relevant)) / (alpha + beta - gamma)
  * </pre>
  *
- * with Rocchio's usual weights alpha 1, beta 0.75, gamma 0.15 ({@link #DEFAULT_ALPHA} ...). The
- * scope follows the marks: the classes of hits marked relevant are searched besides the scope's.
- * Stateless: a client sends every mark of every round; ids that are no longer indexed are ignored.
+ * with Rocchio's usual weights alpha 1, beta 0.75, gamma 0.15 ({@link #DEFAULT_ALPHA} ...); a group
+ * with no mark drops out of both sums. The division is ours: Rocchio compared vectors by cosine,
+ * where a query's length does not matter, but the index ranks by squared distance, where a query
+ * 1.75 times as long as any image would rank hits by their length. Divided, the moved query is a
+ * point among the images (for relevant marks alone, between the query and their mean). Hence
+ * {@code alpha > gamma}: the divisor stays positive whatever is marked.
+ *
+ * <p>The scope follows the marks: the classes of hits marked relevant are searched besides the
+ * scope's. Stateless: a client sends every mark of every round; ids that are no longer indexed are
+ * ignored.
  *
  * <pre>{@code
  * SearchRequest r = SearchRequest.of(10, null).withFeedback(Feedback.of(Set.of(12L, 40L), Set.of(7L)));
+ * Feedback strong = r.feedback().withWeights(Feedback.weights("1,1.5,0.25"));
  * }</pre>
  *
  * @param relevant ids marked relevant
@@ -35,6 +43,9 @@ public record Feedback(Set<Long> relevant, Set<Long> irrelevant, double alpha, d
     /** The most marks one search takes: a page of hits per round, for many rounds. */
     public static final int MAX_MARKS = 1000;
 
+    /** A bound on the weights, so that no sum of them overflows into nonsense. */
+    static final double MAX_WEIGHT = 1000;
+
     public static final Feedback NONE = new Feedback(Set.of(), Set.of(), DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA);
 
     public Feedback {
@@ -49,14 +60,43 @@ public record Feedback(Set<Long> relevant, Set<Long> irrelevant, double alpha, d
         if (!both.isEmpty()) {
             throw new IllegalArgumentException("a hit is marked both relevant and not relevant: " + both);
         }
-        if (!(alpha >= 0 && beta >= 0 && gamma >= 0 && alpha + beta > 0)) {
-            throw new IllegalArgumentException("Rocchio's weights are >= 0, and alpha + beta > 0");
+        if (!(beta >= 0 && gamma >= 0 && alpha > gamma && alpha + beta <= MAX_WEIGHT)) {
+            throw new IllegalArgumentException("Rocchio's weights alpha,beta,gamma are numbers >= 0 with alpha > gamma"
+                    + " (and alpha + beta <= " + (int) MAX_WEIGHT + "), got " + alpha + "," + beta + "," + gamma);
         }
     }
 
     /** Marks with Rocchio's usual weights. */
     public static Feedback of(Set<Long> relevant, Set<Long> irrelevant) {
         return new Feedback(relevant, irrelevant, DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA);
+    }
+
+    /** The same marks with other weights: {@code {alpha, beta, gamma}}, as {@link #weights} parses them. */
+    public Feedback withWeights(double[] w) {
+        return new Feedback(relevant, irrelevant, w[0], w[1], w[2]);
+    }
+
+    /** Parses {@code "alpha,beta,gamma"} (null or blank: the defaults), checked as the constructor checks them. */
+    public static double[] weights(String s) {
+        if (s == null || s.isBlank()) {
+            return new double[] {DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_GAMMA};
+        }
+        String[] p = s.split(",", -1);
+        if (p.length != 3) {
+            throw new IllegalArgumentException("Rocchio's weights are three numbers alpha,beta,gamma, got '"
+                    + (s.length() > 40 ? s.substring(0, 40) + "..." : s) + "'");
+        }
+        double[] w = new double[3];
+        for (int i = 0; i < 3; i++) {
+            String t = p[i].strip();
+            if (!t.matches("[0-9]{1,6}(\\.[0-9]{1,6})?")) {
+                throw new IllegalArgumentException("Rocchio's weights are decimal numbers >= 0, got '"
+                        + (t.length() > 20 ? t.substring(0, 20) + "..." : t) + "'");
+            }
+            w[i] = Double.parseDouble(t);
+        }
+        new Feedback(Set.of(), Set.of(), w[0], w[1], w[2]);
+        return w;
     }
 
     /** Whether there is any mark. */
@@ -82,26 +122,28 @@ public record Feedback(Set<Long> relevant, Set<Long> irrelevant, double alpha, d
     }
 
     /**
-     * The moved query: {@code alpha q + beta mean(relevantVectors) - gamma mean(irrelevantVectors)};
-     * an empty group adds nothing.
+     * The moved query: {@code (alpha q + beta mean(relevantVectors) - gamma mean(irrelevantVectors))}
+     * divided by the sum of the weights used; an empty group adds nothing to either.
      */
     public float[] move(float[] q, List<float[]> relevantVectors, List<float[]> irrelevantVectors) {
         double[] out = new double[q.length];
         for (int i = 0; i < q.length; i++) {
             out[i] = alpha * q[i];
         }
-        add(out, relevantVectors, beta);
-        add(out, irrelevantVectors, -gamma);
+        double sum = alpha;
+        sum += add(out, relevantVectors, beta);
+        sum += add(out, irrelevantVectors, -gamma);
         float[] f = new float[q.length];
         for (int i = 0; i < q.length; i++) {
-            f[i] = (float) out[i];
+            f[i] = (float) (out[i] / sum);
         }
         return f;
     }
 
-    private static void add(double[] out, List<float[]> vectors, double weight) {
+    /** Adds {@code weight} times the vectors' mean; returns the weight used (0 for no vector). */
+    private static double add(double[] out, List<float[]> vectors, double weight) {
         if (vectors.isEmpty()) {
-            return;
+            return 0;
         }
         double w = weight / vectors.size();
         for (float[] v : vectors) {
@@ -109,5 +151,6 @@ public record Feedback(Set<Long> relevant, Set<Long> irrelevant, double alpha, d
                 out[i] += w * v[i];
             }
         }
+        return weight;
     }
 }

@@ -143,10 +143,14 @@ final class ApiRoutes {
         }
     }
 
-    /** The reader's marks ({@code relevant} and {@code irrelevant}: ids, comma-separated). */
+    /**
+     * The reader's marks ({@code relevant} and {@code irrelevant}: ids, comma-separated) and
+     * Rocchio's weights ({@code rocchio}: alpha,beta,gamma).
+     */
     private static Feedback feedback(MultipartForm form) {
         try {
-            return Feedback.of(Feedback.ids(form.field("relevant")), Feedback.ids(form.field("irrelevant")));
+            return Feedback.of(Feedback.ids(form.field("relevant")), Feedback.ids(form.field("irrelevant")))
+                    .withWeights(Feedback.weights(form.field("rocchio")));
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest(e.getMessage());
         }

@@ -150,6 +150,59 @@ class SimilarityMapTest {
         }
     }
 
+    @Test
+    void searchTakesMarksAndRocchiosWeightsFromTheCommandLine() throws Exception {
+        Path model = Bundles.random(work.resolve("fb-model"), List.of("stripes", "columns", "disc"), 64, 4);
+        Path data = org.medsearch.testutil.TestImages.writeDataset(work.resolve("fb-data"), 3, 4, 64, 2);
+        Path index = work.resolve("fb-index");
+        org.medsearch.testutil.CliRun ix = org.medsearch.testutil.CliRun.run(
+                "index", "--model", model.toString(), "--data", data.toString(), "--index", index.toString(), "-q");
+        assertEquals(0, ix.code(), ix.toString());
+        String query = data.resolve("disc/img_001.png").toString();
+        List<String> base = List.of(
+                "search",
+                "--model",
+                model.toString(),
+                "--index",
+                index.toString(),
+                "--k",
+                "6",
+                "--scope",
+                "all",
+                "--json");
+        List<Long> before = ids(org.medsearch.testutil.CliRun.run(with(base, query)));
+        long last = before.get(5);
+        // (q + 50 v) / 51 lies next to the marked hit's vector v
+        List<Long> pulled = ids(org.medsearch.testutil.CliRun.run(
+                with(base, "--relevant", String.valueOf(last), "--rocchio", "1,50,0", query)));
+        assertEquals(last, pulled.get(0), before + " -> " + pulled);
+        assertEquals(
+                before,
+                ids(org.medsearch.testutil.CliRun.run(
+                        with(base, "--relevant", String.valueOf(last), "--rocchio", "1,0,0", query))));
+        org.medsearch.testutil.CliRun bad = org.medsearch.testutil.CliRun.run(
+                with(base, "--relevant", String.valueOf(last), "--rocchio", "1,1,1", query));
+        assertEquals(2, bad.code(), bad.toString());
+        assertTrue(bad.err().contains("--rocchio") && bad.err().contains("alpha > gamma"), bad.err());
+        assertTrue(!bad.err().contains("\tat "), "no stack trace: " + bad.err());
+    }
+
+    private static String[] with(List<String> base, String... more) {
+        List<String> all = new ArrayList<>(base);
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
+
+    private static List<Long> ids(org.medsearch.testutil.CliRun r) throws Exception {
+        assertEquals(0, r.code(), r.toString());
+        List<Long> out = new ArrayList<>();
+        new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(r.out().strip())
+                .get("results")
+                .forEach(h -> out.add(h.get("id").asLong()));
+        return out;
+    }
+
     static double sum(float[] v) {
         double s = 0;
         for (float x : v) {

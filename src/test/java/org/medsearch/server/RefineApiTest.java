@@ -58,6 +58,15 @@ class RefineApiTest {
         return out;
     }
 
+    static double distance(JsonNode answer, long id) {
+        for (JsonNode r : answer.get("results")) {
+            if (r.get("id").asLong() == id) {
+                return r.get("distance").asDouble();
+            }
+        }
+        throw new AssertionError(id + " is not among the hits");
+    }
+
     @Test
     void anExplanationIsValidAndItsDistanceIsTheSearchs() throws Exception {
         JsonNode a = search("k", "5", "scope", "all");
@@ -126,7 +135,24 @@ class RefineApiTest {
                 search("k", "10", "scope", "all", "relevant", String.valueOf(rel), "irrelevant", String.valueOf(irr));
         List<Long> second = ids(after);
         assertTrue(second.indexOf(rel) >= 0 && second.indexOf(rel) < 9, "the relevant hit rises: " + second);
-        assertTrue(second.indexOf(irr) != 0, "the irrelevant hit is no longer first: " + second);
+        // the query moves toward one and away from the other: the gap between them widens
+        double gapBefore = distance(before, irr) - distance(before, rel);
+        assertTrue(second.contains(irr), "the not-relevant hit is still near: " + second);
+        double gapAfter = distance(after, irr) - distance(after, rel);
+        assertTrue(gapAfter > gapBefore, gapBefore + " -> " + gapAfter);
+        // a strong enough push away takes the hit marked not relevant off the top
+        List<Long> pushed = ids(search(
+                "k",
+                "10",
+                "scope",
+                "all",
+                "relevant",
+                String.valueOf(rel),
+                "irrelevant",
+                String.valueOf(irr),
+                "rocchio",
+                "1,0.75,0.9"));
+        assertTrue(pushed.indexOf(irr) != 0, "the hit marked not relevant is no longer first: " + pushed);
         // the predicted class's scope, widened by a hit of another class marked relevant
         JsonNode predicted = search("k", "10", "scope", "predicted");
         assertEquals(1, predicted.get("searched").size());
@@ -147,5 +173,20 @@ class RefineApiTest {
         assertTrue(searched.contains(own) && searched.contains(otherClass), searched.toString());
         Http.assertError(running.http.search(query, "relevant", "1,x"), 400, "bad_request");
         Http.assertError(running.http.search(query, "relevant", "3", "irrelevant", "3"), 400, "bad_request");
+    }
+
+    @Test
+    void rocchiosWeightsAreTheClients() throws Exception {
+        List<Long> first = ids(search("k", "10", "scope", "all"));
+        long rel = first.get(9);
+        String marked = String.valueOf(rel);
+        // no weight on the marks: the query stays where it was
+        assertEquals(first, ids(search("k", "10", "scope", "all", "relevant", marked, "rocchio", "1,0,0")));
+        // the moved query is (q + 50 v) / 51, next to the marked hit's vector v: it comes first
+        List<Long> pulled = ids(search("k", "10", "scope", "all", "relevant", marked, "rocchio", "1,50,0"));
+        assertEquals(rel, pulled.get(0), pulled.toString());
+        for (String bad : List.of("1,1,1", "0,1,0", "1,2", "1,x,0", "-1,1,0", "1,1e3,0")) {
+            Http.assertError(running.http.search(query, "relevant", marked, "rocchio", bad), 400, "bad_request");
+        }
     }
 }
