@@ -76,6 +76,7 @@ final class ApiRoutes {
     void register(JavalinDefaultRoutingApi r) {
         r.post("/api/search", this::search);
         r.post("/api/explain", this::explain);
+        r.get("/api/explain", this::explainIndexed);
         r.get("/api/images/{id}/thumbnail", this::thumbnail);
         r.get("/api/images/{id}", this::image);
         r.post("/api/images", this::add);
@@ -114,14 +115,26 @@ final class ApiRoutes {
         form.checkDeclaredSize();
         service.refuseIfBusy();
         form.receive();
-        String raw = form.field("id");
-        if (raw == null || !ID.matcher(raw.strip()).matches()) {
-            throw ApiException.badRequest("id must be the decimal id of an indexed image");
-        }
-        long id = Long.parseLong(raw.strip());
+        long id = id(form.field("id"), "id");
         RequestAudit.ids(ctx, List.of(id));
         ImageService.Explained e = service.explain(upload(form), region(form), id);
         ctx.json(ApiResponses.explained(e));
+    }
+
+    /** Explains two indexed images: {@code query} (the query, optionally its {@code region}) and {@code id}. */
+    private void explainIndexed(Context ctx) throws Exception {
+        long query = id(ctx.queryParam("query"), "query");
+        long id = id(ctx.queryParam("id"), "id");
+        RequestAudit.ids(ctx, List.of(query, id));
+        ImageService.Explained e = service.explain(query, regionOf(ctx.queryParam("region")), id);
+        ctx.json(ApiResponses.explained(e));
+    }
+
+    private static long id(String raw, String name) {
+        if (raw == null || !ID.matcher(raw.strip()).matches()) {
+            throw ApiException.badRequest(name + " must be the decimal id of an indexed image");
+        }
+        return Long.parseLong(raw.strip());
     }
 
     /** The query image: the {@code image} part, or the PACS instance named by {@code instance}. */
@@ -132,7 +145,10 @@ final class ApiRoutes {
 
     /** The form's region ({@code x,y,w,h} in the query image's pixels), or null. */
     private static Region region(MultipartForm form) {
-        String raw = form.field("region");
+        return regionOf(form.field("region"));
+    }
+
+    private static Region regionOf(String raw) {
         if (raw == null || raw.isBlank()) {
             return null;
         }

@@ -416,6 +416,31 @@ public final class ImageService {
         }
     }
 
+    /**
+     * As {@link #explain(Upload, Region, long)} with an indexed image as the query: "why is case
+     * {@code queryId} like case {@code id}". 404 for either id unknown or unreadable.
+     */
+    @SuppressWarnings("try") // the ticket is held for the explanation's duration and never read
+    public Explained explain(long queryId, Region region, long id) throws IOException, InterruptedException {
+        Explainer x = explainer;
+        if (x == null) {
+            throw ApiException.badRequest("this server gives no explanations");
+        }
+        Optional<IndexedImage> query = service.image(queryId);
+        if (query.isEmpty()) {
+            throw ApiException.notFound("no image with id " + queryId + " (the query)");
+        }
+        Optional<IndexedImage> img = service.image(id);
+        if (img.isEmpty()) {
+            throw ApiException.notFound("no image with id " + id);
+        }
+        try (InferenceQueue.Ticket ticket = queue.tryAdmit().orElseThrow(ApiException::overloaded)) {
+            MedicalImage q = cropped(load(queryId, query.get()), region);
+            MedicalImage hit = load(id, img.get());
+            return new Explained(id, x.explain(q, hit, EXPLAIN_SIDE));
+        }
+    }
+
     /** The overlays' longer side, pixels. */
     static final int EXPLAIN_SIDE = 256;
 

@@ -108,6 +108,7 @@ final class RequestAudit {
     private static final java.util.Map<String, String> ACTIONS = java.util.Map.of(
             "POST /api/search", "search",
             "POST /api/explain", "explain",
+            "GET /api/explain", "explain",
             "POST /api/images", "add",
             "GET /api/images/{id}", "view",
             "GET /api/images/{id}/thumbnail", "thumbnail",

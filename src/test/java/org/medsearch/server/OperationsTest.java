@@ -117,6 +117,10 @@ class OperationsTest {
         expected.add(new Line("alice", "view", List.of(seen), 200));
         assertEquals(200, get("/api/images/" + seen + "/thumbnail", ALICE).statusCode());
         expected.add(new Line("alice", "thumbnail", List.of(seen), 200));
+        long next = ids(r).get(1);
+        HttpResponse<byte[]> why = get("/api/explain?query=" + seen + "&id=" + next, ALICE);
+        assertEquals(200, why.statusCode(), Http.text(why));
+        expected.add(new Line("alice", "explain", List.of(seen, next), 200));
 
         // a searcher may not write; a writer may; a wrong token is 401 on any route
         byte[] fresh = TestImages.png(TestImages.pattern("disc", 64, new Random(77)));

@@ -88,6 +88,35 @@ class RefineApiTest {
     }
 
     @Test
+    void twoIndexedImagesAreExplainedByGetAsTheUploadOfTheFirstIs() throws Exception {
+        JsonNode a = search("k", "5", "scope", "all");
+        long self = a.get("results").get(0).get("id").asLong();
+        assertEquals(0, distance(a, self), 1e-6, "the query image is indexed");
+        for (JsonNode hit : a.get("results")) {
+            var r = running.http.get(
+                    "/api/explain?query=" + self + "&id=" + hit.get("id").asText());
+            assertEquals(200, r.statusCode(), Http.text(r));
+            List<Error> errors = explanation.validate(Http.text(r), InputFormat.JSON);
+            assertTrue(errors.isEmpty(), errors.toString());
+            JsonNode e = Http.json(r);
+            assertEquals(hit.get("id").asLong(), e.get("id").asLong());
+            double d = hit.get("distance").asDouble();
+            assertEquals(d, e.get("distance").asDouble(), 1e-3 * d + 1e-6, "the indexed query explains as its upload");
+        }
+        long other = a.get("results").get(1).get("id").asLong();
+        Http.assertError(running.http.get("/api/explain?query=999999&id=" + other), 404, "not_found");
+        Http.assertError(running.http.get("/api/explain?query=" + self + "&id=999999"), 404, "not_found");
+        Http.assertError(running.http.get("/api/explain?query=" + self), 400, "bad_request");
+        Http.assertError(running.http.get("/api/explain?query=x&id=" + other), 400, "bad_request");
+        Http.assertError(
+                running.http.get("/api/explain?query=" + self + "&id=" + other + "&region=0,0,500,500"),
+                400,
+                "bad_request");
+        var part = Http.json(running.http.get("/api/explain?query=" + self + "&id=" + other + "&region=8,8,32,32"));
+        assertNotEquals(distance(a, other), part.get("distance").asDouble(), "a part of the query is another query");
+    }
+
+    @Test
     void explanationMistakesAre400Or404() throws Exception {
         Http.assertError(
                 running.http.post(
