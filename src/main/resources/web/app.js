@@ -18,6 +18,7 @@
   let generation = 0;       // answers to superseded searches are dropped
   let region = null;        // {x, y, w, h} in the query image's own pixels, or null for all of it
   const marks = new Map();  // hit id -> 'relevant' | 'irrelevant', for the next search
+  let opened = null;        // the hit shown in the viewer
   let dragged = false;      // a region was drawn: the click that ends it does not open the file chooser
 
   function showError(title, message) {
@@ -272,6 +273,7 @@
 
   function openViewer(hit, rank, opener) {
     lastOpener = opener;
+    opened = hit;
     $('viewer-title').textContent = 'Result ' + rank + ': ' + hit.label;
     $('viewer-caption').textContent = 'Image ' + hit.id + ', distance ' + hit.distance.toPrecision(4);
     const img = $('viewer-image');
@@ -380,6 +382,26 @@
 
   // the dialog closes with Escape (natively), the Close button or a click on the backdrop
   $('viewer-close').addEventListener('click', () => viewer.close());
+  // "more like this case": the opened result, as the server renders it, becomes the query
+  $('viewer-search').addEventListener('click', async () => {
+    const hit = opened;
+    if (!hit) return;
+    let blob = null;
+    try {
+      const response = await fetch(hit.imageUrl);
+      if (response.ok) blob = await response.blob();
+    } catch (e) {
+      blob = null;
+    }
+    if (!blob) {
+      showError('This result cannot be used as a query.', 'Its image could not be had from the server.');
+      return;
+    }
+    lastOpener = null;
+    viewer.close();
+    setQuery(new File([blob], 'result ' + hit.id + '.png', { type: 'image/png' }));
+    $('results-heading').focus();
+  });
   viewer.addEventListener('click', (e) => { if (e.target === viewer) viewer.close(); });
   viewer.addEventListener('close', () => { if (lastOpener) lastOpener.focus(); });
 

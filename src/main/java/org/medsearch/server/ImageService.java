@@ -399,46 +399,44 @@ public final class ImageService {
      * ({@link Explainer}); 404 for an unknown id or an image that cannot be read, 400 on a server
      * started without explanations.
      */
-    @SuppressWarnings("try") // the ticket is held for the explanation's duration and never read
     public Explained explain(Upload upload, Region region, long id) throws IOException, InterruptedException {
-        Explainer x = explainer;
-        if (x == null) {
-            throw ApiException.badRequest("this server gives no explanations");
-        }
-        Optional<IndexedImage> img = service.image(id);
-        if (img.isEmpty()) {
-            throw ApiException.notFound("no image with id " + id);
-        }
-        try (InferenceQueue.Ticket ticket = queue.tryAdmit().orElseThrow(ApiException::overloaded)) {
-            Decoded d = decodeUpload(upload, region);
-            MedicalImage hit = load(id, img.get());
-            return new Explained(id, x.explain(d.image(), hit, EXPLAIN_SIDE));
-        }
+        return explain(explainer(), () -> decodeUpload(upload, region).image(), id);
     }
 
     /**
      * As {@link #explain(Upload, Region, long)} with an indexed image as the query: "why is case
      * {@code queryId} like case {@code id}". 404 for either id unknown or unreadable.
      */
-    @SuppressWarnings("try") // the ticket is held for the explanation's duration and never read
     public Explained explain(long queryId, Region region, long id) throws IOException, InterruptedException {
+        Explainer x = explainer();
+        IndexedImage query = indexed(queryId, " (the query)");
+        return explain(x, () -> cropped(load(queryId, query), region), id);
+    }
+
+    /** The query image of an explanation, read once it holds its ticket. */
+    @FunctionalInterface
+    private interface QueryImage {
+        MedicalImage read() throws IOException, InterruptedException;
+    }
+
+    @SuppressWarnings("try") // the ticket is held for the explanation's duration and never read
+    private Explained explain(Explainer x, QueryImage query, long id) throws IOException, InterruptedException {
+        IndexedImage img = indexed(id, "");
+        try (InferenceQueue.Ticket ticket = queue.tryAdmit().orElseThrow(ApiException::overloaded)) {
+            return new Explained(id, x.explain(query.read(), load(id, img), EXPLAIN_SIDE));
+        }
+    }
+
+    private Explainer explainer() {
         Explainer x = explainer;
         if (x == null) {
             throw ApiException.badRequest("this server gives no explanations");
         }
-        Optional<IndexedImage> query = service.image(queryId);
-        if (query.isEmpty()) {
-            throw ApiException.notFound("no image with id " + queryId + " (the query)");
-        }
-        Optional<IndexedImage> img = service.image(id);
-        if (img.isEmpty()) {
-            throw ApiException.notFound("no image with id " + id);
-        }
-        try (InferenceQueue.Ticket ticket = queue.tryAdmit().orElseThrow(ApiException::overloaded)) {
-            MedicalImage q = cropped(load(queryId, query.get()), region);
-            MedicalImage hit = load(id, img.get());
-            return new Explained(id, x.explain(q, hit, EXPLAIN_SIDE));
-        }
+        return x;
+    }
+
+    private IndexedImage indexed(long id, String role) throws IOException {
+        return service.image(id).orElseThrow(() -> ApiException.notFound("no image with id " + id + role));
     }
 
     /** The overlays' longer side, pixels. */

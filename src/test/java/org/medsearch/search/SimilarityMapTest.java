@@ -111,14 +111,29 @@ class SimilarityMapTest {
         return org.medsearch.model.onnx.ResNet18Onnx.grid(size);
     }
 
+    /** A random model and a small synthetic data set indexed with it, for the command-line tests. */
+    record Indexed(Path model, Path data, Path index) {}
+
+    private static Indexed indexed;
+
+    static synchronized Indexed indexed() throws Exception {
+        if (indexed == null) {
+            Path model = Bundles.random(work.resolve("cli-model"), List.of("stripes", "columns", "disc"), 64, 4);
+            Path data = org.medsearch.testutil.TestImages.writeDataset(work.resolve("data"), 3, 4, 64, 2);
+            Path index = work.resolve("index");
+            org.medsearch.testutil.CliRun ix = org.medsearch.testutil.CliRun.run(
+                    "index", "--model", model.toString(), "--data", data.toString(), "--index", index.toString(), "-q");
+            assertEquals(0, ix.code(), ix.toString());
+            indexed = new Indexed(model, data, index);
+        }
+        return indexed;
+    }
+
     @Test
     void searchExplainWritesBothOverlaysOfEveryHit() throws Exception {
-        Path model = Bundles.random(work.resolve("cli-model"), List.of("stripes", "columns", "disc"), 64, 4);
-        Path data = org.medsearch.testutil.TestImages.writeDataset(work.resolve("data"), 3, 4, 64, 2);
-        Path index = work.resolve("index");
-        org.medsearch.testutil.CliRun ix = org.medsearch.testutil.CliRun.run(
-                "index", "--model", model.toString(), "--data", data.toString(), "--index", index.toString(), "-q");
-        assertEquals(0, ix.code(), ix.toString());
+        Path model = indexed().model();
+        Path data = indexed().data();
+        Path index = indexed().index();
         Path out = work.resolve("maps");
         Path query = data.resolve("disc/img_001.png");
         org.medsearch.testutil.CliRun r = org.medsearch.testutil.CliRun.run(
@@ -152,12 +167,9 @@ class SimilarityMapTest {
 
     @Test
     void searchTakesMarksAndRocchiosWeightsFromTheCommandLine() throws Exception {
-        Path model = Bundles.random(work.resolve("fb-model"), List.of("stripes", "columns", "disc"), 64, 4);
-        Path data = org.medsearch.testutil.TestImages.writeDataset(work.resolve("fb-data"), 3, 4, 64, 2);
-        Path index = work.resolve("fb-index");
-        org.medsearch.testutil.CliRun ix = org.medsearch.testutil.CliRun.run(
-                "index", "--model", model.toString(), "--data", data.toString(), "--index", index.toString(), "-q");
-        assertEquals(0, ix.code(), ix.toString());
+        Path model = indexed().model();
+        Path data = indexed().data();
+        Path index = indexed().index();
         String query = data.resolve("disc/img_001.png").toString();
         List<String> base = List.of(
                 "search",

@@ -318,6 +318,24 @@ class BrowserTest {
     }
 
     @Test
+    void aResultOpenedBecomesTheQueryOfTheNextSearch() {
+        upload("columns/img_011.png");
+        waitForResults(10);
+        String chosen = results().get(4).getAttribute("data-id");
+        results().get(4).click();
+        waitUntil(d -> (Boolean) js("return document.getElementById('viewer').open"));
+        driver.findElement(By.id("viewer-search")).click();
+        // the case itself is indexed: it comes first, at distance 0, and the viewer is closed
+        waitUntil(d -> text("file-name").equals("result " + chosen + ".png") && rankOf(chosen) == 0);
+        waitForResults(10);
+        assertEquals(
+                0.0, Double.parseDouble(firstDistance().replace("distance", "").strip()), 1e-6);
+        assertFalse((Boolean) js("return document.getElementById('viewer').open"));
+        assertTrue((Boolean) js("return !document.getElementById('query-preview').hidden"), "the new query is shown");
+        screenshotAs(name + "-more-like-this");
+    }
+
+    @Test
     void markingHitsAndSearchingAgainMovesTheQuery() {
         upload("stripes/img_012.png");
         waitForResults(10);
