@@ -393,12 +393,13 @@
     } catch (e) {
       blob = null;
     }
+    viewer.close();
     if (!blob) {
+      // the error shows on the page, which the modal viewer would hide
       showError('This result cannot be used as a query.', 'Its image could not be had from the server.');
       return;
     }
     lastOpener = null;
-    viewer.close();
     setQuery(new File([blob], 'result ' + hit.id + '.png', { type: 'image/png' }));
     $('results-heading').focus();
   });

@@ -74,8 +74,9 @@ public record SimilarityMap(int grid, int[] pairing, float[] pairShared, float[]
         int cells = g * g;
         float[][] rq = cells(maps, q);
         float[][] rh = cells(maps, h);
-        float[][] a = cells(maps, q);
-        float[][] bb = cells(maps, h);
+        // a and bb: the cells less the baseline, for the cosines (rq and rh stay as made)
+        float[][] a = baseline == null ? rq : cells(maps, q);
+        float[][] bb = baseline == null ? rh : cells(maps, h);
         if (baseline != null) {
             float[][] z = cells(baseline, b);
             for (int l = 0; l < cells; l++) {

@@ -15,8 +15,9 @@ import org.medsearch.util.Progress;
  * Explains a hit: the {@link SimilarityMap} of a query and a hit, and both images with it laid over
  * them. It runs the model's fp32 graph with its feature maps (one forward pass for the two images
  * together) whatever runtime searched; the maps of a blank gray image, computed once with the
- * graph at the first explanation, are subtracted from every cell so that the zero padding's mark on the border
- * cells, the same in every image, is not taken for similarity.
+ * graph at the first explanation, are subtracted from every cell before cells are compared in kind,
+ * so that the zero padding's mark on the border cells, the same in every image, is not taken for
+ * likeness.
  *
  * <p>Contract: an explanation of a query and an indexed image costs one forward pass per image;
  * its {@link SimilarityMap#distance()} is the pair's distance as the index computes it, to float
