@@ -1,14 +1,15 @@
 package org.medsearch.server;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.List;
 
@@ -61,8 +62,6 @@ public final class AuditLog {
             super(message, cause);
         }
     }
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path file;
     private final long maxBytes;
@@ -119,7 +118,7 @@ public final class AuditLog {
     public synchronized void append(Record r) throws AuditException {
         byte[] line;
         try {
-            com.fasterxml.jackson.databind.node.ObjectNode o = JSON.createObjectNode();
+            com.fasterxml.jackson.databind.node.ObjectNode o = ApiResponses.MAPPER.createObjectNode();
             o.put("time", r.time().toString());
             o.put("client", r.client());
             o.put("token", r.token());
@@ -129,16 +128,17 @@ public final class AuditLog {
             if (r.error() != null) {
                 o.put("error", r.error());
             }
-            line = (JSON.writeValueAsString(o) + "\n").getBytes(StandardCharsets.UTF_8);
+            line = (ApiResponses.MAPPER.writeValueAsString(o) + "\n").getBytes(StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new AuditException("an audit record could not be encoded", e);
         }
         try {
-            if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)
-                    && Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+            // one look at the file per record: absent, or a regular file of some size
+            BasicFileAttributes a = attributes();
+            if (a != null && !a.isRegularFile()) {
                 throw new IOException(file + " is not a regular file");
             }
-            if (Files.exists(file) && Files.size(file) + line.length > maxBytes) {
+            if (a != null && a.size() + line.length > maxBytes) {
                 rotate();
             }
             try (OutputStream out = Files.newOutputStream(
@@ -151,6 +151,15 @@ public final class AuditLog {
             }
         } catch (IOException | RuntimeException e) {
             throw new AuditException("the audit log " + file + " cannot be written: " + e.getMessage(), e);
+        }
+    }
+
+    /** The file's attributes, not following a link, or null when there is no file. */
+    private BasicFileAttributes attributes() throws IOException {
+        try {
+            return Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return null;
         }
     }
 

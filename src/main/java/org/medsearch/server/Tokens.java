@@ -168,7 +168,7 @@ public final class Tokens {
             throw new IllegalArgumentException("a name is letters, digits and ._@- (at most 64), got '" + name + "'");
         }
         checkLength(token, "the token");
-        return name + " " + role.key() + " sha256:" + HexFormat.of().formatHex(digest(token));
+        return name + " " + role.key() + " sha256:" + Hashing.sha256Hex(token);
     }
 
     private static void checkLength(String token, String what) throws MedsearchException {
